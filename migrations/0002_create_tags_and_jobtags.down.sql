@@ -1,0 +1,2 @@
+DROP TABLE jobtags;
+DROP TABLE tags;

@@ -1,0 +1,1 @@
+DROP INDEX jobs_cluster_submitted_idx;

@@ -1,0 +1,305 @@
+//! golang-migrate's commands: goto, up, down, drop, force, version (spec §1.5).
+
+use migrate::gocompat::duration::format as go_duration;
+use migrate::gocompat::flag::{Def, Kind};
+use migrate::migrator::log_string;
+use migrate::{DbVersion, Error, Event, Migrator, Report};
+
+use super::{command_flags, fatal, fatal_err, parse_command, usage, Code, Ctx, Log};
+
+/// Go's `strconv.ParseUint(s, 10, 64)`: digits only, no sign.
+pub fn parse_uint(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Go's `strconv.ParseInt(s, 10, 64)`: an optional sign, then digits.
+pub fn parse_int(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Prints golang-migrate's progress lines as steps run.
+pub fn observe(m: &mut Migrator, log: Log) {
+    m.set_observer(move |e| match e {
+        Event::StepStarting {
+            step,
+            identifier,
+            has_file,
+        } => {
+            let s = log_string(step, identifier);
+            if *has_file {
+                log.verbose(&format!("Start buffering {s}"));
+                log.verbose(&format!("Read and execute {s}"));
+            } else {
+                log.verbose(&format!("Scheduled {s}"));
+            }
+        }
+        Event::StepFinished {
+            step,
+            identifier,
+            read,
+            elapsed,
+        } => {
+            let s = log_string(step, identifier);
+            if log.verbose {
+                log.println(&format!(
+                    "Finished {s} (read {}, ran {})",
+                    go_duration(*read),
+                    go_duration(elapsed.saturating_sub(*read))
+                ));
+            } else {
+                log.printf(&format!("{s} ({})\n", go_duration(*elapsed)));
+            }
+        }
+    });
+}
+
+/// golang-migrate's handling of a migrate call's result: `no change` is success, the
+/// `no migration found` error is printed twice on one line (spec §4.2), others once.
+pub fn finish(ctx: &Ctx, res: Result<Report, Error>) -> Code {
+    let log = &ctx.log;
+    let code = match res {
+        Ok(_) | Err(Error::NoChange) => {
+            if matches!(res, Err(Error::NoChange)) {
+                log.println("no change");
+            }
+            0
+        }
+        Err(e @ Error::NoMigrationFound(_)) => {
+            log.printf(&format!("error: {e}"));
+            fatal_err(log, &e)
+        }
+        Err(e) => fatal_err(log, &e),
+    };
+    if code == 0 {
+        finished_after(ctx);
+    }
+    code
+}
+
+fn finished_after(ctx: &Ctx) {
+    ctx.log.verbose(&format!(
+        "Finished after {}",
+        go_duration(ctx.started.elapsed())
+    ));
+}
+
+/// Reads one whitespace-delimited answer from stdin (Go's `fmt.Scanln`); `y` is yes.
+fn confirm() -> bool {
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    line.split_whitespace()
+        .next()
+        .is_some_and(|t| t.to_lowercase() == "y")
+}
+
+pub fn goto(ctx: &mut Ctx, args: &[String]) -> Code {
+    let set = command_flags("goto", vec![]);
+    let p = match parse_command(&set, "goto", usage::GOTO, args) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let log = ctx.log;
+    let m = match ctx.migrator() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let arg = p.args().first().map(String::as_str).unwrap_or("");
+    if arg.is_empty() {
+        return fatal(&log, "error: please specify version argument V");
+    }
+    let Some(v) = parse_uint(arg) else {
+        return fatal(&log, "error: can't read version argument V");
+    };
+    observe(m, log);
+    let res = m.goto(v);
+    finish(ctx, res)
+}
+
+pub fn up(ctx: &mut Ctx, args: &[String]) -> Code {
+    let set = command_flags("up", vec![]);
+    let p = match parse_command(&set, "up", usage::UP, args) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let log = ctx.log;
+    let m = match ctx.migrator() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let limit = match p.args().first().map(String::as_str) {
+        None | Some("") => None,
+        Some(a) => match parse_uint(a) {
+            Some(n) => Some(n),
+            None => return fatal(&log, "error: can't read limit argument N"),
+        },
+    };
+    observe(m, log);
+    let res = match limit {
+        Some(n) => m.steps(i64::try_from(n).unwrap_or(i64::MAX)),
+        None => m.up(),
+    };
+    finish(ctx, res)
+}
+
+pub fn down(ctx: &mut Ctx, args: &[String]) -> Code {
+    let set = command_flags(
+        "down",
+        vec![Def {
+            name: "all",
+            kind: Kind::Bool,
+            default: "false",
+            usage: "Apply all down migrations",
+        }],
+    );
+    let p = match parse_command(&set, "down", usage::DOWN, args) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let log = ctx.log;
+    let m = match ctx.migrator() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let rest = p.args();
+    let limit = if p.bool("all") {
+        if !rest.is_empty() {
+            return fatal(&log, "error: -all cannot be used with other arguments");
+        }
+        None
+    } else {
+        match rest {
+            [] => {
+                log.println("Are you sure you want to apply all down migrations? [y/N]");
+                if confirm() {
+                    log.println("Applying all down migrations");
+                } else {
+                    return fatal(&log, "Not applying all down migrations");
+                }
+                None
+            }
+            [a] => match parse_uint(a) {
+                Some(n) => Some(n),
+                None => return fatal(&log, "error: can't read limit argument N"),
+            },
+            _ => return fatal(&log, "error: too many arguments"),
+        }
+    };
+    observe(m, log);
+    let res = match limit {
+        Some(n) => m.steps(-i64::try_from(n).unwrap_or(i64::MAX)),
+        None => m.down(),
+    };
+    finish(ctx, res)
+}
+
+pub fn drop(ctx: &mut Ctx, args: &[String]) -> Code {
+    let set = command_flags(
+        "drop",
+        vec![Def {
+            name: "f",
+            kind: Kind::Bool,
+            default: "false",
+            usage: "Force the drop command by bypassing the confirmation prompt",
+        }],
+    );
+    let p = match parse_command(&set, "drop", usage::DROP, args) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let log = ctx.log;
+    // golang-migrate asks before it reports a construction error.
+    if !p.bool("f") {
+        log.println("Are you sure you want to drop the entire database schema? [y/N]");
+        if confirm() {
+            log.println("Dropping the entire database schema");
+        } else {
+            return fatal(&log, "Aborted dropping the entire database schema");
+        }
+    }
+    let m = match ctx.migrator() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    match m.drop_all() {
+        Ok(()) => {
+            finished_after(ctx);
+            0
+        }
+        Err(e) => fatal_err(&log, &e),
+    }
+}
+
+pub fn force(ctx: &mut Ctx, args: &[String]) -> Code {
+    let set = command_flags("force", vec![]);
+    let p = match parse_command(&set, "force", usage::FORCE, args) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let log = ctx.log;
+    let m = match ctx.migrator() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let arg = p.args().first().map(String::as_str).unwrap_or("");
+    if arg.is_empty() {
+        return fatal(&log, "error: please specify version argument V");
+    }
+    let Some(v) = parse_int(arg) else {
+        return fatal(&log, "error: can't read version argument V");
+    };
+    if v < -1 {
+        return fatal(&log, "error: argument V must be >= -1");
+    }
+    match m.force(v) {
+        Ok(()) => {
+            finished_after(ctx);
+            0
+        }
+        Err(e) => fatal_err(&log, &e),
+    }
+}
+
+pub fn version(ctx: &mut Ctx) -> Code {
+    let log = ctx.log;
+    let m = match ctx.migrator() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    match m.version() {
+        Ok(DbVersion::Clean(v)) => {
+            log.println(&v.to_string());
+            0
+        }
+        Ok(DbVersion::Dirty(v)) if v >= 0 => {
+            log.printf(&format!("{v} (dirty)\n"));
+            0
+        }
+        Ok(_) => fatal_err(&log, &Error::NilVersion),
+        Err(e) => fatal_err(&log, &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_number_parsing() {
+        assert_eq!(parse_uint("007"), Some(7));
+        assert_eq!(parse_uint("+3"), None);
+        assert_eq!(parse_uint("-1"), None);
+        assert_eq!(parse_uint("1_000"), None);
+        assert_eq!(parse_uint("18446744073709551616"), None);
+        assert_eq!(parse_int("+3"), Some(3));
+        assert_eq!(parse_int("-1"), Some(-1));
+        assert_eq!(parse_int("-"), None);
+        assert_eq!(parse_int("0x10"), None);
+    }
+}

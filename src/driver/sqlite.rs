@@ -1,0 +1,878 @@
+//! SQLite driver (`sqlite3://`, `sqlite://`) over rusqlite with the bundled SQLite.
+//!
+//! Differences from golang-migrate's sqlite3 driver, on purpose (README "Differences"):
+//! a real cross-process lock (a lock file beside the database), the body and the version
+//! write in one `BEGIN IMMEDIATE` transaction, and foreign keys switched off around each
+//! file with `PRAGMA foreign_key_check` before commit (SQLite's table-rebuild procedure).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::{params_from_iter, Connection, OpenFlags};
+
+use super::{quote_if_needed, Dialect, Driver, Row, Value};
+use crate::error::{DbError, Error, Result};
+use crate::url::DatabaseUrl;
+use crate::version::{to_stored, DbVersion};
+
+/// SQLite's keywords: a table named like one of these is quoted.
+const KEYWORDS: &[&str] = &[
+    "ABORT",
+    "ACTION",
+    "ADD",
+    "AFTER",
+    "ALL",
+    "ALTER",
+    "ALWAYS",
+    "ANALYZE",
+    "AND",
+    "AS",
+    "ASC",
+    "ATTACH",
+    "AUTOINCREMENT",
+    "BEFORE",
+    "BEGIN",
+    "BETWEEN",
+    "BY",
+    "CASCADE",
+    "CASE",
+    "CAST",
+    "CHECK",
+    "COLLATE",
+    "COLUMN",
+    "COMMIT",
+    "CONFLICT",
+    "CONSTRAINT",
+    "CREATE",
+    "CROSS",
+    "CURRENT",
+    "CURRENT_DATE",
+    "CURRENT_TIME",
+    "CURRENT_TIMESTAMP",
+    "DATABASE",
+    "DEFAULT",
+    "DEFERRABLE",
+    "DEFERRED",
+    "DELETE",
+    "DESC",
+    "DETACH",
+    "DISTINCT",
+    "DO",
+    "DROP",
+    "EACH",
+    "ELSE",
+    "END",
+    "ESCAPE",
+    "EXCEPT",
+    "EXCLUDE",
+    "EXCLUSIVE",
+    "EXISTS",
+    "EXPLAIN",
+    "FAIL",
+    "FILTER",
+    "FIRST",
+    "FOLLOWING",
+    "FOR",
+    "FOREIGN",
+    "FROM",
+    "FULL",
+    "GENERATED",
+    "GLOB",
+    "GROUP",
+    "GROUPS",
+    "HAVING",
+    "IF",
+    "IGNORE",
+    "IMMEDIATE",
+    "IN",
+    "INDEX",
+    "INDEXED",
+    "INITIALLY",
+    "INNER",
+    "INSERT",
+    "INSTEAD",
+    "INTERSECT",
+    "INTO",
+    "IS",
+    "ISNULL",
+    "JOIN",
+    "KEY",
+    "LAST",
+    "LEFT",
+    "LIKE",
+    "LIMIT",
+    "MATCH",
+    "MATERIALIZED",
+    "NATURAL",
+    "NO",
+    "NOT",
+    "NOTHING",
+    "NOTNULL",
+    "NULL",
+    "NULLS",
+    "OF",
+    "OFFSET",
+    "ON",
+    "OR",
+    "ORDER",
+    "OTHERS",
+    "OUTER",
+    "OVER",
+    "PARTITION",
+    "PLAN",
+    "PRAGMA",
+    "PRECEDING",
+    "PRIMARY",
+    "QUERY",
+    "RAISE",
+    "RANGE",
+    "RECURSIVE",
+    "REFERENCES",
+    "REGEXP",
+    "REINDEX",
+    "RELEASE",
+    "RENAME",
+    "REPLACE",
+    "RESTRICT",
+    "RETURNING",
+    "RIGHT",
+    "ROLLBACK",
+    "ROW",
+    "ROWS",
+    "SAVEPOINT",
+    "SELECT",
+    "SET",
+    "TABLE",
+    "TEMP",
+    "TEMPORARY",
+    "THEN",
+    "TIES",
+    "TO",
+    "TRANSACTION",
+    "TRIGGER",
+    "UNBOUNDED",
+    "UNION",
+    "UNIQUE",
+    "UPDATE",
+    "USING",
+    "VACUUM",
+    "VALUES",
+    "VIEW",
+    "VIRTUAL",
+    "WHEN",
+    "WHERE",
+    "WINDOW",
+    "WITH",
+    "WITHOUT",
+];
+
+/// mattn/go-sqlite3 DSN parameters mapped to the PRAGMA that implements them.
+/// (parameter names, pragma, kind of value)
+const PRAGMA_PARAMS: &[(&[&str], &str, Kind)] = &[
+    (&["_busy_timeout", "_timeout"], "busy_timeout", Kind::Int),
+    (
+        &["_case_sensitive_like", "_cslike"],
+        "case_sensitive_like",
+        Kind::Bool,
+    ),
+    (
+        &["_defer_foreign_keys", "_defer_fk"],
+        "defer_foreign_keys",
+        Kind::Bool,
+    ),
+    (&["_foreign_keys", "_fk"], "foreign_keys", Kind::Bool),
+    (
+        &["_ignore_check_constraints"],
+        "ignore_check_constraints",
+        Kind::Bool,
+    ),
+    (
+        &["_journal_mode", "_journal"],
+        "journal_mode",
+        Kind::Word(&["DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"]),
+    ),
+    (
+        &["_locking_mode", "_locking"],
+        "locking_mode",
+        Kind::Word(&["NORMAL", "EXCLUSIVE"]),
+    ),
+    (&["_query_only"], "query_only", Kind::Bool),
+    (
+        &["_recursive_triggers", "_rt"],
+        "recursive_triggers",
+        Kind::Bool,
+    ),
+    (
+        &["_secure_delete"],
+        "secure_delete",
+        Kind::Word(&["ON", "OFF", "FAST", "TRUE", "FALSE", "1", "0"]),
+    ),
+    (
+        &["_synchronous", "_sync"],
+        "synchronous",
+        Kind::Word(&["OFF", "NORMAL", "FULL", "EXTRA", "0", "1", "2", "3"]),
+    ),
+    (&["_cache_size"], "cache_size", Kind::Int),
+];
+
+/// Parameters accepted and ignored (documented in the README).
+const IGNORED_PARAMS: &[&str] = &[
+    "_loc",
+    "_mutex",
+    "_auth",
+    "_auth_user",
+    "_auth_pass",
+    "_auth_crypt",
+    "_auth_salt",
+    "_txlock",
+    "cache",
+    "mode",
+    "vfs",
+    "immutable",
+    "nolock",
+    "psow",
+];
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Int,
+    Bool,
+    Word(&'static [&'static str]),
+}
+
+/// mattn's boolean spellings.
+fn mattn_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Some(true),
+        "0" | "no" | "false" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Where the database lives, as golang-migrate maps the URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    File(PathBuf),
+    /// A `file:` URI handed to SQLite as is (its own `mode`/`cache` parameters apply).
+    Uri(String),
+    Memory,
+}
+
+/// The parsed SQLite URL.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub target: Target,
+    pub table: String,
+    pub no_tx_wrap: bool,
+    pub exclusive: bool,
+    pub foreign_keys: bool,
+    pub read_only: bool,
+    pragmas: Vec<(String, String)>,
+}
+
+impl Config {
+    /// golang-migrate: strip `x-*` parameters, then remove the first `sqlite3://`.
+    pub fn parse(url: &DatabaseUrl) -> Result<Config> {
+        let body = url.body();
+        let path = match body.strip_prefix("//") {
+            Some(p) => crate::url::unescape(p, false).map_err(|reason| Error::InvalidOption {
+                param: "parse database URL".into(),
+                reason,
+            })?,
+            // Opaque `sqlite3:x.db` is passed on unchanged: a file named `sqlite3:x.db`.
+            None => format!("{}:{}", url.scheme(), body),
+        };
+        let mode = url.param("mode");
+        let target = if path == ":memory:" || mode == Some("memory") {
+            Target::Memory
+        } else if path.starts_with("file:") {
+            let rest: Vec<String> = url
+                .params()
+                .iter()
+                .filter(|(k, _)| !k.starts_with('_'))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if rest.is_empty() {
+                Target::Uri(path)
+            } else {
+                Target::Uri(format!("{path}?{}", rest.join("&")))
+            }
+        } else {
+            Target::File(PathBuf::from(path))
+        };
+        let mut pragmas = Vec::new();
+        let mut foreign_keys = false;
+        let mut busy = false;
+        for (k, v) in url.params() {
+            if let Some((_, pragma, kind)) = PRAGMA_PARAMS
+                .iter()
+                .find(|(names, _, _)| names.contains(&k.as_str()))
+            {
+                let bad = || Error::InvalidOption {
+                    param: k.clone(),
+                    reason: format!("invalid value {v:?}"),
+                };
+                let value = match kind {
+                    Kind::Int => v.parse::<i64>().map_err(|_| bad())?.to_string(),
+                    Kind::Bool => {
+                        let b = mattn_bool(v).ok_or_else(bad)?;
+                        if *pragma == "foreign_keys" {
+                            foreign_keys = b;
+                            continue;
+                        }
+                        if b { "1" } else { "0" }.to_string()
+                    }
+                    Kind::Word(allowed) => {
+                        let up = v.to_ascii_uppercase();
+                        if !allowed.contains(&up.as_str()) {
+                            return Err(bad());
+                        }
+                        up
+                    }
+                };
+                busy |= *pragma == "busy_timeout";
+                pragmas.push((pragma.to_string(), value));
+            } else if !IGNORED_PARAMS.contains(&k.as_str()) && k.starts_with('_') {
+                // mattn ignores unknown parameters; so do we (documented).
+            }
+        }
+        if !busy {
+            // mattn's default busy timeout
+            pragmas.insert(0, ("busy_timeout".into(), "5000".into()));
+        }
+        Ok(Config {
+            target,
+            table: url
+                .x_param("x-migrations-table")
+                .unwrap_or("schema_migrations")
+                .to_string(),
+            no_tx_wrap: url.x_bool("x-no-tx-wrap")?.unwrap_or(false),
+            exclusive: url
+                .param("_txlock")
+                .is_some_and(|v| v.eq_ignore_ascii_case("exclusive")),
+            foreign_keys,
+            read_only: mode == Some("ro"),
+            pragmas,
+        })
+    }
+}
+
+/// An open SQLite database.
+pub struct Sqlite {
+    conn: Connection,
+    cfg: Config,
+    /// The table name as it appears in SQL.
+    table_sql: String,
+    lock: Option<File>,
+    /// Foreign key violations present before the current run's steps.
+    fk_baseline: Option<usize>,
+}
+
+/// The text of a rusqlite error as mattn prints a SQLite error.
+pub(crate) fn message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(err, None) => err.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn db_err(e: rusqlite::Error, query: impl Into<String>) -> Error {
+    Error::db(message(&e), query)
+}
+
+impl Sqlite {
+    pub fn open(url: &DatabaseUrl) -> Result<Sqlite> {
+        Sqlite::open_config(Config::parse(url)?)
+    }
+
+    pub fn open_config(cfg: Config) -> Result<Sqlite> {
+        let mut flags = OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        flags |= if cfg.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        };
+        let conn = match &cfg.target {
+            Target::File(p) => Connection::open_with_flags(p, flags),
+            Target::Uri(u) => Connection::open_with_flags(u, flags),
+            Target::Memory => Connection::open_in_memory(),
+        }
+        .map_err(|e| db_err(e, ""))?;
+        // rusqlite's bundled SQLite defaults foreign keys ON; mattn's default is OFF.
+        let mut setup = format!(
+            "PRAGMA foreign_keys = {};",
+            if cfg.foreign_keys { "ON" } else { "OFF" }
+        );
+        for (p, v) in &cfg.pragmas {
+            setup.push_str(&format!("PRAGMA {p} = {v};"));
+        }
+        conn.execute_batch(&setup)
+            .map_err(|e| db_err(e, setup.clone()))?;
+        let table_sql = quote_if_needed(&cfg.table, KEYWORDS);
+        Ok(Sqlite {
+            conn,
+            cfg,
+            table_sql,
+            lock: None,
+            fk_baseline: None,
+        })
+    }
+
+    /// The underlying connection, for the safety features (backup, integrity checks).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn lock_path(&self) -> Option<PathBuf> {
+        match &self.cfg.target {
+            Target::File(p) => {
+                let mut s = p.clone().into_os_string();
+                s.push(".migrate.lock");
+                Some(PathBuf::from(s))
+            }
+            _ => self.conn.path().filter(|p| !p.is_empty()).map(|p| {
+                let mut s = std::ffi::OsString::from(p);
+                s.push(".migrate.lock");
+                PathBuf::from(s)
+            }),
+        }
+    }
+
+    fn fk_violations(&self) -> Result<Vec<(String, i64, String)>> {
+        let sql = "PRAGMA foreign_key_check";
+        let mut st = self.conn.prepare(sql).map_err(|e| db_err(e, sql))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| db_err(e, sql))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_err(e, sql))
+    }
+}
+
+fn to_sql(v: &Value) -> rusqlite::types::Value {
+    match v {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Int(i) => rusqlite::types::Value::Integer(*i),
+        Value::Text(s) => rusqlite::types::Value::Text(s.clone()),
+    }
+}
+
+fn from_sql(v: rusqlite::types::ValueRef<'_>) -> Value {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Text(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into()),
+    }
+}
+
+/// SQLite's messages for statements that cannot run inside a transaction.
+const NEEDS_NO_TX: &[&str] = &[
+    "cannot VACUUM from within a transaction",
+    "cannot change into wal mode from within a transaction",
+    "cannot change out of wal mode from within a transaction",
+    "Safety level may not be changed inside a transaction",
+];
+
+impl Driver for Sqlite {
+    fn name(&self) -> &'static str {
+        "sqlite3"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn table(&self) -> &str {
+        &self.cfg.table
+    }
+
+    fn version_table_exists(&mut self) -> Result<bool> {
+        self.table_exists(&self.cfg.table.clone())
+    }
+
+    fn ensure_version_table(&mut self) -> Result<()> {
+        if self.version_table_exists()? {
+            return Ok(());
+        }
+        // golang-migrate's DDL, byte for byte (sqlite_master keeps this text).
+        let t = &self.table_sql;
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {t} (version uint64,dirty bool);\n  CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON {t} (version);\n"
+        );
+        self.conn
+            .execute_batch(&sql)
+            .map_err(|e| db_err(e, sql.clone()))
+    }
+
+    fn version(&mut self) -> Result<DbVersion> {
+        if !self.version_table_exists()? {
+            return Ok(DbVersion::Nil);
+        }
+        let sql = format!("SELECT version, dirty FROM {} LIMIT 1", self.table_sql);
+        let mut st = self.conn.prepare(&sql).map_err(|e| db_err(e, &sql))?;
+        let mut rows = st.query([]).map_err(|e| db_err(e, &sql))?;
+        match rows.next().map_err(|e| db_err(e, &sql))? {
+            None => Ok(DbVersion::Nil),
+            Some(r) => {
+                let v: i64 = r.get(0).map_err(|e| db_err(e, &sql))?;
+                let d: Option<bool> = r.get(1).ok();
+                Ok(DbVersion::from_row(Some((v, d.unwrap_or(false)))))
+            }
+        }
+    }
+
+    fn write_version(&mut self, version: Option<u64>, dirty: bool) -> Result<()> {
+        let v = to_stored(version)?;
+        let del = format!("DELETE FROM {}", self.table_sql);
+        self.conn.execute(&del, []).map_err(|e| db_err(e, &del))?;
+        if v >= 0 || (v == -1 && dirty) {
+            let ins = format!(
+                "INSERT INTO {} (version, dirty) VALUES (?, ?)",
+                self.table_sql
+            );
+            self.conn
+                .execute(&ins, rusqlite::params![v, dirty as i64])
+                .map_err(|e| db_err(e, &ins))?;
+        }
+        Ok(())
+    }
+
+    fn lock(&mut self, timeout: Duration) -> Result<()> {
+        let Some(path) = self.lock_path() else {
+            return Ok(()); // in-memory: nothing to share
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| Error::LockFile {
+                path: path.clone(),
+                source,
+            })?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if Instant::now() >= deadline {
+                        return Err(Error::LockTimeout {
+                            lock: path.display().to_string(),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::Error(source)) => {
+                    return Err(Error::LockFile { path, source })
+                }
+            }
+        }
+        self.lock = Some(file);
+        Ok(())
+    }
+
+    fn unlock(&mut self) -> Result<()> {
+        // Closing the file releases the lock. The file stays: deleting it would let a
+        // waiter and a newcomer lock two different inodes.
+        self.lock = None;
+        Ok(())
+    }
+
+    fn transactional(&self) -> bool {
+        !self.cfg.no_tx_wrap
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        let sql = if self.cfg.exclusive {
+            "BEGIN EXCLUSIVE"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        self.conn.execute_batch(sql).map_err(|e| db_err(e, sql))
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").map_err(|e| {
+            Error::Database(DbError {
+                orig: message(&e),
+                msg: "transaction commit failed".into(),
+                line: 0,
+                query: String::new(),
+            })
+        })
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.conn
+            .execute_batch("ROLLBACK")
+            .map_err(|e| db_err(e, "ROLLBACK"))
+    }
+
+    fn prepare_step(&mut self) -> Result<()> {
+        if self.cfg.foreign_keys {
+            // Must happen outside a transaction, where the pragma is a no-op.
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = OFF")
+                .map_err(|e| db_err(e, "PRAGMA foreign_keys = OFF"))?;
+            if self.fk_baseline.is_none() {
+                self.fk_baseline = Some(self.fk_violations()?.len());
+            }
+        }
+        Ok(())
+    }
+
+    fn run_body(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()> {
+        if !in_tx {
+            return self.conn.execute_batch(body).map_err(|e| db_err(e, body));
+        }
+        // Inside our transaction a file's own BEGIN/COMMIT would nest or, worse, commit
+        // half a migration; the authorizer refuses them before they run.
+        let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        let denied = Arc::new(AtomicBool::new(false));
+        {
+            let seen = Arc::clone(&seen);
+            let denied = Arc::clone(&denied);
+            self.conn
+                .authorizer(Some(move |ctx: AuthContext<'_>| match ctx.action {
+                    AuthAction::Transaction { operation } => {
+                        denied.store(true, Ordering::SeqCst);
+                        if let Ok(mut s) = seen.lock() {
+                            *s = Some(format!("{operation:?}").to_uppercase());
+                        }
+                        Authorization::Deny
+                    }
+                    _ => Authorization::Allow,
+                }));
+        }
+        let out = self.conn.execute_batch(body);
+        self.conn
+            .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+        match out {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if denied.load(Ordering::SeqCst) {
+                    let statement = seen
+                        .lock()
+                        .ok()
+                        .and_then(|s| s.clone())
+                        .unwrap_or_else(|| "BEGIN".into());
+                    return Err(Error::TransactionControl {
+                        file: file.to_string(),
+                        statement,
+                    });
+                }
+                let msg = message(&e);
+                if let Some(reason) = NEEDS_NO_TX.iter().find(|m| msg.contains(*m)) {
+                    return Err(Error::NeedsNoTransaction {
+                        file: file.to_string(),
+                        reason: reason.to_string(),
+                    });
+                }
+                Err(db_err(e, body))
+            }
+        }
+    }
+
+    fn check_step(&mut self, file: &str) -> Result<()> {
+        if !self.cfg.foreign_keys {
+            return Ok(());
+        }
+        let v = self.fk_violations()?;
+        let base = self.fk_baseline.unwrap_or(0);
+        if v.len() > base {
+            let (table, rowid, parent) = v.into_iter().next().unwrap_or_default();
+            return Err(Error::ForeignKeyViolation {
+                file: file.to_string(),
+                count: self.fk_violations()?.len() - base,
+                table,
+                rowid,
+                parent,
+            });
+        }
+        Ok(())
+    }
+
+    fn finish_step(&mut self) -> Result<()> {
+        if self.cfg.foreign_keys {
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = ON")
+                .map_err(|e| db_err(e, "PRAGMA foreign_keys = ON"))?;
+        }
+        Ok(())
+    }
+
+    fn drop_all(&mut self) -> Result<()> {
+        // Internal `sqlite_*` tables cannot be dropped (golang-migrate #1138): skip them
+        // and empty sqlite_sequence instead. Views go too, so nothing is left dangling.
+        let sql = "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+        let objects: Vec<(String, String)> = {
+            let mut st = self.conn.prepare(sql).map_err(|e| db_err(e, sql))?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(|e| db_err(e, sql))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| db_err(e, sql))?
+        };
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = OFF")
+            .map_err(|e| db_err(e, "PRAGMA foreign_keys = OFF"))?;
+        let mut script = String::from("BEGIN IMMEDIATE;\n");
+        for (ty, name) in objects.iter().filter(|(t, _)| t == "view") {
+            script.push_str(&format!(
+                "DROP {} IF EXISTS \"{}\";\n",
+                ty.to_uppercase(),
+                name.replace('"', "\"\"")
+            ));
+        }
+        for (_, name) in objects.iter().filter(|(t, _)| t == "table") {
+            script.push_str(&format!(
+                "DROP TABLE IF EXISTS \"{}\";\n",
+                name.replace('"', "\"\"")
+            ));
+        }
+        if self.table_exists("sqlite_sequence")? {
+            script.push_str("DELETE FROM sqlite_sequence;\n");
+        }
+        script.push_str("COMMIT;");
+        let res = self
+            .conn
+            .execute_batch(&script)
+            .map_err(|e| db_err(e, &script));
+        if res.is_err() {
+            let _ = self.rollback();
+        }
+        let fk = if self.cfg.foreign_keys { "ON" } else { "OFF" };
+        let _ = self
+            .conn
+            .execute_batch(&format!("PRAGMA foreign_keys = {fk}"));
+        res?;
+        self.conn
+            .execute_batch("VACUUM")
+            .map_err(|e| db_err(e, "VACUUM"))
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let p: Vec<_> = params.iter().map(to_sql).collect();
+        self.conn
+            .execute(sql, params_from_iter(p))
+            .map(|n| n as u64)
+            .map_err(|e| db_err(e, sql))
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let p: Vec<_> = params.iter().map(to_sql).collect();
+        let mut st = self.conn.prepare(sql).map_err(|e| db_err(e, sql))?;
+        let n = st.column_count();
+        let mut rows = st.query(params_from_iter(p)).map_err(|e| db_err(e, sql))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| db_err(e, sql))? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(from_sql(r.get_ref(i).map_err(|e| db_err(e, sql))?));
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    fn table_exists(&mut self, name: &str) -> Result<bool> {
+        let sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| db_err(e, sql))?;
+        st.exists([name]).map_err(|e| db_err(e, sql))
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    fn placeholder(&self, n: usize) -> String {
+        format!("?{n}")
+    }
+
+    fn sqlite_path(&self) -> Option<&Path> {
+        match &self.cfg.target {
+            Target::File(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(u: &str) -> Config {
+        Config::parse(&DatabaseUrl::parse(u).expect("url")).expect("config")
+    }
+
+    #[test]
+    fn maps_paths_like_golang_migrate() {
+        assert_eq!(cfg("sqlite3://x.db").target, Target::File("x.db".into()));
+        assert_eq!(
+            cfg("sqlite3://a/b.db").target,
+            Target::File("a/b.db".into())
+        );
+        assert_eq!(
+            cfg("sqlite3:///var/lib/app/x.db").target,
+            Target::File("/var/lib/app/x.db".into())
+        );
+        assert_eq!(
+            cfg("sqlite3://./db.sqlite?x-migrations-table=t&_fk=1").target,
+            Target::File("./db.sqlite".into())
+        );
+        assert_eq!(
+            cfg("sqlite3:x.db").target,
+            Target::File("sqlite3:x.db".into())
+        );
+        assert_eq!(cfg("sqlite://:memory:").target, Target::Memory);
+    }
+
+    #[test]
+    fn options() {
+        let c = cfg("sqlite3://x.db?x-migrations-table=m&x-no-tx-wrap=true&_foreign_keys=on");
+        assert_eq!(c.table, "m");
+        assert!(c.no_tx_wrap && c.foreign_keys);
+        let e =
+            Config::parse(&DatabaseUrl::parse("sqlite3://x.db?x-no-tx-wrap=maybe").expect("url"))
+                .err()
+                .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("x-no-tx-wrap: strconv.ParseBool: parsing \"maybe\": invalid syntax")
+        );
+        assert!(Config::parse(
+            &DatabaseUrl::parse("sqlite3://x.db?_journal_mode=WAL%3BDROP").expect("url")
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(
+            quote_if_needed("schema_migrations", KEYWORDS),
+            "schema_migrations"
+        );
+        assert_eq!(quote_if_needed("order", KEYWORDS), "\"order\"");
+        assert_eq!(
+            quote_if_needed("x\"; DROP TABLE users; --", KEYWORDS),
+            "\"x\"\"; DROP TABLE users; --\""
+        );
+    }
+}

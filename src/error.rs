@@ -1,0 +1,220 @@
+//! The library's one error type. `Display` reproduces golang-migrate's text byte for byte
+//! where golang-migrate has a text (spec/golang-migrate.md); `hint()` adds what to do next.
+
+use std::path::PathBuf;
+
+/// Which URL a parse error is about (golang-migrate names it in the message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlKind {
+    Source,
+    Database,
+}
+
+impl std::fmt::Display for UrlKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UrlKind::Source => "source",
+            UrlKind::Database => "database",
+        })
+    }
+}
+
+/// A database error in golang-migrate's `database.Error` shape:
+/// `<orig> in line <line>: <query>` or, with a message, `<msg> in line <line>: <query> (details: <orig>)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbError {
+    /// The driver's own error text.
+    pub orig: String,
+    /// golang-migrate's wrapping message, empty when it has none.
+    pub msg: String,
+    pub line: u64,
+    /// The statement or migration body that failed.
+    pub query: String,
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.msg.is_empty() {
+            write!(f, "{} in line {}: {}", self.orig, self.line, self.query)
+        } else {
+            write!(
+                f,
+                "{} in line {}: {} (details: {})",
+                self.msg, self.line, self.query, self.orig
+            )
+        }
+    }
+}
+
+/// Why a source could not be opened (the text after `failed to open source, "<url>": `).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    #[error("source driver: unknown driver '{0}' (forgotten import?)")]
+    UnknownDriver(String),
+    #[error("parse {url}: {reason}")]
+    Parse { url: String, reason: String },
+    /// golang-migrate hides the directory behind `.` (#1112); `path` is kept for the hint.
+    #[error("open .: no such file or directory")]
+    Missing { path: PathBuf },
+    #[error("open .: not a directory")]
+    NotADirectory { path: PathBuf },
+    #[error("open .: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("duplicate migration file: {0}")]
+    Duplicate(String),
+}
+
+/// Everything the library can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("failed to parse scheme from {0} URL: URL cannot be empty")]
+    UrlEmpty(UrlKind),
+    #[error("failed to parse scheme from {0} URL: no scheme")]
+    UrlNoScheme(UrlKind),
+    /// `url` is already redacted (no password) and Go-quoted.
+    #[error("failed to open source, {url}: {cause}")]
+    SourceOpen { url: String, cause: SourceError },
+    #[error("failed to open database: {0}")]
+    DatabaseOpen(Box<Error>),
+    #[error("database driver: unknown driver {scheme} (forgotten import?)")]
+    UnknownDatabaseDriver {
+        scheme: String,
+        available: Vec<&'static str>,
+    },
+    #[error("{param}: {reason}")]
+    InvalidOption { param: String, reason: String },
+    #[error("{0}")]
+    Database(DbError),
+    #[error("Dirty database version {0}. Fix and force version.")]
+    Dirty(i64),
+    #[error("no change")]
+    NoChange,
+    #[error("no migration")]
+    NilVersion,
+    #[error("limit {0} short")]
+    ShortLimit(u64),
+    #[error("file does not exist")]
+    FileNotExist,
+    #[error("first .: file does not exist")]
+    FirstNotExist,
+    #[error(
+        "no migration found for version {0}: read down for version {0} .: file does not exist"
+    )]
+    NoMigrationFound(u64),
+    #[error("timeout: can't acquire database lock")]
+    LockTimeout { lock: String },
+    #[error("can't acquire lock")]
+    CantAcquireLock,
+    #[error("version must be >= -1")]
+    ForceVersionTooLow,
+    #[error("version {0} is too large: versions are stored as signed 64-bit integers (at most 9223372036854775807)")]
+    VersionTooLarge(u64),
+    #[error("migration file {file} is not valid UTF-8 (byte {offset}); save it as UTF-8")]
+    NotUtf8 { file: String, offset: usize },
+    #[error("cannot read migration file {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("migration {file} controls transactions itself ({statement}), but migrate already runs every file inside a transaction")]
+    TransactionControl { file: String, statement: String },
+    #[error("migration {file} cannot run inside a transaction: {reason}")]
+    NeedsNoTransaction { file: String, reason: String },
+    #[error("migration {file} would leave {count} foreign key violation(s), first: table {table} rowid {rowid} references missing row in {parent}; rolled back")]
+    ForeignKeyViolation {
+        file: String,
+        count: usize,
+        table: String,
+        rowid: i64,
+        parent: String,
+    },
+    #[error("cannot use lock file {path}: {source}")]
+    LockFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// What to do about it, for an operator reading the error at 3 a.m. `None` where the
+    /// message already says it. The CLI prints it on a `hint:` line after golang-migrate's text.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::SourceOpen {
+                cause: SourceError::Missing { path },
+                ..
+            } => Some(format!(
+                "the migrations directory {} does not exist; check -path/-source",
+                path.display()
+            )),
+            Error::SourceOpen {
+                cause: SourceError::NotADirectory { path },
+                ..
+            } => Some(format!(
+                "{} is a file, not a directory; -path/-source must name the directory that holds the migration files",
+                path.display()
+            )),
+            Error::SourceOpen {
+                cause: SourceError::Duplicate(name),
+                ..
+            } => Some(format!(
+                "two files have the same version and direction as {name}; rename or remove one"
+            )),
+            Error::FirstNotExist => Some(
+                "no migration files found: file names must look like 1_name.up.sql / 1_name.down.sql; check -path/-source"
+                    .into(),
+            ),
+            Error::Dirty(v) => Some(format!(
+                "a migration failed part-way and the schema may be half-applied. Inspect the database, repair it by hand, then run `migrate force V` with the version the schema really is at (usually {} if the failed migration's changes are absent), and run the migration again",
+                if *v > 0 { v - 1 } else { -1 }
+            )),
+            Error::NoMigrationFound(v) => Some(format!(
+                "no migration file has version {v}: either it was asked for and does not exist, or the database is at {v} and its file was deleted or renamed, or the database is newer than these files (`migrate version` shows the database's version)"
+            )),
+            Error::LockTimeout { lock } => Some(format!(
+                "another migrate process holds the lock ({lock}); wait for it, or raise -lock-timeout"
+            )),
+            Error::TransactionControl { .. } => Some(
+                "remove BEGIN/COMMIT/ROLLBACK from the file, or add x-no-tx-wrap=true to the database URL to run files without a transaction (a failure then leaves the database dirty)".into(),
+            ),
+            Error::NeedsNoTransaction { .. } => Some(
+                "move that statement out of the migration, or add x-no-tx-wrap=true to the database URL to run files without a transaction (a failure then leaves the database dirty)".into(),
+            ),
+            Error::ForeignKeyViolation { .. } => Some(
+                "the migration was rolled back and the database is unchanged; fix the data the migration leaves behind (foreign keys are off while a file runs, so ON DELETE CASCADE does not fire)".into(),
+            ),
+            Error::UnknownDatabaseDriver { available, .. } => {
+                Some(format!("available database drivers: {}", available.join(", ")))
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn db(orig: impl std::fmt::Display, query: impl Into<String>) -> Error {
+        Error::Database(DbError {
+            orig: orig.to_string(),
+            msg: String::new(),
+            line: 0,
+            query: query.into(),
+        })
+    }
+}
+
+/// Errors compare by their text (what a user sees); used by table tests.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,20 @@
+//! `migrate`: a drop-in replacement for the golang-migrate CLI and a library for
+//! applications that embed their migrations and refuse to start on the wrong schema.
+//!
+//! The state lives in golang-migrate's `schema_migrations(version, dirty)` table, byte for
+//! byte, so golang-migrate and this crate can take turns on one database.
+
+pub mod driver;
+pub mod error;
+pub mod gocompat;
+pub mod migrator;
+pub mod plan;
+pub mod source;
+pub mod url;
+pub mod version;
+
+pub use error::{Error, Result};
+pub use migrator::{Event, Migrator, Report};
+pub use plan::{Step, Target};
+pub use source::{Direction, Source};
+pub use version::DbVersion;

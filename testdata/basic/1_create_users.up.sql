@@ -1,0 +1,5 @@
+CREATE TABLE users (
+    id         INTEGER PRIMARY KEY,
+    username   TEXT    NOT NULL UNIQUE,
+    created_at TEXT    NOT NULL DEFAULT CURRENT_TIMESTAMP
+);

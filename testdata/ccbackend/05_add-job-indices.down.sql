@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS jobs_jobstate_energy;
+DROP INDEX IF EXISTS jobs_cluster_starttime;

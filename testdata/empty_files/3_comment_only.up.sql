@@ -1,0 +1,5 @@
+
+   
+-- Nothing to do in this version: kept for numbering.
+	
+

@@ -1,0 +1,5 @@
+CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE child (
+    id        INTEGER PRIMARY KEY,
+    parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE
+);

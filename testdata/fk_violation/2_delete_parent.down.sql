@@ -1,0 +1,1 @@
+INSERT INTO parent (id, name) VALUES (1, 'p1');

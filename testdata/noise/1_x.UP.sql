@@ -1,0 +1,2 @@
+-- This file must be ignored by the runner: its name does not parse as a migration.
+THIS FILE MUST NEVER BE EXECUTED;

@@ -1,0 +1,2 @@
+PRAGMA foreign_keys=OFF;
+CREATE TABLE p (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES p (id));

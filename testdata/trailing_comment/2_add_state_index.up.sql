@@ -1,0 +1,2 @@
+CREATE INDEX jobs_state_idx ON jobs (state);
+-- Command: 'VACUUM;'

@@ -1,0 +1,1 @@
+CREATE TABLE v (id INTEGER PRIMARY KEY, payload BLOB);

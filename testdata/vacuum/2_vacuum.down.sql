@@ -1,0 +1,1 @@
+-- VACUUM cannot be undone: nothing to do.

@@ -1,0 +1,10 @@
+//! Integration tests: the real `migrate` binary, transcripts snapshotted with insta,
+//! database state checked directly.
+
+mod harness;
+
+mod bad_input;
+mod compat;
+mod concurrency;
+mod diverges;
+mod transcripts;
