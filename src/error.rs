@@ -175,9 +175,15 @@ impl Error {
                     .into(),
             ),
             Error::Dirty(v) => Some(format!(
-                "a migration failed part-way and the schema may be half-applied. Inspect the database, repair it by hand, then run `migrate force V` with the version the schema really is at (usually {} if the failed migration's changes are absent), and run the migration again",
-                if *v > 0 { v - 1 } else { -1 }
+                "a migration failed part-way and the schema may be half-applied. Inspect the database, repair it by hand, then run `migrate force V` with the version the schema really is at ({}), and run the migration again",
+                if *v > 0 {
+                    format!("usually `migrate force {}` if the failed migration's changes are absent", v - 1)
+                } else {
+                    "`migrate force -- -1` if nothing is applied".to_string()
+                }
             )),
+            Error::DatabaseOpen(inner) => inner.hint(),
+            Error::Database(d) => db_hint(&d.orig),
             Error::NoMigrationFound(v) => Some(format!(
                 "no migration file has version {v}: either it was asked for and does not exist, or the database is at {v} and its file was deleted or renamed, or the database is newer than these files (`migrate version` shows the database's version)"
             )),
@@ -208,6 +214,24 @@ impl Error {
             query: query.into(),
         })
     }
+}
+
+/// Hints for the SQLite and server errors users meet most.
+fn db_hint(orig: &str) -> Option<String> {
+    let h = if orig.contains("database is locked") || orig.contains("database table is locked") {
+        "another connection holds a write lock on the database: stop the application's writes or raise the busy timeout (e.g. ?_busy_timeout=30000); nothing was changed"
+    } else if orig.contains("readonly database") || orig.contains("read-only") {
+        "the database file or its directory is read-only: check permissions, the filesystem's mount options and `lsattr`; nothing was changed"
+    } else if orig.contains("file is not a database") {
+        "that file is not a SQLite database (or is encrypted or corrupt): check the -database path"
+    } else if orig.contains("unable to open database file") {
+        "the database file cannot be created or opened: check that its directory exists and is writable"
+    } else if orig.contains("database or disk is full") || orig.contains("No space left") {
+        "the disk is full: free space and run again; the failed migration was rolled back"
+    } else {
+        return None;
+    };
+    Some(h.to_string())
 }
 
 /// Errors compare by their text (what a user sees); used by table tests.

@@ -63,7 +63,7 @@ impl Migrator {
     /// Opens the database at `database_url` (errors read `failed to open database: ...`).
     /// Creates nothing: call `ensure_version_table` where golang-migrate would.
     pub fn open(source: Source, database_url: &str) -> Result<Migrator> {
-        let url = DatabaseUrl::parse(database_url)?;
+        let url = DatabaseUrl::parse(database_url).map_err(|e| Error::DatabaseOpen(Box::new(e)))?;
         let driver = driver::open(&url).map_err(|e| Error::DatabaseOpen(Box::new(e)))?;
         Ok(Migrator::new(source, driver))
     }

@@ -44,13 +44,15 @@ impl DatabaseUrl {
             Some(i) => (&after[..i], Some(&after[i + 1..])),
             None => (after, None),
         };
+        // Go's `url.Parse` error: `parse "<url>": <reason>` (password redacted).
+        let parse_err = |reason| Error::InvalidOption {
+            param: format!("parse {}", go_quote(&redact(raw))),
+            reason,
+        };
         let mut params = Vec::new();
         let mut x = BTreeMap::new();
         if let Some(q) = query {
-            for (k, v) in parse_query(q).map_err(|reason| Error::InvalidOption {
-                param: "parse database URL".into(),
-                reason,
-            })? {
+            for (k, v) in parse_query(q).map_err(parse_err)? {
                 if k.starts_with("x-") {
                     x.insert(k, v);
                 } else {
@@ -58,10 +60,7 @@ impl DatabaseUrl {
                 }
             }
         }
-        check_escapes(body).map_err(|reason| Error::InvalidOption {
-            param: "parse database URL".into(),
-            reason,
-        })?;
+        check_escapes(body).map_err(parse_err)?;
         Ok(DatabaseUrl {
             raw: raw.to_string(),
             scheme,
@@ -309,7 +308,7 @@ mod tests {
         let e = DatabaseUrl::parse("sqlite3://a%zz.db").err();
         assert_eq!(
             e.map(|e| e.to_string()),
-            Some("parse database URL: invalid URL escape \"%zz\"".to_string())
+            Some("parse \"sqlite3://a%zz.db\": invalid URL escape \"%zz\"".to_string())
         );
     }
 }
