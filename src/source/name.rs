@@ -1,8 +1,6 @@
-//! golang-migrate's migration file-name rule: `^([0-9]+)_(.*)\.(down|up)\.(.*)$`.
-
-use std::sync::OnceLock;
-
-use regex::Regex;
+//! golang-migrate's migration file-name rule: `^([0-9]+)_(.*)\.(down|up)\.(.*)$`,
+//! implemented by hand (a regex cost more start-up time and memory than the whole index;
+//! the tests check this parser against the regex itself).
 
 /// Up or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -40,28 +38,37 @@ pub struct ParsedName {
     pub extension: String,
 }
 
-fn pattern() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        #[allow(clippy::unwrap_used)] // a constant pattern; covered by every test
-        Regex::new(r"^([0-9]+)_(.*)\.(down|up)\.(.*)$").unwrap()
-    })
-}
-
 /// Parses a base name. `None` for names golang-migrate ignores: no match, or a version
 /// that does not fit in a u64.
 pub fn parse(name: &str) -> Option<ParsedName> {
-    let c = pattern().captures(name)?;
-    let version = c.get(1)?.as_str().parse::<u64>().ok()?;
-    let direction = match c.get(3)?.as_str() {
-        "up" => Direction::Up,
-        _ => Direction::Down,
+    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || name.as_bytes().get(digits) != Some(&b'_') {
+        return None;
+    }
+    let rest = &name[digits + 1..];
+    // Go's `.` does not match a newline, so no newline may follow the digits.
+    if rest.contains('\n') {
+        return None;
+    }
+    // The greedy identifier ends at the last `.up.` / `.down.`.
+    let up = rest.rfind(".up.").map(|i| (i, Direction::Up, 4));
+    let down = rest.rfind(".down.").map(|i| (i, Direction::Down, 6));
+    let (at, direction, len) = match (up, down) {
+        (Some(u), Some(d)) => {
+            if u.0 > d.0 {
+                u
+            } else {
+                d
+            }
+        }
+        (Some(x), None) | (None, Some(x)) => x,
+        (None, None) => return None,
     };
     Some(ParsedName {
-        version,
-        identifier: c.get(2)?.as_str().to_string(),
+        version: name[..digits].parse::<u64>().ok()?,
+        identifier: rest[..at].to_string(),
         direction,
-        extension: c.get(4)?.as_str().to_string(),
+        extension: rest[at + len..].to_string(),
     })
 }
 
@@ -110,6 +117,41 @@ mod tests {
             "١_arabic_digit.up.sql",
         ] {
             assert_eq!(parse(n), None, "{n}");
+        }
+    }
+
+    /// The hand-written parser agrees with golang-migrate's regex on tricky names.
+    #[test]
+    fn agrees_with_the_regex() {
+        let re = regex::Regex::new(r"^([0-9]+)_(.*)\.(down|up)\.(.*)$").expect("regex");
+        let parts = [
+            "1", "01", "x", "_", ".", ".up.", ".down.", "up", "down", "sql", "a", "\n", "é", ".up",
+            "down.",
+        ];
+        let mut names = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for n in &names {
+                for p in parts {
+                    next.push(format!("{n}{p}"));
+                }
+            }
+            names.extend(next);
+        }
+        for n in names {
+            let want = re.captures(&n).and_then(|c| {
+                Some(ParsedName {
+                    version: c.get(1)?.as_str().parse().ok()?,
+                    identifier: c.get(2)?.as_str().to_string(),
+                    direction: if &c[3] == "up" {
+                        Direction::Up
+                    } else {
+                        Direction::Down
+                    },
+                    extension: c.get(4)?.as_str().to_string(),
+                })
+            });
+            assert_eq!(parse(&n), want, "{n:?}");
         }
     }
 
