@@ -117,6 +117,8 @@ pub enum Error {
     VersionTooLarge(u64),
     #[error("migration file {file} is not valid UTF-8 (byte {offset}); save it as UTF-8")]
     NotUtf8 { file: String, offset: usize },
+    #[error("migration file {file} contains a NUL byte at offset {offset}; SQLite would silently skip everything after it. Remove the byte")]
+    NulByte { file: String, offset: usize },
     #[error("cannot read migration file {path}: {source}")]
     ReadFile {
         path: PathBuf,

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 
 use super::{quote_if_needed, Dialect, Driver, Row, Value};
@@ -617,12 +617,20 @@ impl Driver for Sqlite {
     }
 
     fn rollback(&mut self) -> Result<()> {
-        if self.conn.is_autocommit() {
-            return Ok(());
-        }
-        self.conn
-            .execute_batch("ROLLBACK")
-            .map_err(|e| db_err(e, "ROLLBACK"))
+        let out = if self.conn.is_autocommit() {
+            Ok(()) // SQLite already rolled back (e.g. after SQLITE_FULL)
+        } else {
+            self.conn
+                .execute_batch("ROLLBACK")
+                .map_err(|e| db_err(e, "ROLLBACK"))
+        };
+        // After an automatic rollback (disk full, I/O error) the pager keeps the grown file
+        // and the hot journal until the next read; read now so the file is restored before
+        // this process exits, not whenever someone next opens it.
+        let _ = self
+            .conn
+            .query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0));
+        out
     }
 
     fn prepare_step(&mut self) -> Result<()> {
@@ -643,23 +651,40 @@ impl Driver for Sqlite {
             return self.conn.execute_batch(body).map_err(|e| db_err(e, body));
         }
         // Inside our transaction a file's own BEGIN/COMMIT would nest or, worse, commit
-        // half a migration; the authorizer refuses them before they run.
+        // half a migration; a journal-mode change would silently do nothing. The authorizer
+        // refuses them before they run and says which statement it was.
         let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let denied = Arc::new(AtomicBool::new(false));
         {
             let seen = Arc::clone(&seen);
             let denied = Arc::clone(&denied);
-            self.conn
-                .authorizer(Some(move |ctx: AuthContext<'_>| match ctx.action {
-                    AuthAction::Transaction { operation } => {
+            self.conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+                let what = match ctx.action {
+                    AuthAction::Transaction { operation } => Some(match operation {
+                        TransactionOperation::Begin => "BEGIN",
+                        TransactionOperation::Rollback => "ROLLBACK",
+                        // COMMIT and END arrive as an operation rusqlite does not name
+                        _ => "COMMIT",
+                    }),
+                    AuthAction::Pragma {
+                        pragma_name,
+                        pragma_value: Some(_),
+                    } if pragma_name.eq_ignore_ascii_case("journal_mode") => {
+                        Some("PRAGMA journal_mode")
+                    }
+                    _ => None,
+                };
+                match what {
+                    Some(w) => {
                         denied.store(true, Ordering::SeqCst);
                         if let Ok(mut s) = seen.lock() {
-                            *s = Some(format!("{operation:?}").to_uppercase());
+                            *s = Some(w.to_string());
                         }
                         Authorization::Deny
                     }
-                    _ => Authorization::Allow,
-                }));
+                    None => Authorization::Allow,
+                }
+            }));
         }
         let out = self.conn.execute_batch(body);
         self.conn
@@ -673,6 +698,12 @@ impl Driver for Sqlite {
                         .ok()
                         .and_then(|s| s.clone())
                         .unwrap_or_else(|| "BEGIN".into());
+                    if statement == "PRAGMA journal_mode" {
+                        return Err(Error::NeedsNoTransaction {
+                            file: file.to_string(),
+                            reason: "PRAGMA journal_mode cannot change the journal mode inside a transaction (SQLite would silently ignore it); set it in the URL instead, e.g. ?_journal_mode=WAL".into(),
+                        });
+                    }
                     return Err(Error::TransactionControl {
                         file: file.to_string(),
                         statement,

@@ -278,6 +278,14 @@ impl Source {
     /// A file's text; migration bodies must be UTF-8.
     pub fn read_text(&self, f: &MigrationFile) -> Result<String> {
         let bytes = self.read(f)?.into_owned();
+        // SQLite stops reading SQL at a NUL byte: everything after it would be silently
+        // skipped while the version is recorded as applied.
+        if let Some(offset) = bytes.iter().position(|b| *b == 0) {
+            return Err(Error::NulByte {
+                file: f.name.clone(),
+                offset,
+            });
+        }
         String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
             file: f.name.clone(),
             offset: e.utf8_error().valid_up_to(),

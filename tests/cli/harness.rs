@@ -202,7 +202,10 @@ impl Env {
             out.push_str(&format!("{ty} {name}: {sql}\n"));
             if ty == "table" {
                 let mut st = c
-                    .prepare(&format!("SELECT * FROM \"{name}\" ORDER BY rowid"))
+                    .prepare(&format!(
+                        "SELECT * FROM \"{}\" ORDER BY rowid",
+                        name.replace('"', "\"\"")
+                    ))
                     .expect("select");
                 let n = st.column_count();
                 let mut rows = st.query([]).expect("rows");
