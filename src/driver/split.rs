@@ -112,10 +112,16 @@ fn dollar_tag(s: &str) -> Option<&str> {
 
 /// Whether a trailing piece holds nothing but comments and whitespace.
 fn only_comments(piece: &str) -> bool {
-    piece
-        .lines()
-        .map(str::trim)
-        .all(|l| l.is_empty() || l.starts_with("--"))
+    let mut rest = piece.trim_start();
+    loop {
+        if let Some(r) = rest.strip_prefix("--") {
+            rest = r.find('\n').map_or("", |i| &r[i..]).trim_start();
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").map_or("", |i| &r[i + 2..]).trim_start();
+        } else {
+            return rest.is_empty();
+        }
+    }
 }
 
 #[cfg(test)]
