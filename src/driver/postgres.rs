@@ -175,7 +175,7 @@ fn connect_config(url: &DatabaseUrl) -> Result<Connect> {
         "require" | "verify-ca" | "verify-full" => SslMode::Require,
         other => {
             return Err(Error::Other(format!(
-                "pq: unsupported sslmode \"{other}\"; only \"require\" (default), \"verify-full\", \"verify-ca\", and \"disable\" supported"
+                "pq: unsupported sslmode \"{other}\"; only \"disable\", \"allow\", \"prefer\" (default), \"require\", \"verify-ca\" and \"verify-full\" supported"
             )))
         }
     };
