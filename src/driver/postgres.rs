@@ -22,7 +22,7 @@ use crate::url::DatabaseUrl;
 use crate::version::{to_stored, DbVersion};
 
 /// golang-migrate's `DefaultMultiStatementMaxSize` (10 MiB).
-const DEFAULT_MULTI_STATEMENT_MAX_SIZE: usize = 10 * 1 << 20;
+const DEFAULT_MULTI_STATEMENT_MAX_SIZE: usize = 10 << 20;
 
 /// The first line that makes a file run outside a transaction.
 pub const NO_TRANSACTION_MARKER: &str = "-- migrate:no-transaction";
