@@ -135,7 +135,7 @@ fn mysql_lifecycle() {
 }
 
 #[test]
-fn postgres_failure_leaves_previous_version_clean() {
+fn diverges_postgres_failure_leaves_previous_version_clean() {
     let Some(db) = fresh(Server::Postgres) else {
         return;
     };
@@ -255,21 +255,21 @@ fn lock_held_by_golang_migrate(server: Server) -> Option<String> {
 }
 
 #[test]
-fn postgres_lock_timeout() {
+fn diverges_postgres_lock_timeout() {
     if let Some(s) = lock_held_by_golang_migrate(Server::Postgres) {
         assert_snapshot!(s);
     }
 }
 
 #[test]
-fn mysql_lock_timeout() {
+fn diverges_mysql_lock_timeout() {
     if let Some(s) = lock_held_by_golang_migrate(Server::Mysql) {
         assert_snapshot!(s);
     }
 }
 
 #[test]
-fn postgres_no_transaction_marker_runs_create_index_concurrently() {
+fn diverges_postgres_no_transaction_marker_runs_create_index_concurrently() {
     let Some(db) = fresh(Server::Postgres) else {
         return;
     };
