@@ -209,6 +209,8 @@ fn my_text(e: &mysql::Error) -> String {
             format!("Error {} ({}): {}", m.code, m.state, m.message)
         }
         mysql::Error::MySqlError(m) => format!("Error {}: {}", m.code, m.message),
+        mysql::Error::DriverError(d) => d.to_string(),
+        mysql::Error::IoError(io) => io.to_string(),
         other => other.to_string(),
     }
 }

@@ -239,7 +239,10 @@ fn url_path(url: &DatabaseUrl) -> Option<String> {
 fn pq_text(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("pq: {}", db.message()),
-        None => e.to_string(),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }
 
