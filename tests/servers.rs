@@ -364,3 +364,52 @@ fn passwords_never_printed() {
         assert!(!t.to_string().contains("s3cretpw"), "{t}");
     }
 }
+
+#[test]
+fn mysql_options() {
+    let Some(db) = fresh(Server::Mysql) else {
+        return;
+    };
+    // x-no-lock: runs while golang-migrate's lock is held elsewhere.
+    let mut holder = db.driver();
+    let name = migrate::driver::lockkey::advisory_lock_id(&format!("{}:my_versions", db.name), &[]);
+    holder
+        .query("SELECT GET_LOCK(?, 1)", &[Value::Text(name.to_string())])
+        .expect("lock");
+    let mut s = String::new();
+    for (params, args) in [
+        (
+            "x-migrations-table=my_versions&x-no-lock=true",
+            &["up", "1"][..],
+        ),
+        (
+            "x-migrations-table=my_versions",
+            &["-lock-timeout", "1", "up"][..],
+        ),
+        ("x-no-lock=maybe", &["version"][..]),
+        ("x-statement-timeout=abc", &["version"][..]),
+        (
+            "tls=custom&x-tls-cert=c.pem&x-tls-key=k.pem",
+            &["version"][..],
+        ),
+        (
+            "sql_mode=%27ANSI_QUOTES%27&parseTime=true",
+            &["version"][..],
+        ),
+    ] {
+        let url = db.url_with(params);
+        s.push_str(&format!(
+            "$ migrate -database <db>?{params} {}\n",
+            args.join(" ")
+        ));
+        s.push_str(&run_url(&db, &url, "conformance", args).to_string());
+    }
+    assert_snapshot!(s);
+    let mut d = db.driver();
+    assert!(d.table_exists("my_versions").expect("exists"));
+    assert!(d.table_exists("schema_migrations").expect("exists"));
+    let v = d
+        .query("SELECT version, dirty FROM my_versions", &[])
+        .expect("versions");
+    assert_eq!(v, vec![vec![Value::Int(1), Value::Int(0)]]);
+}

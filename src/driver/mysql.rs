@@ -528,12 +528,8 @@ impl Driver for Mysql {
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let p: Vec<mysql::Value> = params.iter().map(to_my).collect();
-        let rows: Vec<mysql::Row> = if p.is_empty() {
-            self.conn.query(sql)
-        } else {
-            self.conn.exec(sql, p)
-        }
-        .map_err(|e| db_err(&e, sql))?;
+        // The binary protocol, so integers come back as integers.
+        let rows: Vec<mysql::Row> = self.conn.exec(sql, p).map_err(|e| db_err(&e, sql))?;
         Ok(rows
             .into_iter()
             .map(|r| r.unwrap().into_iter().map(from_my).collect())
