@@ -413,3 +413,24 @@ fn mysql_options() {
         .expect("versions");
     assert_eq!(v, vec![vec![Value::Int(1), Value::Int(0)]]);
 }
+
+/// `x-multi-statement=true` is golang-migrate's per-statement mode: no transaction, so a
+/// failure leaves `V (dirty)` and the statements before it applied.
+#[test]
+fn postgres_multi_statement_failure_is_dirty() {
+    let Some(db) = fresh(Server::Postgres) else {
+        return;
+    };
+    let url = db.url_with("x-multi-statement=true");
+    let mut s = String::new();
+    for args in [&["up"][..], &["version"][..]] {
+        s.push_str(&format!(
+            "$ migrate -database <db>&x-multi-statement=true {}\n",
+            args.join(" ")
+        ));
+        s.push_str(&run_url(&db, &url, "conformance_failing", args).to_string());
+    }
+    assert_snapshot!(s);
+    assert_eq!(version(&db), DbVersion::Dirty(2));
+    assert!(db.driver().table_exists("c").expect("c"));
+}
