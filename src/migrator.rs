@@ -223,7 +223,11 @@ fn run_step(
     let body = file.map(|f| source.read_text(f)).transpose()?;
     let read = started.elapsed();
     let name = file.map_or("", |f| f.name.as_str());
-    if d.transactional() {
+    let in_tx = match &body {
+        Some(b) => d.transactional_for(b),
+        None => d.transactional(),
+    };
+    if in_tx {
         d.prepare_step()?;
         let result = d.begin().and_then(|()| {
             let inner = (|| {

@@ -2,6 +2,13 @@
 //! Adding a driver: implement `Driver`, pass `tests/conformance.rs`, add a feature and a
 //! README row.
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub mod lockkey;
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod split;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -76,6 +83,13 @@ pub trait Driver: Send {
 
     /// Whether a file's body and its version write can commit in one transaction.
     fn transactional(&self) -> bool;
+    /// Whether this particular file runs in one transaction with its version write.
+    /// Defaults to `transactional()`; PostgreSQL answers `false` for a file whose first
+    /// line is `-- migrate:no-transaction` (for `CREATE INDEX CONCURRENTLY` and friends),
+    /// which then runs with golang-migrate's dirty/body/clean protocol.
+    fn transactional_for(&self, _body: &str) -> bool {
+        self.transactional()
+    }
     fn begin(&mut self) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
@@ -136,6 +150,12 @@ pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Driver>> {
     match url.scheme() {
         #[cfg(feature = "sqlite")]
         "sqlite3" | "sqlite" => Ok(Box::new(sqlite::Sqlite::open(url)?)),
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" | "pgx" | "pgx4" | "pgx5" => {
+            Ok(Box::new(postgres::Postgres::open(url)?))
+        }
+        #[cfg(feature = "mysql")]
+        "mysql" => Ok(Box::new(mysql::Mysql::open(url)?)),
         other => Err(Error::UnknownDatabaseDriver {
             scheme: other.to_string(),
             available: available(),

@@ -1,0 +1,602 @@
+//! MySQL / MariaDB driver (`mysql://user:pass@tcp(host:port)/db?params`, golang-migrate's
+//! go-sql-driver DSN form) over the `mysql` crate, keeping golang-migrate's version table,
+//! `GET_LOCK` name and error texts.
+//!
+//! MySQL DDL commits implicitly, so files run without a transaction under golang-migrate's
+//! dirty/body/clean protocol: a failure leaves `V (dirty)`. Differences (docs/drivers.md):
+//! the lock waits at most `-lock-timeout` (golang-migrate: 10 s server-side, then
+//! `can't acquire lock`), and whitespace-only files are skipped instead of failing with
+//! `Query was empty`.
+
+use std::time::{Duration, Instant};
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, OptsBuilder, SslOpts};
+
+use super::lockkey::advisory_lock_id;
+use super::{Dialect, Driver, Row, Value};
+use crate::error::{DbError, Error, Result};
+use crate::url::DatabaseUrl;
+use crate::version::{to_stored, DbVersion};
+
+/// go-sql-driver parameters accepted and ignored here (they tune Go's client only).
+const IGNORED_PARAMS: &[&str] = &[
+    "multiStatements",
+    "parseTime",
+    "loc",
+    "collation",
+    "allowNativePasswords",
+    "allowOldPasswords",
+    "allowCleartextPasswords",
+    "allowAllFiles",
+    "allowFallbackToPlaintext",
+    "interpolateParams",
+    "clientFoundRows",
+    "columnsWithAlias",
+    "checkConnLiveness",
+    "rejectReadOnly",
+    "serverPubKey",
+    "maxAllowedPacket",
+    "timeTruncate",
+    "connectionAttributes",
+];
+
+/// Where and how to connect, parsed from golang-migrate's DSN form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dsn {
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// `tcp` or `unix`.
+    pub net: String,
+    pub addr: String,
+    pub db: String,
+    pub params: Vec<(String, String)>,
+}
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::Other(msg.into())
+}
+
+impl Dsn {
+    /// `[user[:password]@][net[(addr)]]/dbname` after `mysql://`.
+    pub fn parse(url: &DatabaseUrl) -> Result<Dsn> {
+        let body = url.body().strip_prefix("//").unwrap_or(url.body());
+        let slash = body
+            .rfind('/')
+            .ok_or_else(|| bad("invalid DSN: missing the slash separating the database name"))?;
+        let db = crate::url::unescape(&body[slash + 1..], false).map_err(bad)?;
+        let head = &body[..slash];
+        let (userinfo, net_addr) = match head.rfind('@') {
+            Some(at) => (Some(&head[..at]), &head[at + 1..]),
+            None => (None, head),
+        };
+        let unesc = |s: &str| crate::url::unescape(s, false).map_err(bad);
+        let (user, password) = match userinfo {
+            None => (None, None),
+            Some(u) => match u.find(':') {
+                Some(c) => (Some(unesc(&u[..c])?), Some(unesc(&u[c + 1..])?)),
+                None => (Some(unesc(u)?), None),
+            },
+        };
+        let (net, addr) = match net_addr.find('(') {
+            Some(p) => {
+                if !net_addr.ends_with(')') {
+                    return Err(bad("invalid DSN: did you forget to escape a param value?"));
+                }
+                (
+                    net_addr[..p].to_string(),
+                    net_addr[p + 1..net_addr.len() - 1].to_string(),
+                )
+            }
+            None => (net_addr.to_string(), String::new()),
+        };
+        let net = if net.is_empty() { "tcp".into() } else { net };
+        let addr = match (net.as_str(), addr.is_empty()) {
+            ("tcp", true) => "127.0.0.1:3306".to_string(),
+            ("unix", true) => "/tmp/mysql.sock".to_string(),
+            ("tcp" | "unix", false) => addr,
+            (other, _) => return Err(bad(format!("unknown network {other}"))),
+        };
+        Ok(Dsn {
+            user,
+            password,
+            net,
+            addr,
+            db,
+            params: url.params().to_vec(),
+        })
+    }
+}
+
+/// Go's `time.ParseDuration` for the simple forms DSNs use (`5s`, `1m30s`, `500ms`).
+fn go_duration(v: &str) -> Option<Duration> {
+    let mut total = 0f64;
+    let mut rest = v;
+    if rest == "0" {
+        return Some(Duration::ZERO);
+    }
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let num: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let mult = match &rest[..u] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += num * mult;
+        rest = &rest[u..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// The options golang-migrate reads from a mysql URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub table: String,
+    pub no_lock: bool,
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Options {
+    pub fn parse(url: &DatabaseUrl) -> Result<Options> {
+        let statement_timeout = match url.x_param("x-statement-timeout") {
+            None => None,
+            Some(v) => {
+                let ms: i64 = v
+                    .parse()
+                    .map_err(|_| bad(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))?;
+                (ms > 0).then(|| Duration::from_millis(ms as u64))
+            }
+        };
+        Ok(Options {
+            table: url
+                .x_param("x-migrations-table")
+                .filter(|t| !t.is_empty())
+                .unwrap_or("schema_migrations")
+                .to_string(),
+            no_lock: url.x_bool("x-no-lock")?.unwrap_or(false),
+            statement_timeout,
+        })
+    }
+}
+
+fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<Option<SslOpts>> {
+    let ssl = SslOpts::default();
+    match mode {
+        "" | "false" => Ok(None),
+        "true" => Ok(Some(ssl)),
+        // go-sql-driver's `preferred` falls back to plain text; the mysql crate cannot,
+        // so it means TLS without verification here (docs/drivers.md).
+        "skip-verify" | "preferred" => Ok(Some(
+            ssl.with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+        )),
+        _ => {
+            // A custom config name: golang-migrate registers it from the x-tls-* options.
+            if url.x_param("x-tls-cert").is_some() || url.x_param("x-tls-key").is_some() {
+                return Err(bad(
+                    "x-tls-cert/x-tls-key: client certificates are not supported by this build (native-tls needs PKCS#12)",
+                ));
+            }
+            let mut ssl = ssl;
+            if let Some(ca) = url.x_param("x-tls-ca") {
+                ssl = ssl.with_root_cert_path(Some(std::path::PathBuf::from(ca)));
+            }
+            if url.x_bool("x-tls-insecure-skip-verify")?.unwrap_or(false) {
+                ssl = ssl
+                    .with_danger_accept_invalid_certs(true)
+                    .with_danger_skip_domain_validation(true);
+            }
+            Ok(Some(ssl))
+        }
+    }
+}
+
+/// go-sql-driver's `MySQLError.Error()`: `Error <n> (<state>): <msg>`.
+fn my_text(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(m) if !m.state.is_empty() => {
+            format!("Error {} ({}): {}", m.code, m.state, m.message)
+        }
+        mysql::Error::MySqlError(m) => format!("Error {}: {}", m.code, m.message),
+        mysql::Error::DriverError(d) => d.to_string(),
+        mysql::Error::IoError(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn code(e: &mysql::Error) -> Option<u16> {
+    match e {
+        mysql::Error::MySqlError(m) => Some(m.code),
+        _ => None,
+    }
+}
+
+fn db_err(e: &mysql::Error, query: impl Into<String>) -> Error {
+    Error::db(my_text(e), query)
+}
+
+fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// A string literal for the statements MySQL cannot prepare (`SHOW TABLES LIKE`).
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+fn to_my(v: &Value) -> mysql::Value {
+    match v {
+        Value::Null => mysql::Value::NULL,
+        Value::Int(i) => mysql::Value::Int(*i),
+        Value::Text(s) => mysql::Value::Bytes(s.clone().into_bytes()),
+    }
+}
+
+fn from_my(v: mysql::Value) -> Value {
+    match v {
+        mysql::Value::NULL => Value::Null,
+        mysql::Value::Int(i) => Value::Int(i),
+        mysql::Value::UInt(u) => i64::try_from(u).map_or(Value::Text(u.to_string()), Value::Int),
+        mysql::Value::Bytes(b) => Value::Text(String::from_utf8_lossy(&b).into_owned()),
+        other => Value::Text(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+/// An open MySQL or MariaDB database.
+pub struct Mysql {
+    conn: Conn,
+    opts: Options,
+    table_sql: String,
+    lock_name: String,
+    locked: bool,
+}
+
+impl Mysql {
+    pub fn open(url: &DatabaseUrl) -> Result<Mysql> {
+        let opts = Options::parse(url)?;
+        let dsn = Dsn::parse(url)?;
+        let mut b = OptsBuilder::new()
+            .user(dsn.user.clone())
+            .pass(dsn.password.clone())
+            .db_name((!dsn.db.is_empty()).then(|| dsn.db.clone()))
+            .prefer_socket(false);
+        if dsn.net == "unix" {
+            b = b.socket(Some(dsn.addr.clone()));
+        } else {
+            let (host, port) = match dsn.addr.rfind(':') {
+                Some(c) if !dsn.addr.ends_with(']') => (
+                    dsn.addr[..c].trim_matches(['[', ']']).to_string(),
+                    dsn.addr[c + 1..]
+                        .parse::<u16>()
+                        .map_err(|_| bad(format!("invalid port in address {}", dsn.addr)))?,
+                ),
+                _ => (dsn.addr.trim_matches(['[', ']']).to_string(), 3306),
+            };
+            b = b.ip_or_hostname(Some(host)).tcp_port(port);
+        }
+        let mut init = Vec::new();
+        let mut tls = String::new();
+        for (k, v) in &dsn.params {
+            let dur =
+                || go_duration(v).ok_or_else(|| bad(format!("invalid duration {v:?} for {k}")));
+            match k.as_str() {
+                "tls" => tls = v.clone(),
+                "timeout" => b = b.tcp_connect_timeout(Some(dur()?)),
+                "readTimeout" => b = b.read_timeout(Some(dur()?)),
+                "writeTimeout" => b = b.write_timeout(Some(dur()?)),
+                "charset" => {
+                    let cs = v.split(',').next().unwrap_or("");
+                    if !cs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                        return Err(bad(format!("invalid charset {v:?}")));
+                    }
+                    init.push(format!("SET NAMES {cs}"));
+                }
+                k if IGNORED_PARAMS.contains(&k) => {}
+                // go-sql-driver: any other parameter is a session system variable.
+                k if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    init.push(format!("SET {k}={v}"));
+                }
+                k => return Err(bad(format!("invalid DSN parameter {k:?}"))),
+            }
+        }
+        if let Some(t) = opts.statement_timeout {
+            // golang-migrate cancels a statement client-side after x-statement-timeout.
+            b = b.read_timeout(Some(t));
+        }
+        b = b.ssl_opts(tls_opts(url, &tls)?).init(init);
+        let conn = Conn::new(b).map_err(|e| bad(my_text(&e)))?;
+        let lock_name = advisory_lock_id(&format!("{}:{}", dsn.db, opts.table), &[]).to_string();
+        Ok(Mysql {
+            conn,
+            table_sql: quote(&opts.table),
+            opts,
+            lock_name,
+            locked: false,
+        })
+    }
+
+    /// The `GET_LOCK` name golang-migrate uses for this database and table.
+    pub fn lock_name(&self) -> &str {
+        &self.lock_name
+    }
+
+    /// Runs a (multi-statement) text query, surfacing an error in any statement.
+    fn run(&mut self, sql: &str) -> std::result::Result<(), mysql::Error> {
+        let mut r = self.conn.query_iter(sql)?;
+        while let Some(set) = r.iter() {
+            for row in set {
+                row?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Driver for Mysql {
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Mysql
+    }
+
+    fn table(&self) -> &str {
+        &self.opts.table
+    }
+
+    fn version_table_exists(&mut self) -> Result<bool> {
+        let sql = format!("SHOW TABLES LIKE {}", literal(&self.opts.table));
+        let rows: Vec<mysql::Row> = self.conn.query(&sql).map_err(|e| db_err(&e, &sql))?;
+        Ok(!rows.is_empty())
+    }
+
+    fn ensure_version_table(&mut self) -> Result<()> {
+        if self.version_table_exists()? {
+            return Ok(());
+        }
+        let sql = format!(
+            "CREATE TABLE {} (version bigint not null primary key, dirty boolean not null)",
+            self.table_sql
+        );
+        match self.run(&sql) {
+            Ok(()) => Ok(()),
+            // Created meanwhile by a concurrent process (ER_TABLE_EXISTS_ERROR).
+            Err(e) if code(&e) == Some(1050) => Ok(()),
+            Err(e) => Err(db_err(&e, sql)),
+        }
+    }
+
+    fn version(&mut self) -> Result<DbVersion> {
+        let sql = format!("SELECT version, dirty FROM {} LIMIT 1", self.table_sql);
+        match self.conn.query_first::<(i64, i64), _>(&sql) {
+            Ok(None) => Ok(DbVersion::Nil),
+            Ok(Some((v, d))) => Ok(DbVersion::from_row(Some((v, d != 0)))),
+            // ER_NO_SUCH_TABLE
+            Err(e) if code(&e) == Some(1146) => Ok(DbVersion::Nil),
+            Err(e) => Err(db_err(&e, sql)),
+        }
+    }
+
+    fn write_version(&mut self, version: Option<u64>, dirty: bool) -> Result<()> {
+        let v = to_stored(version)?;
+        let del = format!("DELETE FROM {} LIMIT 1", self.table_sql);
+        self.conn.query_drop(&del).map_err(|e| db_err(&e, &del))?;
+        if v >= 0 || (v == -1 && dirty) {
+            let ins = format!(
+                "INSERT INTO {} (version, dirty) VALUES (?, ?)",
+                self.table_sql
+            );
+            self.conn
+                .exec_drop(&ins, (v, dirty))
+                .map_err(|e| db_err(&e, &ins))?;
+        }
+        Ok(())
+    }
+
+    fn lock(&mut self, timeout: Duration) -> Result<()> {
+        if self.opts.no_lock {
+            return Ok(());
+        }
+        if self.locked {
+            return Err(Error::CantAcquireLock);
+        }
+        let deadline = Instant::now() + timeout;
+        let sql = "SELECT GET_LOCK(?, 0)";
+        loop {
+            let got: Option<Option<i64>> = self
+                .conn
+                .exec_first(sql, (self.lock_name.as_str(),))
+                .map_err(|e| {
+                    Error::Database(DbError {
+                        orig: my_text(&e),
+                        msg: "try lock failed".into(),
+                        line: 0,
+                        query: "SELECT GET_LOCK(?, 10)".into(),
+                    })
+                })?;
+            if got.flatten() == Some(1) {
+                self.locked = true;
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::LockTimeout {
+                    lock: format!("GET_LOCK('{}')", self.lock_name),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn unlock(&mut self) -> Result<()> {
+        if !self.locked {
+            return Ok(());
+        }
+        let sql = "SELECT RELEASE_LOCK(?)";
+        self.conn
+            .exec_drop(sql, (self.lock_name.as_str(),))
+            .map_err(|e| db_err(&e, sql))?;
+        self.locked = false;
+        Ok(())
+    }
+
+    fn transactional(&self) -> bool {
+        false
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        // golang-migrate's SetVersion runs at SERIALIZABLE.
+        let sql = "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE";
+        self.conn.query_drop(sql).map_err(|e| db_err(&e, sql))?;
+        self.conn
+            .query_drop("START TRANSACTION")
+            .map_err(|e| db_err(&e, "START TRANSACTION"))
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.conn.query_drop("COMMIT").map_err(|e| {
+            Error::Database(DbError {
+                orig: my_text(&e),
+                msg: "transaction commit failed".into(),
+                line: 0,
+                query: String::new(),
+            })
+        })
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        self.conn
+            .query_drop("ROLLBACK")
+            .map_err(|e| db_err(&e, "ROLLBACK"))
+    }
+
+    fn run_body(&mut self, _file: &str, body: &str, _in_tx: bool) -> Result<()> {
+        if body.trim().is_empty() {
+            return Ok(());
+        }
+        self.run(body).map_err(|e| {
+            Error::Database(DbError {
+                orig: my_text(&e),
+                msg: "migration failed".into(),
+                line: 0,
+                query: body.to_string(),
+            })
+        })
+    }
+
+    fn drop_all(&mut self) -> Result<()> {
+        let sql = "SHOW TABLES LIKE '%'";
+        let tables: Vec<String> = self.conn.query(sql).map_err(|e| db_err(&e, sql))?;
+        if tables.is_empty() {
+            return Ok(());
+        }
+        let off = "SET foreign_key_checks = 0";
+        self.conn.query_drop(off).map_err(|e| db_err(&e, off))?;
+        let mut res = Ok(());
+        for t in tables {
+            let q = format!("DROP TABLE IF EXISTS {}", quote(&t));
+            if let Err(e) = self.conn.query_drop(&q) {
+                res = Err(db_err(&e, q));
+                break;
+            }
+        }
+        let on = "SET foreign_key_checks = 1";
+        self.conn.query_drop(on).map_err(|e| db_err(&e, on))?;
+        res
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let p: Vec<mysql::Value> = params.iter().map(to_my).collect();
+        let r = if p.is_empty() {
+            self.conn.query_iter(sql).map(|r| r.affected_rows())
+        } else {
+            self.conn.exec_iter(sql, p).map(|r| r.affected_rows())
+        };
+        r.map_err(|e| db_err(&e, sql))
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let p: Vec<mysql::Value> = params.iter().map(to_my).collect();
+        // The binary protocol, so integers come back as integers.
+        let rows: Vec<mysql::Row> = self.conn.exec(sql, p).map_err(|e| db_err(&e, sql))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.unwrap().into_iter().map(from_my).collect())
+            .collect())
+    }
+
+    fn table_exists(&mut self, name: &str) -> Result<bool> {
+        let sql = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?";
+        let n: Option<i64> = self
+            .conn
+            .exec_first(sql, (name,))
+            .map_err(|e| db_err(&e, sql))?;
+        Ok(n.unwrap_or(0) > 0)
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        quote(name)
+    }
+
+    fn placeholder(&self, _n: usize) -> String {
+        "?".into()
+    }
+}
+
+impl Drop for Mysql {
+    fn drop(&mut self) {
+        let _ = self.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dsn(u: &str) -> Result<Dsn> {
+        Dsn::parse(&DatabaseUrl::parse(u)?)
+    }
+
+    #[test]
+    fn parses_go_sql_driver_dsn() -> Result<()> {
+        let d = dsn("mysql://root:p%40ss@tcp(127.0.0.1:3306)/test?x-no-lock=true&parseTime=true")?;
+        assert_eq!(d.user.as_deref(), Some("root"));
+        assert_eq!(d.password.as_deref(), Some("p@ss"));
+        assert_eq!((d.net.as_str(), d.addr.as_str()), ("tcp", "127.0.0.1:3306"));
+        assert_eq!(d.db, "test");
+        assert_eq!(d.params, vec![("parseTime".into(), "true".into())]);
+        let d = dsn("mysql://u@unix(/run/mysqld/mysqld.sock)/db")?;
+        assert_eq!(
+            (d.net.as_str(), d.addr.as_str()),
+            ("unix", "/run/mysqld/mysqld.sock")
+        );
+        let d = dsn("mysql:///db")?;
+        assert_eq!((d.user, d.addr.as_str()), (None, "127.0.0.1:3306"));
+        Ok(())
+    }
+
+    #[test]
+    fn options() -> Result<()> {
+        let o = Options::parse(&DatabaseUrl::parse(
+            "mysql://u@tcp(h:1)/d?x-migrations-table=m&x-no-lock=1&x-statement-timeout=500",
+        )?)?;
+        assert_eq!(o.table, "m");
+        assert!(o.no_lock);
+        assert_eq!(o.statement_timeout, Some(Duration::from_millis(500)));
+        assert_eq!(go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(go_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(go_duration("5x"), None);
+        Ok(())
+    }
+}

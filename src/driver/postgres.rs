@@ -1,0 +1,770 @@
+//! PostgreSQL driver (`postgres://`, `postgresql://`, `pgx://`, `pgx4://`, `pgx5://`) over
+//! the `postgres` crate, keeping golang-migrate's version table, lock key and error texts.
+//!
+//! Differences from golang-migrate, on purpose (docs/drivers.md): each file and its version
+//! write commit in one transaction (a failure leaves the previous version clean); the
+//! advisory lock is taken with `pg_try_advisory_lock` in a loop that honours
+//! `-lock-timeout` (golang-migrate #269 blocks forever); a file whose first line is
+//! `-- migrate:no-transaction` runs statement by statement outside a transaction.
+
+use std::time::{Duration, Instant};
+
+use postgres::config::SslMode;
+use postgres::error::ErrorPosition;
+use postgres::types::{FromSql, ToSql, Type};
+use postgres::{Client, Config, NoTls};
+
+use super::lockkey::advisory_lock_id;
+use super::split;
+use super::{Dialect, Driver, Row, Value};
+use crate::error::{DbError, Error, Result};
+use crate::url::DatabaseUrl;
+use crate::version::{to_stored, DbVersion};
+
+/// golang-migrate's `DefaultMultiStatementMaxSize` (10 MiB).
+const DEFAULT_MULTI_STATEMENT_MAX_SIZE: usize = 10 << 20;
+
+/// The first line that makes a file run outside a transaction.
+pub const NO_TRANSACTION_MARKER: &str = "-- migrate:no-transaction";
+
+/// Whether a body opts out of the transaction (first line is the marker).
+pub fn has_no_transaction_marker(body: &str) -> bool {
+    body.trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .is_some_and(|l| l.trim().eq_ignore_ascii_case(NO_TRANSACTION_MARKER))
+}
+
+/// The options golang-migrate reads from a postgres URL, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `x-migrations-table` (default `schema_migrations`), the table name part.
+    pub table: String,
+    /// The schema named by a quoted `x-migrations-table`, else `CURRENT_SCHEMA()`.
+    pub schema: Option<String>,
+    pub statement_timeout_ms: Option<u64>,
+    pub multi_statement: bool,
+    pub multi_statement_max_size: usize,
+}
+
+fn atoi(v: &str) -> Result<i64> {
+    v.parse::<i64>()
+        .map_err(|_| Error::Other(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))
+}
+
+fn parse_bool_option(url: &DatabaseUrl, name: &str) -> Result<bool> {
+    match url.x_param(name) {
+        None => Ok(false),
+        Some(v) => crate::url::parse_go_bool(v).ok_or_else(|| {
+            Error::Other(format!(
+                "Unable to parse option {name}: strconv.ParseBool: parsing {v:?}: invalid syntax"
+            ))
+        }),
+    }
+}
+
+impl Options {
+    pub fn parse(url: &DatabaseUrl) -> Result<Options> {
+        let quoted = parse_bool_option(url, "x-migrations-table-quoted")?;
+        let raw_table = url.x_param("x-migrations-table").unwrap_or("");
+        let (schema, table) = if quoted {
+            if !(raw_table.len() >= 2 && raw_table.starts_with('"') && raw_table.ends_with('"')) {
+                return Err(Error::Other(format!(
+                    "x-migrations-table must be quoted (for instance '\"migrate\".\"schema_migrations\"') when x-migrations-table-quoted is enabled, current value is: {raw_table}"
+                )));
+            }
+            let inner = &raw_table[1..raw_table.len() - 1];
+            let parts: Vec<&str> = inner.split("\".\"").collect();
+            match parts.as_slice() {
+                [t] => (None, t.to_string()),
+                [s, t] => (Some(s.to_string()), t.to_string()),
+                _ => {
+                    return Err(Error::Other(format!(
+                        "\"{inner}\" MigrationsTable contains too many dot characters"
+                    )))
+                }
+            }
+        } else if raw_table.is_empty() {
+            (None, "schema_migrations".to_string())
+        } else {
+            (None, raw_table.to_string())
+        };
+        let statement_timeout_ms = match url.x_param("x-statement-timeout") {
+            None => None,
+            Some(v) => Some(atoi(v)?.max(0) as u64).filter(|&ms| ms > 0),
+        };
+        let multi_statement_max_size = match url.x_param("x-multi-statement-max-size") {
+            None => DEFAULT_MULTI_STATEMENT_MAX_SIZE,
+            Some(v) => match atoi(v)? {
+                n if n <= 0 => DEFAULT_MULTI_STATEMENT_MAX_SIZE,
+                n => n as usize,
+            },
+        };
+        Ok(Options {
+            table,
+            schema,
+            statement_timeout_ms,
+            multi_statement: parse_bool_option(url, "x-multi-statement")?,
+            multi_statement_max_size,
+        })
+    }
+}
+
+/// How to connect: the `postgres` crate's config plus the TLS settings libpq users pass.
+struct Connect {
+    config: Config,
+    ssl: String,
+    root_cert: Option<String>,
+    client_cert: Option<(String, String)>,
+}
+
+/// libpq / lib/pq parameters that the `postgres` crate does not know and that have no
+/// effect here; accepted and ignored (documented).
+const IGNORED_PARAMS: &[&str] = &[
+    "fallback_application_name",
+    "binary_parameters",
+    "disable_prepared_binary_result",
+    "sslsni",
+    "sslinline",
+    "krbsrvname",
+    "krbspn",
+    "sslpassword",
+    "gssencmode",
+];
+
+/// Escapes a value for libpq's `options` (`-c name=value`): spaces and backslashes.
+fn escape_option(v: &str) -> String {
+    v.replace('\\', "\\\\").replace(' ', "\\ ")
+}
+
+fn connect_config(url: &DatabaseUrl) -> Result<Connect> {
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let mut query = Vec::new();
+    let mut options: Vec<String> = Vec::new();
+    let mut ssl = "prefer".to_string();
+    let mut root_cert = None;
+    let (mut cert, mut key) = (None, None);
+    for (k, v) in url.params() {
+        match k.as_str() {
+            "sslmode" => ssl = v.clone(),
+            "sslrootcert" => root_cert = Some(v.clone()),
+            "sslcert" => cert = Some(v.clone()),
+            "sslkey" => key = Some(v.clone()),
+            "search_path" => options.push(format!("-csearch_path={}", escape_option(v))),
+            "options" => options.insert(0, v.clone()),
+            k if IGNORED_PARAMS.contains(&k) => {}
+            _ => query.push(format!("{}={}", enc(k), enc(v))),
+        }
+    }
+    if !options.is_empty() {
+        query.push(format!("options={}", enc(&options.join(" "))));
+    }
+    let mut s = format!("postgresql:{}", url.body());
+    if !query.is_empty() {
+        s.push('?');
+        s.push_str(&query.join("&"));
+    }
+    let mut config: Config = s
+        .parse()
+        .map_err(|e: postgres::Error| Error::Other(e.to_string()))?;
+    let mode = match ssl.as_str() {
+        "disable" => SslMode::Disable,
+        "allow" | "prefer" => SslMode::Prefer,
+        "require" | "verify-ca" | "verify-full" => SslMode::Require,
+        other => {
+            return Err(Error::Other(format!(
+                "pq: unsupported sslmode \"{other}\"; only \"disable\", \"allow\", \"prefer\" (default), \"require\", \"verify-ca\" and \"verify-full\" supported"
+            )))
+        }
+    };
+    config.ssl_mode(mode);
+    let client_cert = match (cert, key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => {
+            return Err(Error::Other(
+                "sslcert and sslkey must be given together".into(),
+            ))
+        }
+    };
+    Ok(Connect {
+        config,
+        ssl,
+        root_cert,
+        client_cert,
+    })
+}
+
+fn tls_connector(c: &Connect) -> Result<postgres_native_tls::MakeTlsConnector> {
+    let io = |what: &str, p: &str, e: std::io::Error| Error::Other(format!("{what} {p}: {e}"));
+    let tls = |e: native_tls::Error| Error::Other(format!("tls: {e}"));
+    let mut b = native_tls::TlsConnector::builder();
+    match (c.ssl.as_str(), c.root_cert.is_some()) {
+        // libpq: `require` without a root certificate verifies nothing; with one it
+        // behaves as `verify-ca`.
+        ("verify-full", _) => {}
+        ("verify-ca", _) | ("require", true) => {
+            b.danger_accept_invalid_hostnames(true);
+        }
+        _ => {
+            b.danger_accept_invalid_certs(true);
+            b.danger_accept_invalid_hostnames(true);
+        }
+    }
+    if let Some(p) = &c.root_cert {
+        let pem = std::fs::read(p).map_err(|e| io("cannot read sslrootcert", p, e))?;
+        b.add_root_certificate(native_tls::Certificate::from_pem(&pem).map_err(tls)?);
+    }
+    if let Some((cp, kp)) = &c.client_cert {
+        let cert = std::fs::read(cp).map_err(|e| io("cannot read sslcert", cp, e))?;
+        let key = std::fs::read(kp).map_err(|e| io("cannot read sslkey", kp, e))?;
+        b.identity(native_tls::Identity::from_pkcs8(&cert, &key).map_err(tls)?);
+    }
+    Ok(postgres_native_tls::MakeTlsConnector::new(
+        b.build().map_err(tls)?,
+    ))
+}
+
+/// The URL path with its leading slash, as golang-migrate keys the lock (`/mydb`).
+fn url_path(url: &DatabaseUrl) -> Option<String> {
+    let rest = url.body().strip_prefix("//")?;
+    let slash = rest.find('/')?;
+    let path = &rest[slash..];
+    crate::url::unescape(path, false).ok()
+}
+
+/// lib/pq's error text: `pq: <message>`; other errors as the crate prints them.
+fn pq_text(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("pq: {}", db.message()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+fn db_err(e: &postgres::Error, query: impl Into<String>) -> Error {
+    Error::db(pq_text(e), query)
+}
+
+/// golang-migrate's `computeLineFromPos`: 1-based character position → (line, column),
+/// CRLF counted as one newline.
+pub fn line_col(query: &str, pos: usize) -> Option<(u64, u64)> {
+    let s = query.replace("\r\n", "\n");
+    let chars: Vec<char> = s.chars().collect();
+    if pos > chars.len() || pos == 0 {
+        return None;
+    }
+    let sel = &chars[..pos];
+    let line = sel.iter().filter(|&&c| c == '\n').count() as u64 + 1;
+    let last = sel
+        .iter()
+        .rposition(|&c| c == '\n')
+        .map_or(-1, |i| i as i64);
+    Some((line, (pos as i64 - 1 - last) as u64))
+}
+
+/// A failed migration statement in golang-migrate's format:
+/// `migration failed: <msg>[ (column <c>)][, <detail>] in line <l>: <stmt> (details: pq: <msg>)`.
+pub fn migration_error(e: &postgres::Error, query: &str) -> Error {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut msg = format!("migration failed: {}", db.message());
+            let mut line = 0;
+            if let Some(ErrorPosition::Original(pos)) = db.position() {
+                if let Some((l, c)) = line_col(query, *pos as usize) {
+                    line = l;
+                    msg.push_str(&format!(" (column {c})"));
+                }
+            }
+            if let Some(d) = db.detail().filter(|d| !d.is_empty()) {
+                msg.push_str(", ");
+                msg.push_str(d);
+            }
+            Error::Database(DbError {
+                orig: pq_text(e),
+                msg,
+                line,
+                query: query.to_string(),
+            })
+        }
+        None => Error::Database(DbError {
+            orig: e.to_string(),
+            msg: "migration failed".into(),
+            line: 0,
+            query: query.to_string(),
+        }),
+    }
+}
+
+/// Any column value, decoded by its type.
+struct Cell(Value);
+
+impl<'a> FromSql<'a> for Cell {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let v = if *ty == Type::INT2 {
+            Value::Int(i16::from_sql(ty, raw)?.into())
+        } else if *ty == Type::INT4 {
+            Value::Int(i32::from_sql(ty, raw)?.into())
+        } else if *ty == Type::INT8 {
+            Value::Int(i64::from_sql(ty, raw)?)
+        } else if *ty == Type::OID {
+            Value::Int(u32::from_sql(ty, raw)?.into())
+        } else if *ty == Type::BOOL {
+            Value::Int(bool::from_sql(ty, raw)?.into())
+        } else if *ty == Type::FLOAT4 {
+            Value::Text(f32::from_sql(ty, raw)?.to_string())
+        } else if *ty == Type::FLOAT8 {
+            Value::Text(f64::from_sql(ty, raw)?.to_string())
+        } else {
+            Value::Text(String::from_utf8_lossy(raw).into_owned())
+        };
+        Ok(Cell(v))
+    }
+
+    fn from_sql_null(
+        _: &Type,
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Cell(Value::Null))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+type Param = Box<dyn ToSql + Sync>;
+
+/// A bound value converted to the parameter type the server inferred.
+fn param(v: &Value, ty: &Type) -> Param {
+    let int = |i: i64| -> Param {
+        if *ty == Type::INT2 {
+            Box::new(i as i16)
+        } else if *ty == Type::INT4 {
+            Box::new(i as i32)
+        } else if *ty == Type::BOOL {
+            Box::new(i != 0)
+        } else if *ty == Type::TEXT || *ty == Type::VARCHAR || *ty == Type::BPCHAR {
+            Box::new(i.to_string())
+        } else {
+            Box::new(i)
+        }
+    };
+    match v {
+        Value::Int(i) => int(*i),
+        Value::Text(s) => {
+            let numeric = *ty == Type::INT2 || *ty == Type::INT4 || *ty == Type::INT8;
+            match s.parse::<i64>() {
+                Ok(i) if numeric => int(i),
+                _ if *ty == Type::BOOL => Box::new(matches!(s.as_str(), "t" | "true" | "1")),
+                _ => Box::new(s.clone()),
+            }
+        }
+        Value::Null => {
+            if *ty == Type::INT2 {
+                Box::new(None::<i16>)
+            } else if *ty == Type::INT4 {
+                Box::new(None::<i32>)
+            } else if *ty == Type::INT8 {
+                Box::new(None::<i64>)
+            } else if *ty == Type::BOOL {
+                Box::new(None::<bool>)
+            } else {
+                Box::new(None::<String>)
+            }
+        }
+    }
+}
+
+/// An open PostgreSQL database.
+pub struct Postgres {
+    client: Client,
+    opts: Options,
+    schema: String,
+    /// `"<schema>"."<table>"`.
+    qualified: String,
+    lock_key: i64,
+    locked: bool,
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Postgres {
+    pub fn open(url: &DatabaseUrl) -> Result<Postgres> {
+        let opts = Options::parse(url)?;
+        let c = connect_config(url)?;
+        let mut client = if c.config.get_ssl_mode() == SslMode::Disable {
+            c.config.connect(NoTls)
+        } else {
+            c.config.connect(tls_connector(&c)?)
+        }
+        .map_err(|e| Error::Other(pq_text(&e)))?;
+        if let Some(ms) = opts.statement_timeout_ms {
+            let sql = format!("SET statement_timeout = {ms}");
+            client.batch_execute(&sql).map_err(|e| db_err(&e, &sql))?;
+        }
+        let schema = match &opts.schema {
+            Some(s) => s.clone(),
+            None => {
+                let sql = "SELECT CURRENT_SCHEMA()";
+                let row = client.query_one(sql, &[]).map_err(|e| db_err(&e, sql))?;
+                row.get::<_, Option<String>>(0)
+                    .ok_or_else(|| Error::Other("no schema".into()))?
+            }
+        };
+        let db_name = match url_path(url) {
+            Some(p) => p,
+            None => {
+                let sql = "SELECT CURRENT_DATABASE()";
+                let row = client.query_one(sql, &[]).map_err(|e| db_err(&e, sql))?;
+                row.get::<_, String>(0)
+            }
+        };
+        let lock_key = advisory_lock_id(&db_name, &[&schema, &opts.table]).into();
+        let qualified = format!("{}.{}", quote(&schema), quote(&opts.table));
+        Ok(Postgres {
+            client,
+            opts,
+            schema,
+            qualified,
+            lock_key,
+            locked: false,
+        })
+    }
+
+    /// The advisory lock key golang-migrate uses for this database and table.
+    pub fn lock_key(&self) -> i64 {
+        self.lock_key
+    }
+
+    /// The underlying client.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn run(&mut self, statement: &str) -> Result<()> {
+        if statement.trim().is_empty() {
+            return Ok(());
+        }
+        self.client
+            .batch_execute(statement)
+            .map_err(|e| migration_error(&e, statement))
+    }
+}
+
+impl Driver for Postgres {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn table(&self) -> &str {
+        &self.opts.table
+    }
+
+    fn version_table_exists(&mut self) -> Result<bool> {
+        let sql = "SELECT COUNT(1) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2 LIMIT 1";
+        let row = self
+            .client
+            .query_one(sql, &[&self.schema, &self.opts.table])
+            .map_err(|e| db_err(&e, sql))?;
+        Ok(row.get::<_, i64>(0) == 1)
+    }
+
+    fn ensure_version_table(&mut self) -> Result<()> {
+        if self.version_table_exists()? {
+            return Ok(());
+        }
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (version bigint not null primary key, dirty boolean not null)",
+            self.qualified
+        );
+        match self.client.batch_execute(&sql) {
+            Ok(()) => Ok(()),
+            // Two processes creating the table at once: one loses on the catalog's unique
+            // index; the table is there either way.
+            Err(e)
+                if e.code()
+                    .is_some_and(|c| c.code() == "23505" || c.code() == "42P07") =>
+            {
+                if self.version_table_exists()? {
+                    Ok(())
+                } else {
+                    Err(db_err(&e, sql))
+                }
+            }
+            Err(e) => Err(db_err(&e, sql)),
+        }
+    }
+
+    fn version(&mut self) -> Result<DbVersion> {
+        let sql = format!("SELECT version, dirty FROM {} LIMIT 1", self.qualified);
+        match self.client.query_opt(&sql, &[]) {
+            Ok(None) => Ok(DbVersion::Nil),
+            Ok(Some(r)) => Ok(DbVersion::from_row(Some((r.get(0), r.get(1))))),
+            Err(e) if e.code().is_some_and(|c| c.code() == "42P01") => Ok(DbVersion::Nil),
+            Err(e) => Err(db_err(&e, sql)),
+        }
+    }
+
+    fn write_version(&mut self, version: Option<u64>, dirty: bool) -> Result<()> {
+        let v = to_stored(version)?;
+        let trunc = format!("TRUNCATE {}", self.qualified);
+        self.client
+            .batch_execute(&trunc)
+            .map_err(|e| db_err(&e, &trunc))?;
+        if v >= 0 || (v == -1 && dirty) {
+            let ins = format!(
+                "INSERT INTO {} (version, dirty) VALUES ($1, $2)",
+                self.qualified
+            );
+            self.client
+                .execute(&ins, &[&v, &dirty])
+                .map_err(|e| db_err(&e, &ins))?;
+        }
+        Ok(())
+    }
+
+    fn lock(&mut self, timeout: Duration) -> Result<()> {
+        if self.locked {
+            return Err(Error::CantAcquireLock);
+        }
+        let deadline = Instant::now() + timeout;
+        let sql = "SELECT pg_try_advisory_lock($1)";
+        loop {
+            let got: bool = self
+                .client
+                .query_one(sql, &[&self.lock_key])
+                .map_err(|e| {
+                    Error::Database(DbError {
+                        orig: pq_text(&e),
+                        msg: "try lock failed".into(),
+                        line: 0,
+                        query: "SELECT pg_advisory_lock($1)".into(),
+                    })
+                })?
+                .get(0);
+            if got {
+                self.locked = true;
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::LockTimeout {
+                    lock: format!("pg_advisory_lock({})", self.lock_key),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn unlock(&mut self) -> Result<()> {
+        if !self.locked {
+            return Ok(());
+        }
+        let sql = "SELECT pg_advisory_unlock($1)";
+        self.client
+            .query_one(sql, &[&self.lock_key])
+            .map_err(|e| db_err(&e, sql))?;
+        self.locked = false;
+        Ok(())
+    }
+
+    fn transactional(&self) -> bool {
+        !self.opts.multi_statement
+    }
+
+    fn transactional_for(&self, body: &str) -> bool {
+        self.transactional() && !has_no_transaction_marker(body)
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        self.client
+            .batch_execute("BEGIN")
+            .map_err(|e| db_err(&e, "BEGIN"))
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.client.batch_execute("COMMIT").map_err(|e| {
+            Error::Database(DbError {
+                orig: pq_text(&e),
+                msg: "transaction commit failed".into(),
+                line: 0,
+                query: String::new(),
+            })
+        })
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        self.client
+            .batch_execute("ROLLBACK")
+            .map_err(|e| db_err(&e, "ROLLBACK"))
+    }
+
+    fn run_body(&mut self, _file: &str, body: &str, in_tx: bool) -> Result<()> {
+        if body.trim().is_empty() {
+            return Ok(());
+        }
+        if self.opts.multi_statement {
+            let pieces = split::go_multistmt(body, self.opts.multi_statement_max_size)
+                .map_err(|e| Error::db(e, ""))?;
+            for p in pieces {
+                self.run(p)?;
+            }
+            return Ok(());
+        }
+        if !in_tx && has_no_transaction_marker(body) {
+            // Each statement on its own: `CREATE INDEX CONCURRENTLY` refuses to share a
+            // query string (an implicit transaction) with anything else.
+            for s in split::statements(body) {
+                self.run(s)?;
+            }
+            return Ok(());
+        }
+        self.run(body)
+    }
+
+    fn drop_all(&mut self) -> Result<()> {
+        let sql = "SELECT table_name FROM information_schema.tables WHERE table_schema=(SELECT current_schema()) AND table_type='BASE TABLE'";
+        let tables: Vec<String> = self
+            .client
+            .query(sql, &[])
+            .map_err(|e| db_err(&e, sql))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for t in tables {
+            let q = format!("DROP TABLE IF EXISTS {} CASCADE", quote(&t));
+            self.client.batch_execute(&q).map_err(|e| db_err(&e, &q))?;
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let st = self.client.prepare(sql).map_err(|e| db_err(&e, sql))?;
+        let p: Vec<Param> = params
+            .iter()
+            .zip(st.params())
+            .map(|(v, t)| param(v, t))
+            .collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = p.iter().map(|b| b.as_ref()).collect();
+        self.client.execute(&st, &refs).map_err(|e| db_err(&e, sql))
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let st = self.client.prepare(sql).map_err(|e| db_err(&e, sql))?;
+        let p: Vec<Param> = params
+            .iter()
+            .zip(st.params())
+            .map(|(v, t)| param(v, t))
+            .collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = p.iter().map(|b| b.as_ref()).collect();
+        let rows = self.client.query(&st, &refs).map_err(|e| db_err(&e, sql))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut row = Vec::with_capacity(r.len());
+            for i in 0..r.len() {
+                row.push(r.try_get::<_, Cell>(i).map_err(|e| db_err(&e, sql))?.0);
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    fn table_exists(&mut self, name: &str) -> Result<bool> {
+        let sql = "SELECT COUNT(1) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2";
+        let row = self
+            .client
+            .query_one(sql, &[&self.schema, &name])
+            .map_err(|e| db_err(&e, sql))?;
+        Ok(row.get::<_, i64>(0) >= 1)
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        quote(name)
+    }
+
+    fn placeholder(&self, n: usize) -> String {
+        format!("${n}")
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // The session ends anyway; this just frees the lock a moment sooner.
+        let _ = self.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(u: &str) -> Result<Options> {
+        Options::parse(&DatabaseUrl::parse(u)?)
+    }
+
+    #[test]
+    fn options_like_golang_migrate() -> Result<()> {
+        let o = opts("postgres://h/db?x-migrations-table=a.b&x-multi-statement=true")?;
+        assert_eq!((o.schema, o.table.as_str()), (None, "a.b"));
+        assert!(o.multi_statement);
+        assert_eq!(o.multi_statement_max_size, 10 * 1024 * 1024);
+        let o = opts("pgx://h/db?x-migrations-table=%22s%22.%22t%22&x-migrations-table-quoted=1")?;
+        assert_eq!((o.schema.as_deref(), o.table.as_str()), (Some("s"), "t"));
+        let e = |u: &str| opts(u).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            e("postgres://h/db?x-migrations-table=t&x-migrations-table-quoted=true"),
+            "x-migrations-table must be quoted (for instance '\"migrate\".\"schema_migrations\"') when x-migrations-table-quoted is enabled, current value is: t"
+        );
+        assert_eq!(
+            e("postgres://h/db?x-migrations-table=%22a%22.%22b%22.%22c%22&x-migrations-table-quoted=true"),
+            "\"a\".\"b\".\"c\" MigrationsTable contains too many dot characters"
+        );
+        assert_eq!(
+            e("postgres://h/db?x-multi-statement=yes"),
+            "Unable to parse option x-multi-statement: strconv.ParseBool: parsing \"yes\": invalid syntax"
+        );
+        assert_eq!(
+            e("postgres://h/db?x-statement-timeout=1s"),
+            "strconv.Atoi: parsing \"1s\": invalid syntax"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn lock_path_keeps_slash() -> Result<()> {
+        let u = DatabaseUrl::parse("postgres://u:p@h:5432/mydb?sslmode=disable")?;
+        assert_eq!(url_path(&u).as_deref(), Some("/mydb"));
+        assert_eq!(url_path(&DatabaseUrl::parse("postgres://h")?), None);
+        Ok(())
+    }
+
+    #[test]
+    fn line_and_column_from_position() {
+        assert_eq!(line_col("CREAT TABLE x;", 1), Some((1, 1)));
+        assert_eq!(line_col("SELECT 1;\r\nCREAT TABLE x;", 11), Some((2, 1)));
+        assert_eq!(line_col("SELECT 1;\nSELECT x;", 18), Some((2, 8)));
+        assert_eq!(line_col("abc", 9), None);
+    }
+
+    #[test]
+    fn marker() {
+        assert!(has_no_transaction_marker(
+            "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"
+        ));
+        assert!(!has_no_transaction_marker(
+            "CREATE TABLE t (a int);\n-- migrate:no-transaction"
+        ));
+    }
+}

@@ -1,0 +1,2 @@
+CREATE TABLE applied (v INTEGER NOT NULL);
+INSERT INTO applied (v) VALUES (1);

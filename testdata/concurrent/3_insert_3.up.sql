@@ -1,0 +1,1 @@
+INSERT INTO applied (v) VALUES (3);

@@ -1,0 +1,436 @@
+//! Transcript tests of the real `migrate` binary against the PostgreSQL and MariaDB
+//! servers: up/down/goto/force/version/drop, failures, locking and concurrent runs.
+//! Each test uses a fresh database (tests/common); its name and durations are filtered
+//! out of the snapshots. Database state is checked directly, never by parsing output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{fresh, Server, TestDb};
+use insta::assert_snapshot;
+use migrate::driver::Value;
+use migrate::DbVersion;
+
+struct Transcript {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Transcript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+}
+
+fn filter(db: &TestDb, s: &str) -> String {
+    let s = s.replace(&db.name, "[DB]");
+    // Lock keys derive from the database name.
+    let key = regex::Regex::new(r"(GET_LOCK\('|pg_advisory_lock\()\d+").expect("regex");
+    let s = key.replace_all(&s, "${1}[KEY]").into_owned();
+    let dur =
+        regex::Regex::new(r"\b\d+(\.\d+)?(ns|µs|ms|s|m|h)([0-9.]+(ms|s|m))*\b").expect("regex");
+    let s = dur.replace_all(&s, "[DUR]").into_owned();
+    let ts = regex::Regex::new(r"(?m)^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ").expect("regex");
+    ts.replace_all(&s, "[TS] ").into_owned()
+}
+
+fn command(dir: &Path, url: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_migrate"));
+    c.env_remove("DATABASE_URL")
+        .arg("-path")
+        .arg(dir)
+        .arg("-database")
+        .arg(url)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn run_url(db: &TestDb, url: &str, fix: &str, args: &[&str]) -> Transcript {
+    let out = command(&fixture(fix), url, args)
+        .output()
+        .expect("run migrate");
+    Transcript {
+        code: out.status.code().unwrap_or(-1),
+        stdout: filter(db, &String::from_utf8_lossy(&out.stdout)),
+        stderr: filter(db, &String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+fn run(db: &TestDb, fix: &str, args: &[&str]) -> Transcript {
+    run_url(db, &db.url, fix, args)
+}
+
+/// Several commands, each transcript after a `$ migrate ARGS` line.
+fn session(db: &TestDb, fix: &str, commands: &[&[&str]]) -> String {
+    let mut out = String::new();
+    for args in commands {
+        out.push_str(&format!("$ migrate {}\n", args.join(" ")));
+        out.push_str(&run(db, fix, args).to_string());
+    }
+    out
+}
+
+fn version(db: &TestDb) -> DbVersion {
+    db.driver().version().expect("version")
+}
+
+fn lifecycle(server: Server) -> Option<String> {
+    let db = fresh(server)?;
+    let s = session(
+        &db,
+        "conformance",
+        &[
+            &["version"],
+            &["up", "2"],
+            &["version"],
+            &["up"],
+            &["up"],
+            &["down", "1"],
+            &["goto", "1"],
+            &["goto", "3"],
+            &["force", "2"],
+            &["version"],
+            &["force", "3"],
+            &["down", "-all"],
+            &["version"],
+            &["up"],
+            &["drop", "-f"],
+        ],
+    );
+    let mut d = db.driver();
+    assert!(!d.table_exists("users").expect("exists"));
+    assert!(!d.table_exists("schema_migrations").expect("exists"));
+    Some(s)
+}
+
+#[test]
+fn postgres_lifecycle() {
+    if let Some(s) = lifecycle(Server::Postgres) {
+        assert_snapshot!(s);
+    }
+}
+
+#[test]
+fn mysql_lifecycle() {
+    if let Some(s) = lifecycle(Server::Mysql) {
+        assert_snapshot!(s);
+    }
+}
+
+#[test]
+fn diverges_postgres_failure_leaves_previous_version_clean() {
+    let Some(db) = fresh(Server::Postgres) else {
+        return;
+    };
+    let s = session(
+        &db,
+        "conformance_failing",
+        &[&["up"], &["version"], &["up"]],
+    );
+    assert_snapshot!(s);
+    assert_eq!(version(&db), DbVersion::Clean(1));
+    let mut d = db.driver();
+    assert!(d.table_exists("a").expect("a"));
+    assert!(
+        !d.table_exists("c").expect("c"),
+        "the failed file rolled back"
+    );
+}
+
+#[test]
+fn mysql_failure_leaves_dirty_version() {
+    let Some(db) = fresh(Server::Mysql) else {
+        return;
+    };
+    let s = session(
+        &db,
+        "conformance_failing",
+        &[
+            &["up"],
+            &["version"],
+            &["up"],
+            &["force", "1"],
+            &["version"],
+        ],
+    );
+    assert_snapshot!(s);
+    assert_eq!(version(&db), DbVersion::Clean(1));
+    // MySQL DDL autocommits: the statement before the error persists, as in golang-migrate.
+    assert!(db.driver().table_exists("c").expect("c"));
+}
+
+/// Several `migrate up` processes at once: each migration runs exactly once.
+fn concurrent_up(server: Server) {
+    let Some(db) = fresh(server) else {
+        return;
+    };
+    let dir = fixture("concurrent");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            command(&dir, &db.url, &["-lock-timeout", "60", "up"])
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let mut applied_lines = 0;
+    for c in children {
+        let out = c.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        applied_lines += stderr.lines().filter(|l| l.contains("/u ")).count();
+    }
+    assert_eq!(applied_lines, 6, "each migration reported once");
+    let rows = db
+        .driver()
+        .query("SELECT v, COUNT(*) FROM applied GROUP BY v ORDER BY v", &[])
+        .expect("rows");
+    let got: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|r| (r[0].as_i64().expect("v"), r[1].as_i64().expect("n")))
+        .collect();
+    assert_eq!(got, (1..=6).map(|v| (v, 1)).collect::<Vec<_>>());
+    assert_eq!(version(&db), DbVersion::Clean(6));
+}
+
+#[test]
+fn postgres_concurrent_up_applies_each_migration_once() {
+    concurrent_up(Server::Postgres);
+}
+
+#[test]
+fn mysql_concurrent_up_applies_each_migration_once() {
+    concurrent_up(Server::Mysql);
+}
+
+/// golang-migrate's own lock (same key) held elsewhere: migrate waits, then times out.
+fn lock_held_by_golang_migrate(server: Server) -> Option<String> {
+    let db = fresh(server)?;
+    let mut holder = db.driver();
+    match server {
+        Server::Postgres => {
+            let key = migrate::driver::lockkey::advisory_lock_id(
+                &format!("/{}", db.name),
+                &["public", "schema_migrations"],
+            );
+            holder
+                .query("SELECT pg_advisory_lock($1)", &[Value::Int(key.into())])
+                .expect("lock");
+        }
+        Server::Mysql => {
+            let name = migrate::driver::lockkey::advisory_lock_id(
+                &format!("{}:schema_migrations", db.name),
+                &[],
+            );
+            let got = holder
+                .query("SELECT GET_LOCK(?, 1)", &[Value::Text(name.to_string())])
+                .expect("lock");
+            assert_eq!(got[0][0].as_i64(), Some(1));
+        }
+    }
+    let started = std::time::Instant::now();
+    let t = run(&db, "conformance", &["-lock-timeout", "1", "up"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(version(&db), DbVersion::Nil);
+    drop(holder); // session ends, lock released
+    let after = run(&db, "conformance", &["up"]);
+    assert_eq!(after.code, 0, "{after}");
+    Some(t.to_string())
+}
+
+#[test]
+fn diverges_postgres_lock_timeout() {
+    if let Some(s) = lock_held_by_golang_migrate(Server::Postgres) {
+        assert_snapshot!(s);
+    }
+}
+
+#[test]
+fn diverges_mysql_lock_timeout() {
+    if let Some(s) = lock_held_by_golang_migrate(Server::Mysql) {
+        assert_snapshot!(s);
+    }
+}
+
+#[test]
+fn diverges_postgres_no_transaction_marker_runs_create_index_concurrently() {
+    let Some(db) = fresh(Server::Postgres) else {
+        return;
+    };
+    let s = session(
+        &db,
+        "pg_no_transaction",
+        &[&["up"], &["down", "1"], &["up"]],
+    );
+    assert_snapshot!(s);
+    assert_eq!(version(&db), DbVersion::Clean(2));
+    let n = db
+        .driver()
+        .query(
+            "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'items' AND indexname LIKE 'items_%_idx'",
+            &[],
+        )
+        .expect("indexes");
+    assert_eq!(n[0][0].as_i64(), Some(2));
+}
+
+#[test]
+fn postgres_options() {
+    let Some(db) = fresh(Server::Postgres) else {
+        return;
+    };
+    let mut d = db.driver();
+    d.execute("CREATE SCHEMA app", &[]).expect("schema");
+    let mut s = String::new();
+    for (params, args) in [
+        // golang-migrate's per-statement mode: splits on `;`, no transaction.
+        ("x-multi-statement=true", &["up", "1"][..]),
+        ("x-multi-statement=maybe", &["version"][..]),
+        (
+            "x-migrations-table=my_versions&search_path=app",
+            &["up"][..],
+        ),
+        (
+            "x-migrations-table=%22app%22.%22quoted_versions%22&x-migrations-table-quoted=true",
+            &["force", "3"][..],
+        ),
+        (
+            "x-migrations-table=bare&x-migrations-table-quoted=1",
+            &["version"][..],
+        ),
+        ("x-statement-timeout=abc", &["version"][..]),
+        ("sslmode=bogus", &["version"][..]),
+    ] {
+        let url = db.url_with(params);
+        s.push_str(&format!(
+            "$ migrate -database <db>&{params} {}\n",
+            args.join(" ")
+        ));
+        s.push_str(&run_url(&db, &url, "conformance", args).to_string());
+    }
+    assert_snapshot!(s);
+    let rows = d
+        .query(
+            "SELECT table_schema::text || '.' || table_name::text FROM information_schema.tables WHERE table_schema IN ('public', 'app') AND (table_name LIKE '%versions' OR table_name = 'schema_migrations') ORDER BY 1",
+            &[],
+        )
+        .expect("tables");
+    let names: Vec<String> = rows
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().and_then(Value::into_string))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "app.my_versions",
+            "app.quoted_versions",
+            "public.schema_migrations"
+        ]
+    );
+    assert!(
+        d.query("SELECT 1 FROM app.users", &[]).is_ok(),
+        "search_path honoured"
+    );
+}
+
+#[test]
+fn passwords_never_printed() {
+    for server in [Server::Postgres, Server::Mysql] {
+        let Some(db) = fresh(server) else {
+            continue;
+        };
+        let url = match server {
+            Server::Postgres => "postgres://nobody:s3cretpw@127.0.0.1:5432/nope?sslmode=disable",
+            Server::Mysql => "mysql://nobody:s3cretpw@tcp(127.0.0.1:3306)/nope",
+        };
+        let t = run_url(&db, url, "conformance", &["up"]);
+        assert_eq!(t.code, 1, "{t}");
+        assert!(!t.to_string().contains("s3cretpw"), "{t}");
+    }
+}
+
+#[test]
+fn mysql_options() {
+    let Some(db) = fresh(Server::Mysql) else {
+        return;
+    };
+    // x-no-lock: runs while golang-migrate's lock is held elsewhere.
+    let mut holder = db.driver();
+    let name = migrate::driver::lockkey::advisory_lock_id(&format!("{}:my_versions", db.name), &[]);
+    holder
+        .query("SELECT GET_LOCK(?, 1)", &[Value::Text(name.to_string())])
+        .expect("lock");
+    let mut s = String::new();
+    for (params, args) in [
+        (
+            "x-migrations-table=my_versions&x-no-lock=true",
+            &["up", "1"][..],
+        ),
+        (
+            "x-migrations-table=my_versions",
+            &["-lock-timeout", "1", "up"][..],
+        ),
+        ("x-no-lock=maybe", &["version"][..]),
+        ("x-statement-timeout=abc", &["version"][..]),
+        (
+            "tls=custom&x-tls-cert=c.pem&x-tls-key=k.pem",
+            &["version"][..],
+        ),
+        (
+            "sql_mode=%27ANSI_QUOTES%27&parseTime=true",
+            &["version"][..],
+        ),
+    ] {
+        let url = db.url_with(params);
+        s.push_str(&format!(
+            "$ migrate -database <db>?{params} {}\n",
+            args.join(" ")
+        ));
+        s.push_str(&run_url(&db, &url, "conformance", args).to_string());
+    }
+    assert_snapshot!(s);
+    let mut d = db.driver();
+    assert!(d.table_exists("my_versions").expect("exists"));
+    assert!(d.table_exists("schema_migrations").expect("exists"));
+    let v = d
+        .query("SELECT version, dirty FROM my_versions", &[])
+        .expect("versions");
+    assert_eq!(v, vec![vec![Value::Int(1), Value::Int(0)]]);
+}
+
+/// `x-multi-statement=true` is golang-migrate's per-statement mode: no transaction, so a
+/// failure leaves `V (dirty)` and the statements before it applied.
+#[test]
+fn postgres_multi_statement_failure_is_dirty() {
+    let Some(db) = fresh(Server::Postgres) else {
+        return;
+    };
+    let url = db.url_with("x-multi-statement=true");
+    let mut s = String::new();
+    for args in [&["up"][..], &["version"][..]] {
+        s.push_str(&format!(
+            "$ migrate -database <db>&x-multi-statement=true {}\n",
+            args.join(" ")
+        ));
+        s.push_str(&run_url(&db, &url, "conformance_failing", args).to_string());
+    }
+    assert_snapshot!(s);
+    assert_eq!(version(&db), DbVersion::Dirty(2));
+    assert!(db.driver().table_exists("c").expect("c"));
+}
