@@ -7,6 +7,7 @@
 pub mod driver;
 pub mod error;
 pub mod gocompat;
+pub mod journal;
 pub mod migrator;
 pub mod plan;
 pub mod source;
