@@ -12,6 +12,7 @@ pub mod migrator;
 pub mod plan;
 pub mod source;
 pub mod url;
+pub mod validate;
 pub mod version;
 
 pub use error::{Error, Result};
