@@ -359,7 +359,10 @@ pub fn record_version(
         cols.join(", "),
         ph.join(", ")
     );
-    for f in [entry.up.as_ref(), entry.down.as_ref()].into_iter().flatten() {
+    for f in [entry.up.as_ref(), entry.down.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         let sum = checksum(&source.read(f)?);
         d.execute(
             &sql,
@@ -622,6 +625,10 @@ pub fn findings(
         }
     }
     out.sort_by_key(Finding::version);
+    // A version whose up and down files are both gone is one problem, not two.
+    out.dedup_by(|b, a| {
+        matches!((a, b), (Finding::Missing { version: x, .. }, Finding::Missing { version: y, .. }) if x == y)
+    });
     Ok(out)
 }
 

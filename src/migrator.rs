@@ -337,7 +337,9 @@ fn run_step(
             return Err(e);
         }
     };
-    let sum = bytes.as_deref().map(|b| crate::source::checksum(b.as_bytes()));
+    let sum = bytes
+        .as_deref()
+        .map(|b| crate::source::checksum(b.as_bytes()));
     let body = bytes;
     let read = started.elapsed();
     let name = file.map_or("", |f| f.name.as_str());
@@ -351,7 +353,9 @@ fn run_step(
                 &journal::now(),
                 Some(started.elapsed()),
             )?,
-            Direction::Down => journal::forget_version(d, step.version)?,
+            // Nothing above the new version is applied any more, including versions whose
+            // files are gone (golang-migrate's down walks only the files that exist).
+            Direction::Down => journal::forget_above(d, step.target)?,
         }
         journal::append(d, &entry(None, sum.clone()))
     };

@@ -59,7 +59,9 @@ fn lookalike(name: &str) -> Option<&'static str> {
         return None;
     }
     if parse_name(&lower).is_some() {
-        return Some("the direction must be lower-case `.up.` / `.down.`; golang-migrate ignores this file");
+        return Some(
+            "the direction must be lower-case `.up.` / `.down.`; golang-migrate ignores this file",
+        );
     }
     if digits > 0 && name[digits..].starts_with('_') {
         if lower.ends_with(".up") || lower.ends_with(".down") {
@@ -105,7 +107,10 @@ pub fn check(items: &[Item]) -> Vec<Problem> {
                 Err(e) => out.push(problem(
                     Severity::Error,
                     Some(name),
-                    format!("not valid UTF-8 (byte {}); save it as UTF-8", e.valid_up_to()),
+                    format!(
+                        "not valid UTF-8 (byte {}); save it as UTF-8",
+                        e.valid_up_to()
+                    ),
                 )),
                 Ok(s) if s.trim_start_matches('\u{feff}').trim().is_empty() => out.push(problem(
                     Severity::Warning,
@@ -152,7 +157,7 @@ pub fn check(items: &[Item]) -> Vec<Problem> {
             (None, Some(d)) => out.push(problem(
                 Severity::Warning,
                 Some(d),
-                format!("version {v} has only a down migration; `up` skips nothing but applies no file for it"),
+                format!("version {v} has only a down migration (`up` moves the version to {v} without running anything)"),
             )),
             _ => {}
         }
@@ -161,7 +166,10 @@ pub fn check(items: &[Item]) -> Vec<Problem> {
                 out.push(problem(
                     Severity::Warning,
                     None,
-                    format!("version {v}: the up and down files have different names ({})", ids.join(", ")),
+                    format!(
+                        "version {v}: the up and down files have different names ({})",
+                        ids.join(", ")
+                    ),
                 ));
             }
         }
@@ -180,7 +188,10 @@ pub fn check(items: &[Item]) -> Vec<Problem> {
                 out.push(problem(
                     Severity::Warning,
                     None,
-                    format!("gap in the numbering: no version {missing} between {} and {}", w[0], w[1]),
+                    format!(
+                        "gap in the numbering: no version {missing} between {} and {}",
+                        w[0], w[1]
+                    ),
                 ));
             }
         }
@@ -198,7 +209,9 @@ pub fn check_dir(dir: &Path) -> Result<Vec<Problem>> {
         let Ok(name) = ent.file_name().into_string() else {
             continue;
         };
-        let is_dir = std::fs::metadata(ent.path()).map(|m| m.is_dir()).unwrap_or(false);
+        let is_dir = std::fs::metadata(ent.path())
+            .map(|m| m.is_dir())
+            .unwrap_or(false);
         let content = if !is_dir && parse_name(&name).is_some() {
             Some(std::fs::read(ent.path()).map_err(io)?)
         } else {
@@ -245,7 +258,9 @@ mod tests {
         ]);
         let msgs: Vec<String> = p.iter().map(|p| p.message.clone()).collect();
         assert!(p[0].severity == Severity::Error && msgs[0].contains("duplicate"));
-        assert!(msgs.iter().any(|m| m.contains("gap") && m.contains("no version 2")));
+        assert!(msgs
+            .iter()
+            .any(|m| m.contains("gap") && m.contains("no version 2")));
         assert!(msgs.iter().any(|m| m.contains("no down migration")));
         assert!(msgs.iter().any(|m| m.contains("empty file")));
     }

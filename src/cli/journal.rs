@@ -27,7 +27,12 @@ fn def(name: &'static str, kind: Kind, default: &'static str, usage: &'static st
 }
 
 fn format_flag() -> Def {
-    def("format", Kind::String, "text", "Output format: text or json")
+    def(
+        "format",
+        Kind::String,
+        "text",
+        "Output format: text or json",
+    )
 }
 
 /// Checks `-format`; `Err` carries the exit code.
@@ -95,7 +100,15 @@ fn journal_table(entries: &[Entry]) -> String {
         .collect();
     table(
         &[
-            "SEQ", "FINISHED", "OPERATION", "FROM", "TO", "OUTCOME", "TOOK", "FILE", "ERROR",
+            "SEQ",
+            "FINISHED",
+            "OPERATION",
+            "FROM",
+            "TO",
+            "OUTCOME",
+            "TOOK",
+            "FILE",
+            "ERROR",
         ],
         &rows,
     )
@@ -129,7 +142,9 @@ fn render_status(s: &Status) -> String {
     };
     out.push_str(&format!("status:   {verdict} (exit {})\n", s.exit_code));
     if !s.tracked {
-        out.push_str("tracking: no checksums yet (the next migrating command adopts the database)\n");
+        out.push_str(
+            "tracking: no checksums yet (the next migrating command adopts the database)\n",
+        );
     }
     out.push('\n');
     let rows: Vec<Vec<String>> = s
