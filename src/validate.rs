@@ -55,7 +55,7 @@ fn lookalike(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     let digits = name.bytes().take_while(u8::is_ascii_digit).count();
     let has_dir_word = lower.contains(".up") || lower.contains(".down");
-    if !has_dir_word {
+    if !has_dir_word || parse_name(name).is_some() {
         return None;
     }
     if parse_name(&lower).is_some() {
@@ -196,7 +196,7 @@ pub fn check(items: &[Item]) -> Vec<Problem> {
             }
         }
     }
-    out.sort_by(|a, b| a.severity.cmp(&b.severity));
+    out.sort_by_key(|a| a.severity);
     out
 }
 

@@ -5,10 +5,13 @@
 use crate::harness::{Env, Transcript};
 use insta::assert_snapshot;
 
-/// The transcript with RFC 3339 timestamps replaced (durations are already filtered).
+/// The transcript with RFC 3339 timestamps replaced (durations are already filtered) and
+/// column padding collapsed (its width depends on the durations).
 fn t(tr: &Transcript) -> String {
     let re = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z").expect("regex");
-    re.replace_all(&tr.to_string(), "[TIME]").into_owned()
+    let s = re.replace_all(&tr.to_string(), "[TIME]").into_owned();
+    let pad = regex::Regex::new(r"  +").expect("regex");
+    pad.replace_all(&s, "  ").into_owned()
 }
 
 fn json(tr: &Transcript) -> serde_json::Value {
