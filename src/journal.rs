@@ -545,6 +545,11 @@ impl Finding {
         }
     }
 
+    /// The error this finding is refused with.
+    pub fn to_error(&self) -> Error {
+        self.clone().into_error(0)
+    }
+
     fn into_error(self, more: usize) -> Error {
         match self {
             Finding::Drift {
@@ -632,23 +637,31 @@ pub fn findings(
     Ok(out)
 }
 
-/// Refuses on findings that are not allowed; returns the out-of-order versions to apply
-/// (when allowed).
+/// What the checks let through.
+#[derive(Debug, Default)]
+pub struct Verified {
+    /// Out-of-order versions to apply (`-allow-out-of-order`), ascending.
+    pub late: Vec<u64>,
+    /// Drifted or missing files let through by `-allow-drift` / `-allow-missing`.
+    pub allowed: Vec<Finding>,
+}
+
+/// Refuses on findings that are not allowed; returns what was let through.
 pub fn verify(
     d: &mut dyn Driver,
     source: &Source,
     current: Option<u64>,
     allow: Allow,
-) -> Result<Vec<u64>> {
+) -> Result<Verified> {
     let rec = recorded(d)?;
     let all = findings(source, &rec, current)?;
-    let mut late = Vec::new();
+    let mut out = Verified::default();
     let mut refused = Vec::new();
     for f in all {
         match &f {
-            Finding::Drift { .. } if allow.drift => {}
-            Finding::Missing { .. } if allow.missing => {}
-            Finding::OutOfOrder { version, .. } if allow.out_of_order => late.push(*version),
+            Finding::Drift { .. } if allow.drift => out.allowed.push(f),
+            Finding::Missing { .. } if allow.missing => out.allowed.push(f),
+            Finding::OutOfOrder { version, .. } if allow.out_of_order => out.late.push(*version),
             _ => refused.push(f),
         }
     }
@@ -656,7 +669,22 @@ pub fn verify(
     if let Some(first) = refused.into_iter().next() {
         return Err(first.into_error(more));
     }
-    Ok(late)
+    Ok(out)
+}
+
+/// Journals a problem let through by an allow flag (`allow-drift` / `allow-missing`),
+/// with the problem's text in `error`.
+pub fn record_allowed(d: &mut dyn Driver, f: &Finding, current: Option<u64>) -> Result<()> {
+    let (op, file, sum) = match f {
+        Finding::Drift { file, current, .. } => ("allow-drift", file, Some(current.clone())),
+        Finding::Missing { file, .. } => ("allow-missing", file, None),
+        Finding::OutOfOrder { file, .. } => ("allow-out-of-order", file, None),
+    };
+    let mut e = Entry::new(op, now(), Duration::ZERO).versions(current, current);
+    e.file = Some(file.clone());
+    e.checksum = sum;
+    e.error = Some(f.to_error().to_string());
+    append(d, &e)
 }
 
 /// A migration's state in `status`.

@@ -23,6 +23,10 @@ pub enum Event<'a> {
         identifier: &'a str,
         has_file: bool,
     },
+    /// A database without side tables was adopted at `version` (issue #3).
+    Adopted { version: Option<u64> },
+    /// A drifted or missing file was let through by `-allow-drift` / `-allow-missing`.
+    Allowed { problem: &'a Error },
     /// A step committed.
     StepFinished {
         step: &'a Step,
@@ -246,9 +250,21 @@ impl Migrator {
             // Issue #3: adopt a database without side tables, otherwise refuse drift,
             // missing and out-of-order files unless allowed.
             let late = if journal::adopt_if_needed(d, source, db)? {
+                if let Some(o) = observer.as_mut() {
+                    o(&Event::Adopted { version: current });
+                }
                 Vec::new()
             } else {
-                journal::verify(d, source, current, allow)?
+                let checked = journal::verify(d, source, current, allow)?;
+                for f in &checked.allowed {
+                    journal::record_allowed(d, f, current)?;
+                    if let Some(o) = observer.as_mut() {
+                        o(&Event::Allowed {
+                            problem: &f.to_error(),
+                        });
+                    }
+                }
+                checked.late
             };
             let mut report = Report::default();
             // `-allow-out-of-order` on a command that goes up: apply the late files first,

@@ -96,7 +96,7 @@ fn drift_is_refused_then_allowed_then_repaired() {
     assert_snapshot!("repair", t(&e.migrate(&["repair"])));
     assert_snapshot!("after_repair", t(&e.migrate(&["up"])));
     assert_eq!(e.migrate(&["status"]).code, 0);
-    assert_eq!(ops(&e), vec!["up", "up", "up", "repair"]);
+    assert_eq!(ops(&e), vec!["up", "up", "allow-drift", "up", "repair"]);
 }
 
 #[test]
