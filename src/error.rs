@@ -143,8 +143,39 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An applied file's content changed (issue #3).
+    #[error("migration {file} (version {version}) changed after it was applied: recorded checksum {recorded}, current checksum {current}{}", more_text(*more))]
+    Drift {
+        version: u64,
+        file: String,
+        recorded: String,
+        current: String,
+        more: usize,
+    },
+    /// An applied version's file is gone (issue #3).
+    #[error("migration {file} (version {version}) was applied but the file is gone{}", more_text(*more))]
+    MissingFile {
+        version: u64,
+        file: String,
+        more: usize,
+    },
+    /// A never-applied file sits below the database's version (issue #3).
+    #[error("migration {file} (version {version}) was never applied but is older than the database version {current}{}", more_text(*more))]
+    OutOfOrder {
+        version: u64,
+        file: String,
+        current: u64,
+        more: usize,
+    },
     #[error("{0}")]
     Other(String),
+}
+
+fn more_text(more: usize) -> String {
+    match more {
+        0 => String::new(),
+        n => format!(" (and {n} more problem(s); `migrate status` lists them)"),
+    }
 }
 
 impl Error {
@@ -200,6 +231,15 @@ impl Error {
             ),
             Error::ForeignKeyViolation { .. } => Some(
                 "the migration was rolled back and the database is unchanged; fix the data the migration leaves behind (foreign keys are off while a file runs, so ON DELETE CASCADE does not fire)".into(),
+            ),
+            Error::Drift { .. } => Some(
+                "restore the file as it was applied (edit a new migration instead), or run `migrate repair` to accept the current files as applied, or pass -allow-drift to run anyway".into(),
+            ),
+            Error::MissingFile { .. } => Some(
+                "restore the file, or run `migrate repair` to forget it, or pass -allow-missing to run anyway".into(),
+            ),
+            Error::OutOfOrder { .. } => Some(
+                "the file was probably merged after newer migrations ran: renumber it above the database version, or pass -allow-out-of-order to apply it now, or run `migrate repair` if its changes are already in the database".into(),
             ),
             Error::UnknownDatabaseDriver { available, .. } => {
                 Some(format!("available database drivers: {}", available.join(", ")))

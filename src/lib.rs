@@ -7,10 +7,12 @@
 pub mod driver;
 pub mod error;
 pub mod gocompat;
+pub mod journal;
 pub mod migrator;
 pub mod plan;
 pub mod source;
 pub mod url;
+pub mod validate;
 pub mod version;
 
 pub use error::{Error, Result};

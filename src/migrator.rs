@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::driver::{self, set_version, with_lock, Driver};
 use crate::error::{Error, Result};
+use crate::journal::{self, Allow};
 use crate::plan::{plan, Step, Target};
 use crate::source::{Direction, Source};
 use crate::url::DatabaseUrl;
@@ -22,6 +23,10 @@ pub enum Event<'a> {
         identifier: &'a str,
         has_file: bool,
     },
+    /// A database without side tables was adopted at `version` (issue #3).
+    Adopted { version: Option<u64> },
+    /// A drifted or missing file was let through by `-allow-drift` / `-allow-missing`.
+    Allowed { problem: &'a Error },
     /// A step committed.
     StepFinished {
         step: &'a Step,
@@ -57,6 +62,7 @@ pub struct Migrator {
     lock_timeout: Duration,
     stop: Arc<AtomicBool>,
     observer: Option<Observer>,
+    allow: Allow,
 }
 
 impl Migrator {
@@ -75,12 +81,19 @@ impl Migrator {
             lock_timeout: Duration::from_secs(15),
             stop: Arc::new(AtomicBool::new(false)),
             observer: None,
+            allow: Allow::default(),
         }
     }
 
     /// How long to wait for the migration lock (golang-migrate's `-lock-timeout`).
     pub fn set_lock_timeout(&mut self, t: Duration) {
         self.lock_timeout = t;
+    }
+
+    /// What the drift checks let through (`-allow-drift`, `-allow-missing`,
+    /// `-allow-out-of-order`; the last applies the late files).
+    pub fn set_allow(&mut self, allow: Allow) {
+        self.allow = allow;
     }
 
     /// Receives progress events.
@@ -139,16 +152,60 @@ impl Migrator {
         }
         let version = u64::try_from(v).ok();
         let timeout = self.lock_timeout;
+        let source = &self.source;
         with_lock(self.driver.as_mut(), timeout, |d| {
+            let started = journal::now();
+            let t = Instant::now();
             d.ensure_version_table()?;
-            set_version(d, version, false)
+            let from = d.version()?;
+            set_version(d, version, false)?;
+            // Journal after the version write: force must work even when the side
+            // tables cannot be written.
+            journal::forced(d, source, from, version, started, t.elapsed())
         })
     }
 
-    /// Drops every table (the version table too).
+    /// Drops every table (the version table and the side tables too), then recreates the
+    /// journal and records the drop in it.
     pub fn drop_all(&mut self) -> Result<()> {
         let timeout = self.lock_timeout;
-        with_lock(self.driver.as_mut(), timeout, |d| d.drop_all())
+        with_lock(self.driver.as_mut(), timeout, |d| {
+            let started = journal::now();
+            let t = Instant::now();
+            let from = d.version().unwrap_or(DbVersion::Nil);
+            let res = d.drop_all();
+            let mut entry =
+                journal::Entry::new("drop", started, t.elapsed()).versions(from.version(), None);
+            if let Err(e) = &res {
+                entry = entry.failed(e);
+            }
+            let logged = journal::ensure(d).and_then(|()| journal::append(d, &entry));
+            res.and(logged)
+        })
+    }
+
+    /// `migrate repair`: accepts the current files as the applied ones (journaled).
+    pub fn repair(&mut self) -> Result<()> {
+        let timeout = self.lock_timeout;
+        let source = &self.source;
+        with_lock(self.driver.as_mut(), timeout, |d| {
+            d.ensure_version_table()?;
+            let current = match d.version()? {
+                DbVersion::Dirty(v) => return Err(Error::Dirty(v)),
+                db => db.version(),
+            };
+            journal::repair(d, source, current)
+        })
+    }
+
+    /// `migrate status`: reads only, never creates anything.
+    pub fn status(&mut self, journal_rows: u64) -> Result<journal::Status> {
+        journal::status(&self.source, Some(self.driver.as_mut()), journal_rows)
+    }
+
+    /// The journal, newest first (`limit` 0 = all). Reads only.
+    pub fn history(&mut self, limit: u64) -> Result<Vec<journal::Entry>> {
+        journal::entries(self.driver.as_mut(), limit)
     }
 
     /// Plans a target against the current version without running it (dry runs).
@@ -172,23 +229,71 @@ impl Migrator {
             driver,
             stop,
             observer,
+            allow,
             ..
         } = self;
+        let allow = *allow;
         with_lock(driver.as_mut(), timeout, |d| {
             d.ensure_version_table()?;
-            let current = match d.version()? {
+            let db = d.version()?;
+            let current = match db {
                 DbVersion::Dirty(v) => return Err(Error::Dirty(v)),
                 DbVersion::Clean(v) => Some(v),
                 DbVersion::Nil => None,
             };
-            let p = plan(source, current, target)?;
+            let planned = plan(source, current, target);
+            // golang-migrate's own refusal for a version without files comes first and
+            // changes nothing (spec §4.2).
+            if let Err(e @ Error::NoMigrationFound(_)) = planned {
+                return Err(e);
+            }
+            // Issue #3: adopt a database without side tables, otherwise refuse drift,
+            // missing and out-of-order files unless allowed.
+            let late = if journal::adopt_if_needed(d, source, db)? {
+                if let Some(o) = observer.as_mut() {
+                    o(&Event::Adopted { version: current });
+                }
+                Vec::new()
+            } else {
+                let checked = journal::verify(d, source, current, allow)?;
+                for f in &checked.allowed {
+                    journal::record_allowed(d, f, current)?;
+                    if let Some(o) = observer.as_mut() {
+                        o(&Event::Allowed {
+                            problem: &f.to_error(),
+                        });
+                    }
+                }
+                checked.late
+            };
             let mut report = Report::default();
+            // `-allow-out-of-order` on a command that goes up: apply the late files first,
+            // at the current version.
+            let going_up = matches!(target, Target::Up | Target::UpBy(_))
+                || matches!(target, Target::Goto(v) if current.is_none_or(|c| v >= c));
+            if going_up {
+                for v in late {
+                    let step = Step {
+                        version: v,
+                        direction: Direction::Up,
+                        target: current,
+                    };
+                    let applied = run_step(d, source, &step, observer, current, true)?;
+                    report.applied.push(applied);
+                }
+            }
+            let p = match planned {
+                Err(Error::NoChange) if !report.applied.is_empty() => return Ok(report),
+                other => other?,
+            };
+            let mut from = current;
             for step in &p.steps {
                 if stop.load(Ordering::SeqCst) {
                     report.stopped = true;
                     return Ok(report);
                 }
-                let applied = run_step(d, source, step, observer)?;
+                let applied = run_step(d, source, step, observer, from, false)?;
+                from = step.target;
                 report.applied.push(applied);
             }
             match p.then {
@@ -201,11 +306,16 @@ impl Migrator {
 
 /// Runs one step: on transactional drivers the body, the foreign-key check and the
 /// version write commit together; otherwise golang-migrate's dirty/body/clean protocol.
+///
+/// Issue #3: the step's checksum row and its journal row are written in the same
+/// transaction; a failed step is journaled after the rollback, so the row survives.
 fn run_step(
     d: &mut dyn Driver,
     source: &Source,
     step: &Step,
     observer: &mut Option<Observer>,
+    from: Option<u64>,
+    late: bool,
 ) -> Result<Applied> {
     let file = source
         .entry(step.version)
@@ -219,39 +329,90 @@ fn run_step(
         });
     }
     let started = Instant::now();
+    let started_at = journal::now();
+    let operation = match (step.direction, late) {
+        (Direction::Up, true) => "up-out-of-order",
+        (Direction::Up, false) => "up",
+        (Direction::Down, _) => "down",
+    };
+    let entry = |e: Option<&Error>, sum: Option<String>| {
+        let mut j = journal::Entry::new(operation, started_at.clone(), started.elapsed())
+            .versions(from, step.target);
+        j.file = file.map(|f| f.name.clone());
+        j.checksum = sum;
+        match e {
+            Some(e) => j.failed(e),
+            None => j,
+        }
+    };
     // Read before touching the database: an unreadable file changes nothing.
-    let body = file.map(|f| source.read_text(f)).transpose()?;
+    let bytes = match file.map(|f| source.read_text(f)).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = journal::append(d, &entry(Some(&e), None));
+            return Err(e);
+        }
+    };
+    let sum = bytes
+        .as_deref()
+        .map(|b| crate::source::checksum(b.as_bytes()));
+    let body = bytes;
     let read = started.elapsed();
     let name = file.map_or("", |f| f.name.as_str());
+    // The step's own bookkeeping: checksums of the version's files, and the journal row.
+    let bookkeeping = |d: &mut dyn Driver| -> Result<()> {
+        match step.direction {
+            Direction::Up => journal::record_version(
+                d,
+                source,
+                step.version,
+                &journal::now(),
+                Some(started.elapsed()),
+            )?,
+            // Nothing above the new version is applied any more, including versions whose
+            // files are gone (golang-migrate's down walks only the files that exist).
+            Direction::Down => journal::forget_above(d, step.target)?,
+        }
+        journal::append(d, &entry(None, sum.clone()))
+    };
+    // PostgreSQL lets a file opt out of the transaction (`-- migrate:no-transaction`).
     let in_tx = match &body {
         Some(b) => d.transactional_for(b),
         None => d.transactional(),
     };
-    if in_tx {
-        d.prepare_step()?;
-        let result = d.begin().and_then(|()| {
-            let inner = (|| {
-                if let Some(b) = &body {
-                    d.run_body(name, b, true)?;
-                    d.check_step(name)?;
+    let outcome = if in_tx {
+        d.prepare_step().and_then(|()| {
+            let result = d.begin().and_then(|()| {
+                let inner = (|| {
+                    if let Some(b) = &body {
+                        d.run_body(name, b, true)?;
+                        d.check_step(name)?;
+                    }
+                    d.write_version(step.target, false)?;
+                    bookkeeping(d)?;
+                    d.commit()
+                })();
+                if inner.is_err() {
+                    let _ = d.rollback();
                 }
-                d.write_version(step.target, false)?;
-                d.commit()
-            })();
-            if inner.is_err() {
-                let _ = d.rollback();
-            }
-            inner
-        });
-        let finished = d.finish_step();
-        result?;
-        finished?;
+                inner
+            });
+            let finished = d.finish_step();
+            result.and(finished)
+        })
     } else {
-        set_version(d, step.target, true)?;
-        if let Some(b) = &body {
-            d.run_body(name, b, false)?;
-        }
-        set_version(d, step.target, false)?;
+        set_version(d, step.target, true)
+            .and_then(|()| match &body {
+                Some(b) => d.run_body(name, b, false),
+                None => Ok(()),
+            })
+            .and_then(|()| set_version(d, step.target, false))
+            .and_then(|()| bookkeeping(d))
+    };
+    if let Err(e) = outcome {
+        // After the rollback, so the row survives; a journal failure must not hide `e`.
+        let _ = journal::append(d, &entry(Some(&e), sum.clone()));
+        return Err(e);
     }
     let elapsed = started.elapsed();
     if let Some(o) = observer.as_mut() {

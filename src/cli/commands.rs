@@ -40,6 +40,11 @@ pub fn observe(m: &mut Migrator, log: Log) {
                 log.verbose(&format!("Scheduled {s}"));
             }
         }
+        Event::Adopted { version } => log.println(&format!(
+            "adopted the database at version {}: recorded the checksums of its applied files",
+            version.map_or_else(|| "nil".to_string(), |v| v.to_string())
+        )),
+        Event::Allowed { problem } => log.println(&format!("warning: {problem} (allowed)")),
         Event::StepFinished {
             step,
             identifier,

@@ -3,6 +3,7 @@
 
 mod commands;
 mod create;
+mod journal;
 mod log;
 mod signal;
 mod usage;
@@ -33,6 +34,10 @@ fn global_flags() -> FlagSet {
             d("path", Kind::String, ""),
             d("database", Kind::String, ""),
             d("source", Kind::String, ""),
+            // Extensions (issue #3, docs/journal.md); not in golang-migrate's usage text.
+            d("allow-drift", Kind::Bool, "false"),
+            d("allow-missing", Kind::Bool, "false"),
+            d("allow-out-of-order", Kind::Bool, "false"),
         ],
     )
 }
@@ -47,6 +52,9 @@ pub struct Ctx {
     /// The migrator, or the construction error golang-migrate keeps for later (§1.3).
     pub migrator: Result<Migrator, Error>,
     pub started: std::time::Instant,
+    /// The database is a SQLite file that does not exist; read-only commands report on it
+    /// without creating it.
+    pub db_missing: bool,
 }
 
 impl Ctx {
@@ -88,6 +96,27 @@ fn construct(source_url: &str, database_url: &str, create_table: bool) -> Result
     Ok(m)
 }
 
+/// Whether the database URL names a SQLite file that does not exist (opening it would
+/// create it).
+fn sqlite_file_missing(database_url: &str) -> bool {
+    #[cfg(feature = "sqlite")]
+    {
+        use migrate::driver::sqlite::{Config, Target};
+        let Ok(u) = migrate::url::DatabaseUrl::parse(database_url) else {
+            return false;
+        };
+        if !matches!(u.scheme(), "sqlite3" | "sqlite") {
+            return false;
+        }
+        matches!(Config::parse(&u), Ok(Config { target: Target::File(p), .. }) if !p.exists())
+    }
+    #[cfg(not(feature = "sqlite"))]
+    {
+        let _ = database_url;
+        false
+    }
+}
+
 /// Runs the CLI on `args` (without the program name) and returns the exit code.
 pub fn run(args: Vec<String>) -> Code {
     let flags = global_flags();
@@ -127,12 +156,25 @@ pub fn run(args: Vec<String>) -> Code {
     let rest = parsed.args().to_vec();
     let command = rest.first().cloned().unwrap_or_default();
     let lock_timeout = std::time::Duration::from_secs(parsed.uint("lock-timeout"));
+    // The read-only extensions never write: no version table, no database file.
+    let read_only = matches!(command.as_str(), "status" | "history" | "validate");
+    let db_missing = read_only && sqlite_file_missing(&database_url);
+    let allow = migrate::journal::Allow {
+        drift: parsed.bool("allow-drift"),
+        missing: parsed.bool("allow-missing"),
+        out_of_order: parsed.bool("allow-out-of-order"),
+    };
     // golang-migrate constructs the migrator for every command, even `create` and unknown
     // ones, and reports the error only where a command needs it.
-    let migrator = construct(&source_url, &database_url, true).map(|mut m| {
-        m.set_lock_timeout(lock_timeout);
-        m
-    });
+    let migrator = if command == "validate" || db_missing {
+        Err(Error::Other("no database needed".into()))
+    } else {
+        construct(&source_url, &database_url, !read_only).map(|mut m| {
+            m.set_lock_timeout(lock_timeout);
+            m.set_allow(allow);
+            m
+        })
+    };
     if let Ok(m) = &migrator {
         signal::install(m.stop_flag(), log);
     }
@@ -143,6 +185,7 @@ pub fn run(args: Vec<String>) -> Code {
         lock_timeout,
         migrator,
         started: std::time::Instant::now(),
+        db_missing,
     };
     let args: Vec<String> = rest.iter().skip(1).cloned().collect();
     let code = match command.as_str() {
@@ -157,12 +200,22 @@ pub fn run(args: Vec<String>) -> Code {
         "drop" => commands::drop(&mut ctx, &args),
         "force" => commands::force(&mut ctx, &args),
         "version" => commands::version(&mut ctx),
+        "status" => journal::status(&mut ctx, &args),
+        "history" => journal::history(&mut ctx, &args),
+        "validate" => journal::validate(&mut ctx, &args),
+        "repair" => journal::repair(&mut ctx, &args),
         _ => {
             eprint!("{}", usage::global());
             2
         }
     };
-    if code == 0 && ctx.migrator.is_ok() && !matches!(command.as_str(), "" | "create") {
+    if code == 0
+        && ctx.migrator.is_ok()
+        && !matches!(
+            command.as_str(),
+            "" | "create" | "status" | "history" | "validate" | "repair"
+        )
+    {
         log.verbose("Closing source and database");
     }
     code

@@ -119,6 +119,18 @@ fn file_url_path(url: &str) -> Result<PathBuf> {
     Ok(std::path::absolute(&p).unwrap_or(p))
 }
 
+/// The directory a `file://` source URL names, without reading it (`migrate validate`).
+pub fn dir_from_url(url: &str) -> Result<PathBuf> {
+    let scheme = crate::url::scheme(url, UrlKind::Source)?;
+    if scheme != "file" {
+        return Err(Error::SourceOpen {
+            url: crate::gocompat::quote::quote(&crate::url::redact(url)),
+            cause: SourceError::UnknownDriver(scheme.to_string()),
+        });
+    }
+    file_url_path(url)
+}
+
 impl Source {
     /// Opens a source URL. Only `file://` exists, as in golang-migrate's CLI.
     pub fn open(url: &str) -> Result<Source> {

@@ -1,0 +1,333 @@
+//! Extension commands golang-migrate lacks (issue #3): `status`, `history`, `validate`,
+//! `repair`. Their data goes to stdout, errors stay on stderr. docs/journal.md documents
+//! the output shapes and exit codes.
+
+use migrate::gocompat::flag::{Def, Kind};
+use migrate::journal::{Entry, State, Status};
+use migrate::validate::Severity;
+use migrate::Source;
+
+use super::{command_flags, fatal, fatal_err, parse_command, Code, Ctx};
+
+const STATUS_USAGE: &str = "status [-format text|json] [-journal N]\n  Show the version, every migration's state and the last N journal rows (read-only)";
+const HISTORY_USAGE: &str =
+    "history [-format text|json] [-limit N]\n  Show the operation journal, newest first";
+const VALIDATE_USAGE: &str =
+    "validate [-format text|json]\n  Check the migrations directory offline (no database needed)";
+const REPAIR_USAGE: &str =
+    "repair\n  Accept the current files as the applied ones (records their checksums, journaled)";
+
+fn def(name: &'static str, kind: Kind, default: &'static str, usage: &'static str) -> Def {
+    Def {
+        name,
+        kind,
+        default,
+        usage,
+    }
+}
+
+fn format_flag() -> Def {
+    def(
+        "format",
+        Kind::String,
+        "text",
+        "Output format: text or json",
+    )
+}
+
+/// Checks `-format`; `Err` carries the exit code.
+fn json_format(ctx: &Ctx, f: &str) -> Result<bool, Code> {
+    match f {
+        "text" => Ok(false),
+        "json" => Ok(true),
+        other => Err(fatal(
+            &ctx.log,
+            &format!("error: unknown -format {other:?}: use text or json"),
+        )),
+    }
+}
+
+fn or_dash(s: Option<String>) -> String {
+    s.unwrap_or_else(|| "-".into())
+}
+
+fn opt_num(v: Option<u64>) -> String {
+    v.map_or_else(|| "nil".into(), |v| v.to_string())
+}
+
+/// Renders rows as left-aligned columns separated by two spaces.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<width$}  ", width = w[i]));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        out.push_str(&line(r.clone()));
+    }
+    out
+}
+
+fn journal_table(entries: &[Entry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                e.finished_at.clone(),
+                e.operation.clone(),
+                opt_num(e.version_from),
+                opt_num(e.version_to),
+                e.outcome.clone(),
+                format!("{}ms", e.duration_ms),
+                or_dash(e.file.clone()),
+                or_dash(e.error.clone().map(|e| e.replace('\n', " "))),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "SEQ",
+            "FINISHED",
+            "OPERATION",
+            "FROM",
+            "TO",
+            "OUTCOME",
+            "TOOK",
+            "FILE",
+            "ERROR",
+        ],
+        &rows,
+    )
+}
+
+fn state_word(s: State) -> &'static str {
+    match s {
+        State::Applied => "applied",
+        State::Pending => "pending",
+        State::Drifted => "drifted",
+        State::Missing => "missing",
+        State::OutOfOrder => "out-of-order",
+    }
+}
+
+fn render_status(s: &Status) -> String {
+    let mut out = String::new();
+    let version = match (s.version, s.dirty) {
+        (None, _) => "nil (nothing applied)".to_string(),
+        (Some(v), true) => format!("{v} (dirty)"),
+        (Some(v), false) => v.to_string(),
+    };
+    out.push_str(&format!("version:  {version}\n"));
+    out.push_str(&format!("latest:   {}\n", opt_num(s.latest)));
+    let verdict = match s.verdict {
+        migrate::journal::Verdict::UpToDate => "up to date",
+        migrate::journal::Verdict::Pending => "pending migrations",
+        migrate::journal::Verdict::Dirty => "dirty: a migration failed part-way",
+        migrate::journal::Verdict::Drift => "applied files changed, are missing or out of order",
+        migrate::journal::Verdict::DatabaseNewer => "the database is newer than these files",
+    };
+    out.push_str(&format!("status:   {verdict} (exit {})\n", s.exit_code));
+    if !s.tracked {
+        out.push_str(
+            "tracking: no checksums yet (the next migrating command adopts the database)\n",
+        );
+    }
+    out.push('\n');
+    let rows: Vec<Vec<String>> = s
+        .migrations
+        .iter()
+        .map(|m| {
+            vec![
+                m.version.to_string(),
+                state_word(m.state).to_string(),
+                or_dash(m.applied_at.clone()),
+                m.duration_ms
+                    .map_or_else(|| "-".to_string(), |d| format!("{d}ms")),
+                or_dash(m.file.clone()),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &["VERSION", "STATE", "APPLIED AT", "TOOK", "FILE"],
+        &rows,
+    ));
+    if !s.journal.is_empty() {
+        out.push_str("\nrecent operations:\n");
+        out.push_str(&journal_table(&s.journal));
+    }
+    out
+}
+
+fn open_source(ctx: &Ctx) -> Result<Source, Code> {
+    Source::open(&ctx.source_url).map_err(|e| fatal_err(&ctx.log, &e))
+}
+
+/// `status`: read-only; exit 0 up to date, 3 pending, 4 dirty, 5 drift/missing/out of
+/// order, 6 database newer than the files, 1 error.
+pub fn status(ctx: &mut Ctx, args: &[String]) -> Code {
+    let set = command_flags(
+        "status",
+        vec![
+            format_flag(),
+            def("journal", Kind::Uint, "5", "How many journal rows to show"),
+        ],
+    );
+    let p = match parse_command(&set, "status", STATUS_USAGE, args) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let json = match json_format(ctx, &p.string("format")) {
+        Ok(j) => j,
+        Err(c) => return c,
+    };
+    let rows = p.uint("journal");
+    let res = if ctx.db_missing {
+        // A missing SQLite file: report without creating it.
+        match open_source(ctx) {
+            Ok(src) => migrate::journal::status(&src, None, rows),
+            Err(c) => return c,
+        }
+    } else {
+        match ctx.migrator() {
+            Ok(m) => m.status(rows),
+            Err(c) => return c,
+        }
+    };
+    match res {
+        Ok(s) => {
+            if json {
+                match serde_json::to_string_pretty(&s) {
+                    Ok(t) => println!("{t}"),
+                    Err(e) => return fatal(&ctx.log, &format!("error: {e}")),
+                }
+            } else {
+                print!("{}", render_status(&s));
+            }
+            s.exit_code
+        }
+        Err(e) => fatal_err(&ctx.log, &e),
+    }
+}
+
+/// `history`: the journal, newest first.
+pub fn history(ctx: &mut Ctx, args: &[String]) -> Code {
+    let set = command_flags(
+        "history",
+        vec![
+            format_flag(),
+            def("limit", Kind::Uint, "0", "Show at most N rows (0: all)"),
+        ],
+    );
+    let p = match parse_command(&set, "history", HISTORY_USAGE, args) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let json = match json_format(ctx, &p.string("format")) {
+        Ok(j) => j,
+        Err(c) => return c,
+    };
+    let entries = if ctx.db_missing {
+        Ok(Vec::new())
+    } else {
+        match ctx.migrator() {
+            Ok(m) => m.history(p.uint("limit")),
+            Err(c) => return c,
+        }
+    };
+    match entries {
+        Ok(e) => {
+            if json {
+                match serde_json::to_string_pretty(&e) {
+                    Ok(t) => println!("{t}"),
+                    Err(err) => return fatal(&ctx.log, &format!("error: {err}")),
+                }
+            } else if e.is_empty() {
+                println!("no journal entries");
+            } else {
+                print!("{}", journal_table(&e));
+            }
+            0
+        }
+        Err(e) => fatal_err(&ctx.log, &e),
+    }
+}
+
+/// `validate`: offline checks; exit 1 when there are errors.
+pub fn validate(ctx: &mut Ctx, args: &[String]) -> Code {
+    let set = command_flags("validate", vec![format_flag()]);
+    let p = match parse_command(&set, "validate", VALIDATE_USAGE, args) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let json = match json_format(ctx, &p.string("format")) {
+        Ok(j) => j,
+        Err(c) => return c,
+    };
+    let dir = match migrate::source::dir_from_url(&ctx.source_url) {
+        Ok(d) => d,
+        Err(e) => return fatal_err(&ctx.log, &e),
+    };
+    let problems = match migrate::validate::check_dir(&dir) {
+        Ok(p) => p,
+        Err(e) => return fatal_err(&ctx.log, &e),
+    };
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    let warnings = problems.len() - errors;
+    if json {
+        let v = serde_json::json!({
+            "errors": errors,
+            "warnings": warnings,
+            "problems": problems,
+        });
+        match serde_json::to_string_pretty(&v) {
+            Ok(t) => println!("{t}"),
+            Err(e) => return fatal(&ctx.log, &format!("error: {e}")),
+        }
+    } else {
+        for p in &problems {
+            match &p.file {
+                Some(f) => println!("{}: {f}: {}", p.severity, p.message),
+                None => println!("{}: {}", p.severity, p.message),
+            }
+        }
+        println!("{errors} error(s), {warnings} warning(s)");
+    }
+    i32::from(errors > 0)
+}
+
+/// `repair`: the current files become the recorded truth (journaled).
+pub fn repair(ctx: &mut Ctx, args: &[String]) -> Code {
+    let set = command_flags("repair", vec![]);
+    if let Err(c) = parse_command(&set, "repair", REPAIR_USAGE, args) {
+        return c;
+    }
+    let log = ctx.log;
+    let m = match ctx.migrator() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    match m.repair() {
+        Ok(()) => {
+            println!("recorded the current files as applied");
+            0
+        }
+        Err(e) => fatal_err(&log, &e),
+    }
+}

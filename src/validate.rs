@@ -1,0 +1,267 @@
+//! `migrate validate`: offline checks of a migrations directory, for CI before a merge
+//! (issue #3). Errors are things golang-migrate would refuse or silently skip; warnings
+//! are legal but usually a mistake.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::source::{parse_name, Direction};
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One finding, about one file (or the directory as a whole when `file` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub file: Option<String>,
+    pub message: String,
+}
+
+/// A directory entry as validation sees it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub name: String,
+    pub is_dir: bool,
+    /// The content, for files named like migrations.
+    pub content: Option<Vec<u8>>,
+}
+
+fn problem(severity: Severity, file: Option<&str>, message: impl Into<String>) -> Problem {
+    Problem {
+        severity,
+        file: file.map(str::to_string),
+        message: message.into(),
+    }
+}
+
+/// Why a name that is not a migration looks like one, if it does.
+fn lookalike(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    let has_dir_word = lower.contains(".up") || lower.contains(".down");
+    if !has_dir_word || parse_name(name).is_some() {
+        return None;
+    }
+    if parse_name(&lower).is_some() {
+        return Some(
+            "the direction must be lower-case `.up.` / `.down.`; golang-migrate ignores this file",
+        );
+    }
+    if digits > 0 && name[digits..].starts_with('_') {
+        if lower.ends_with(".up") || lower.ends_with(".down") {
+            return Some("no extension after `.up` / `.down` (expected e.g. `.up.sql`); golang-migrate ignores this file");
+        }
+        if name[..digits].parse::<u64>().is_err() {
+            return Some("the version does not fit in 64 bits; golang-migrate ignores this file");
+        }
+        return None;
+    }
+    if digits > 0 {
+        return Some("the version must be followed by `_` (VERSION_NAME.up.sql); golang-migrate ignores this file");
+    }
+    Some("no leading version number (VERSION_NAME.up.sql); golang-migrate ignores this file")
+}
+
+/// Checks a list of directory entries.
+pub fn check(items: &[Item]) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut items: Vec<&Item> = items.iter().collect();
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    // version -> (up names, down names, identifiers)
+    let mut seen: BTreeMap<u64, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    let mut idents: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for it in &items {
+        let name = it.name.as_str();
+        let Some(p) = parse_name(name) else {
+            if let Some(why) = lookalike(name) {
+                out.push(problem(Severity::Error, Some(name), why));
+            }
+            continue;
+        };
+        if it.is_dir {
+            out.push(problem(
+                Severity::Warning,
+                Some(name),
+                "a directory named like a migration; it is ignored",
+            ));
+            continue;
+        }
+        if let Some(c) = &it.content {
+            match std::str::from_utf8(c) {
+                Err(e) => out.push(problem(
+                    Severity::Error,
+                    Some(name),
+                    format!(
+                        "not valid UTF-8 (byte {}); save it as UTF-8",
+                        e.valid_up_to()
+                    ),
+                )),
+                Ok(s) if s.trim_start_matches('\u{feff}').trim().is_empty() => out.push(problem(
+                    Severity::Warning,
+                    Some(name),
+                    "empty file: it runs nothing but still moves the version",
+                )),
+                Ok(_) => {}
+            }
+        }
+        let e = seen.entry(p.version).or_default();
+        match p.direction {
+            Direction::Up => e.0.push(name.to_string()),
+            Direction::Down => e.1.push(name.to_string()),
+        }
+        idents.entry(p.version).or_default().push(p.identifier);
+    }
+    if seen.is_empty() {
+        out.push(problem(
+            Severity::Error,
+            None,
+            "no migration files (names must look like 1_name.up.sql / 1_name.down.sql)",
+        ));
+        return out;
+    }
+    for (v, (ups, downs)) in &seen {
+        for dup in [ups, downs] {
+            if dup.len() > 1 {
+                out.push(problem(
+                    Severity::Error,
+                    dup.get(1).map(String::as_str),
+                    format!(
+                        "duplicate migration file for version {v}: {} (golang-migrate refuses the directory)",
+                        dup.join(", ")
+                    ),
+                ));
+            }
+        }
+        match (ups.first(), downs.first()) {
+            (Some(u), None) => out.push(problem(
+                Severity::Warning,
+                Some(u),
+                format!("version {v} has no down migration"),
+            )),
+            (None, Some(d)) => out.push(problem(
+                Severity::Warning,
+                Some(d),
+                format!("version {v} has only a down migration (`up` moves the version to {v} without running anything)"),
+            )),
+            _ => {}
+        }
+        if let Some(ids) = idents.get(v) {
+            if ids.iter().any(|i| i != &ids[0]) {
+                out.push(problem(
+                    Severity::Warning,
+                    None,
+                    format!(
+                        "version {v}: the up and down files have different names ({})",
+                        ids.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    // Gaps only mean something for sequential numbering, not for timestamps.
+    let versions: Vec<u64> = seen.keys().copied().collect();
+    if versions.last().is_some_and(|l| *l < 1_000_000) {
+        for w in versions.windows(2) {
+            if w[1] > w[0] + 1 {
+                let (a, b) = (w[0] + 1, w[1] - 1);
+                let missing = if a == b {
+                    format!("{a}")
+                } else {
+                    format!("{a}..{b}")
+                };
+                out.push(problem(
+                    Severity::Warning,
+                    None,
+                    format!(
+                        "gap in the numbering: no version {missing} between {} and {}",
+                        w[0], w[1]
+                    ),
+                ));
+            }
+        }
+    }
+    out.sort_by_key(|a| a.severity);
+    out
+}
+
+/// Reads a directory's direct entries and checks them.
+pub fn check_dir(dir: &Path) -> Result<Vec<Problem>> {
+    let io = |e: std::io::Error| Error::Other(format!("cannot read {}: {e}", dir.display()));
+    let mut items = Vec::new();
+    for ent in std::fs::read_dir(dir).map_err(io)? {
+        let ent = ent.map_err(io)?;
+        let Ok(name) = ent.file_name().into_string() else {
+            continue;
+        };
+        let is_dir = std::fs::metadata(ent.path())
+            .map(|m| m.is_dir())
+            .unwrap_or(false);
+        let content = if !is_dir && parse_name(&name).is_some() {
+            Some(std::fs::read(ent.path()).map_err(io)?)
+        } else {
+            None
+        };
+        items.push(Item {
+            name,
+            is_dir,
+            content,
+        });
+    }
+    Ok(check(&items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(name: &str, body: &str) -> Item {
+        Item {
+            name: name.into(),
+            is_dir: false,
+            content: Some(body.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn lookalikes_are_errors() {
+        for n in ["1_x.UP.sql", "001-x.up.sql", "1_x.up", "foo.up.sql"] {
+            assert!(lookalike(n).is_some(), "{n}");
+        }
+        for n in ["README.md", "1_x.up.sql", "notes.txt"] {
+            assert!(lookalike(n).is_none(), "{n}");
+        }
+    }
+
+    #[test]
+    fn pairing_gaps_empty_duplicates() {
+        let p = check(&[
+            item("1_a.up.sql", "x"),
+            item("1_a.down.sql", "x"),
+            item("3_c.up.sql", " \n"),
+            item("03_c.up.sql", "x"),
+        ]);
+        let msgs: Vec<String> = p.iter().map(|p| p.message.clone()).collect();
+        assert!(p[0].severity == Severity::Error && msgs[0].contains("duplicate"));
+        assert!(msgs
+            .iter()
+            .any(|m| m.contains("gap") && m.contains("no version 2")));
+        assert!(msgs.iter().any(|m| m.contains("no down migration")));
+        assert!(msgs.iter().any(|m| m.contains("empty file")));
+    }
+}
