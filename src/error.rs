@@ -141,6 +141,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The start-up gate refused the database (`gate::gate`, `Migrator::gate`).
+    #[error("{0}")]
+    Gate(Box<crate::gate::GateStatus>),
     #[error("{0}")]
     Other(String),
 }
