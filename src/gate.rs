@@ -94,8 +94,13 @@ pub enum GateStatus {
     /// Clean, newer than the binary's latest migration: the binary is too old.
     Ahead { current: u64, latest: u64 },
     /// A migration failed part-way; `version` is the real recorded (dirty) version,
-    /// reported even when it is also below `latest`.
-    Dirty { version: i64, latest: u64 },
+    /// reported even when it is also below `latest`. `previous` is the version before it
+    /// in the source (-1: none), where a rolled-back SQLite failure leaves the schema.
+    Dirty {
+        version: i64,
+        latest: u64,
+        previous: i64,
+    },
     /// Applied files were edited since they ran (wired up when the journal lands).
     Drifted {
         current: u64,
@@ -194,12 +199,16 @@ impl GateStatus {
                     "The database is newer than this binary (its latest migration is {latest}): run the newer binary, or downgrade the database with the newer binary's -revert-db."
                 ),
             ],
-            GateStatus::Dirty { version, latest } => vec![
+            GateStatus::Dirty {
+                version,
+                latest,
+                previous,
+            } => vec![
                 format!(
                     "Error: last migration to version {version} has failed (the database is dirty at version {version}), need {latest}."
                 ),
                 format!(
-                    "Please fix the db manually and force the version it is really at with {prog} -force-db V (after a failed SQLite migration, which is rolled back, that is usually the previous version)."
+                    "Please fix the db manually and force the version it is really at with {prog} -force-db V (after a failed SQLite migration, which is rolled back, that is usually {previous})."
                 ),
             ],
             GateStatus::Drifted {
@@ -251,7 +260,9 @@ impl GateStatus {
 impl fmt::Display for GateStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GateStatus::UpToDate { version } => write!(f, "database is at version {version}, up to date"),
+            GateStatus::UpToDate { version } => {
+                write!(f, "database is at version {version}, up to date")
+            }
             GateStatus::Behind {
                 current,
                 latest,
@@ -273,7 +284,10 @@ impl fmt::Display for GateStatus {
                 "database version {current} is newer than this binary's latest migration {latest}"
             ),
             GateStatus::Dirty { version, .. } => {
-                write!(f, "Dirty database version {version}. Fix and force version.")
+                write!(
+                    f,
+                    "Dirty database version {version}. Fix and force version."
+                )
             }
             GateStatus::Drifted { files, .. } => {
                 write!(f, "applied migrations were edited: {}", files.join(", "))
@@ -322,15 +336,17 @@ pub fn check(m: &mut Migrator) -> Result<GateStatus> {
             .collect()
     };
     match m.version()? {
-        DbVersion::Dirty(version) => Ok(GateStatus::Dirty { version, latest }),
+        DbVersion::Dirty(version) => Ok(GateStatus::Dirty {
+            version,
+            latest,
+            previous: before(m.source(), version),
+        }),
         DbVersion::Nil => Ok(GateStatus::Behind {
             current: None,
             latest,
             pending: pending_after(m, None),
         }),
-        DbVersion::Clean(current) if current > latest => {
-            Ok(GateStatus::Ahead { current, latest })
-        }
+        DbVersion::Clean(current) if current > latest => Ok(GateStatus::Ahead { current, latest }),
         DbVersion::Clean(current) => match drift(m)? {
             Some(Drift::Edited(files)) => Ok(GateStatus::Drifted {
                 current,
@@ -373,10 +389,16 @@ fn open_read_only(source: Source, database_url: &str) -> Result<Opened> {
         }
         cfg.read_only = true;
         let driver = Sqlite::open_config(cfg).map_err(open_err)?;
-        return Ok(Opened::Open(Box::new(Migrator::new(source, Box::new(driver)))));
+        return Ok(Opened::Open(Box::new(Migrator::new(
+            source,
+            Box::new(driver),
+        ))));
     }
     let _ = url;
-    Ok(Opened::Open(Box::new(Migrator::open(source, database_url)?)))
+    Ok(Opened::Open(Box::new(Migrator::open(
+        source,
+        database_url,
+    )?)))
 }
 
 /// [`check`] on a database URL, without creating anything: a missing SQLite file is
@@ -394,7 +416,9 @@ pub fn check_url(source: &Source, database_url: &str) -> Result<GateStatus> {
 fn needs_apply(s: &GateStatus) -> bool {
     matches!(
         s,
-        GateStatus::Behind { .. } | GateStatus::NoVersionTable { .. } | GateStatus::NoDatabaseFile { .. }
+        GateStatus::Behind { .. }
+            | GateStatus::NoVersionTable { .. }
+            | GateStatus::NoDatabaseFile { .. }
     )
 }
 
@@ -452,14 +476,24 @@ pub fn compare_with_dir(embedded: &Source, dir: &Path) -> std::result::Result<()
     let names = |v: &[crate::source::MigrationFile]| -> Vec<String> {
         v.iter().map(|f| f.name.clone()).collect()
     };
-    let only_embedded: Vec<String> = names(&a).into_iter().filter(|n| !names(&b).contains(n)).collect();
-    let only_disk: Vec<String> = names(&b).into_iter().filter(|n| !names(&a).contains(n)).collect();
+    let only_embedded: Vec<String> = names(&a)
+        .into_iter()
+        .filter(|n| !names(&b).contains(n))
+        .collect();
+    let only_disk: Vec<String> = names(&b)
+        .into_iter()
+        .filter(|n| !names(&a).contains(n))
+        .collect();
     let mut problems = Vec::new();
     if !only_embedded.is_empty() {
         problems.push(format!("only embedded: {}", only_embedded.join(", ")));
     }
     if !only_disk.is_empty() {
-        problems.push(format!("only in {}: {}", dir.display(), only_disk.join(", ")));
+        problems.push(format!(
+            "only in {}: {}",
+            dir.display(),
+            only_disk.join(", ")
+        ));
     }
     for f in &a {
         if let Some(g) = b.iter().find(|g| g.name == f.name) {
@@ -481,7 +515,10 @@ pub fn compare_with_dir(embedded: &Source, dir: &Path) -> std::result::Result<()
 #[track_caller]
 pub fn assert_embedded_matches_dir(embedded: &Source, dir: impl AsRef<Path>) {
     if let Err(e) = compare_with_dir(embedded, dir.as_ref()) {
-        panic!("embedded migrations do not match {}: {e}", dir.as_ref().display());
+        panic!(
+            "embedded migrations do not match {}: {e}",
+            dir.as_ref().display()
+        );
     }
 }
 
@@ -698,14 +735,20 @@ pub fn run(cmd: DbCommand, source: Source, database_url: &str, c: &mut Console<'
             match res {
                 Ok(_) | Err(Error::NoChange) => {
                     if cmd == DbCommand::Migrate {
-                        c.out(&format!("MigrateDB Success: Migrated {label} to version {target}."));
+                        c.out(&format!(
+                            "MigrateDB Success: Migrated {label} to version {target}."
+                        ));
                     } else {
-                        c.out(&format!("RevertDB Success: Reverted {label} to version {target}."));
+                        c.out(&format!(
+                            "RevertDB Success: Reverted {label} to version {target}."
+                        ));
                     }
                     exit::OK
                 }
                 Err(e) => {
-                    c.err(&format!("{what} Failed: {verb} database to version {target}: {e}"));
+                    c.err(&format!(
+                        "{what} Failed: {verb} database to version {target}: {e}"
+                    ));
                     if let Some(h) = e.hint() {
                         c.err(&format!("hint: {h}"));
                     }
@@ -740,15 +783,15 @@ fn status_report(status: &GateStatus, label: &str, c: &mut Console<'_>) -> u8 {
             latest,
             pending,
         } => format!(
-            "{label} is at version {}, need {latest}: {} pending migration(s) ({}).",
-            current.map_or("none".to_string(), |c| c.to_string()),
+            "{label} {}, need {latest}: {} pending migration(s) ({}).",
+            current.map_or("has no migration applied".to_string(), |c| format!("is at version {c}")),
             pending.len(),
             join(pending)
         ),
         GateStatus::Ahead { current, latest } => format!(
             "{label} is at version {current}, newer than this binary's latest migration {latest}."
         ),
-        GateStatus::Dirty { version, latest } => format!(
+        GateStatus::Dirty { version, latest, .. } => format!(
             "{label} is dirty at version {version}: the last migration to version {version} has failed; need {latest}."
         ),
         GateStatus::Drifted { .. } | GateStatus::Missing { .. } => format!("{label}: {status}."),
@@ -813,7 +856,8 @@ pub fn run_db_command(
     database_url: &str,
     out: &mut Console<'_>,
 ) -> Option<u8> {
-    args.command().map(|cmd| run(cmd, source, database_url, out))
+    args.command()
+        .map(|cmd| run(cmd, source, database_url, out))
 }
 
 #[cfg(test)]
@@ -866,6 +910,7 @@ mod tests {
         let dirty = GateStatus::Dirty {
             version: 6,
             latest: 6,
+            previous: 5,
         };
         assert!(!dirty.allows(Policy::AtLeast(1)));
         assert_eq!(dirty.exit_code(), exit::DIRTY);

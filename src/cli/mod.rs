@@ -216,9 +216,7 @@ fn db_command(
         [] => Ok(None),
         [one] => Ok(Some(*one)),
         _ => {
-            eprintln!(
-                "error: use only one of -migrate-db, -revert-db, -force-db V, -db-status"
-            );
+            eprintln!("error: use only one of -migrate-db, -revert-db, -force-db V, -db-status");
             Err(2)
         }
     }
