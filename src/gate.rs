@@ -370,6 +370,7 @@ pub fn check(m: &mut Migrator) -> Result<GateStatus> {
 
 /// The database URL opened read-only, or the missing SQLite file.
 enum Opened {
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     NoFile(PathBuf),
     Open(Box<Migrator>),
 }
