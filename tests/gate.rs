@@ -463,3 +463,59 @@ fn migrate_binary_failed_migration() {
     assert_eq!(step(&e, &["-db-status"]), 2);
     assert_snapshot!(t);
 }
+
+/// The library gate on a real file: policies, and `ApplyPending` applying then reporting.
+#[test]
+fn library_policies() {
+    use migrate::gate::Policy;
+    let e = Env::new();
+    let source = Source::from_dir(&migrations()).expect("source");
+    let url = e.url();
+    e.at(4);
+    let before = e.snapshot();
+    assert!(matches!(
+        gate::check_url(&source, &url).expect("check"),
+        GateStatus::Behind { current: Some(4), latest: 6, ref pending } if pending == &[5, 6]
+    ));
+    assert!(gate::gate(source.clone(), &url, Policy::AtLeast(4)).is_ok());
+    let refused = gate::gate(source.clone(), &url, Policy::AtLeast(5)).expect_err("refused");
+    assert_eq!(
+        refused.gate_status().map(GateStatus::exit_code),
+        Some(exit::BEHIND)
+    );
+    let refused = gate::gate(source.clone(), &url, Policy::RequireLatest).expect_err("refused");
+    assert!(
+        refused.to_string().contains("pending migrations 5, 6"),
+        "{refused}"
+    );
+    assert_eq!(e.snapshot(), before, "checks must not write");
+    assert_eq!(
+        gate::gate(source.clone(), &url, Policy::ApplyPending).expect("applied"),
+        GateStatus::UpToDate { version: 6 }
+    );
+    assert_eq!(e.rows(), vec![(6, false)]);
+    // Dirty is never let through, whatever the policy, and ApplyPending does not run.
+    e.set_row(4, true);
+    for p in [
+        Policy::RequireLatest,
+        Policy::ApplyPending,
+        Policy::AtLeast(1),
+    ] {
+        let err = gate::gate(source.clone(), &url, p).expect_err("dirty");
+        assert!(
+            matches!(
+                err.gate_status(),
+                Some(GateStatus::Dirty {
+                    version: 4,
+                    previous: 3,
+                    ..
+                })
+            ),
+            "{err}"
+        );
+    }
+    assert_eq!(e.rows(), vec![(4, true)]);
+    // Migrator::gate on an open migrator gives the same answers.
+    let mut m = e.migrator();
+    assert!(m.gate(Policy::RequireLatest).is_err());
+}
