@@ -167,6 +167,9 @@ pub enum Error {
         current: u64,
         more: usize,
     },
+    /// The start-up gate refused the database (`gate::gate`, `Migrator::gate`).
+    #[error("{0}")]
+    Gate(Box<crate::gate::GateStatus>),
     #[error("{0}")]
     Other(String),
 }

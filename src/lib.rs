@@ -6,6 +6,7 @@
 
 pub mod driver;
 pub mod error;
+pub mod gate;
 pub mod gocompat;
 pub mod journal;
 pub mod migrator;
@@ -16,6 +17,7 @@ pub mod validate;
 pub mod version;
 
 pub use error::{Error, Result};
+pub use gate::{GateStatus, Policy};
 pub use migrator::{Event, Migrator, Report};
 pub use plan::{Step, Target};
 pub use source::{Direction, Source};

@@ -8,6 +8,7 @@ mod log;
 mod signal;
 mod usage;
 
+use migrate::gate::DbCommand;
 use migrate::gocompat::flag::{Def, FlagSet, Kind, ParseError};
 use migrate::{Error, Migrator, Source};
 
@@ -38,6 +39,11 @@ fn global_flags() -> FlagSet {
             d("allow-drift", Kind::Bool, "false"),
             d("allow-missing", Kind::Bool, "false"),
             d("allow-out-of-order", Kind::Bool, "false"),
+            // Extension: cc-backend's database commands as global options (gate.rs).
+            d("migrate-db", Kind::Bool, "false"),
+            d("revert-db", Kind::Bool, "false"),
+            d("force-db", Kind::String, ""),
+            d("db-status", Kind::Bool, "false"),
         ],
     )
 }
@@ -120,7 +126,18 @@ fn sqlite_file_missing(database_url: &str) -> bool {
 /// Runs the CLI on `args` (without the program name) and returns the exit code.
 pub fn run(args: Vec<String>) -> Code {
     let flags = global_flags();
-    let parsed = match flags.parse(&args) {
+    // `-force-db` without a value is refused with an explanation (gate.rs), not Go's
+    // "flag needs an argument".
+    let mut force_without_value = false;
+    let mut parsed = flags.parse(&args);
+    if let Err(ParseError::Invalid(msg)) = &parsed {
+        if msg == "flag needs an argument: -force-db" {
+            force_without_value = true;
+            let trimmed = &args[..args.len().saturating_sub(1)];
+            parsed = flags.parse(trimmed);
+        }
+    }
+    let parsed = match parsed {
         Ok(p) => p,
         Err(ParseError::Help) => {
             eprint!("{}", usage::global());
@@ -152,6 +169,13 @@ pub fn run(args: Vec<String>) -> Code {
     if database_url.is_empty() {
         // Extension: fall back to $DATABASE_URL, as many deployments already set it.
         database_url = std::env::var("DATABASE_URL").unwrap_or_default();
+    }
+    let db_command = match db_command(&parsed, force_without_value) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Some(cmd) = db_command {
+        return run_db_command(cmd, &source_url, &database_url, log);
     }
     let rest = parsed.args().to_vec();
     let command = rest.first().cloned().unwrap_or_default();
@@ -219,6 +243,50 @@ pub fn run(args: Vec<String>) -> Code {
         log.verbose("Closing source and database");
     }
     code
+}
+
+/// The database command given as a global option (`-migrate-db`, `-revert-db`,
+/// `-force-db V`, `-db-status`), if any; more than one is a usage error (exit 2).
+fn db_command(
+    p: &migrate::gocompat::flag::Parsed,
+    force_without_value: bool,
+) -> Result<Option<DbCommand>, Code> {
+    let mut given = Vec::new();
+    if p.bool("migrate-db") {
+        given.push(DbCommand::Migrate);
+    }
+    if p.bool("revert-db") {
+        given.push(DbCommand::Revert);
+    }
+    if force_without_value || p.is_set("force-db") {
+        // A value that is not an integer is treated as a missing one: refused, explained.
+        given.push(DbCommand::Force(commands::parse_int(&p.string("force-db"))));
+    }
+    if p.bool("db-status") {
+        given.push(DbCommand::Status);
+    }
+    match given.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        _ => {
+            eprintln!("error: use only one of -migrate-db, -revert-db, -force-db V, -db-status");
+            Err(2)
+        }
+    }
+}
+
+/// Runs a database command on the source and database given by the global flags. The
+/// check is read-only and nothing is created before the command decides to write.
+fn run_db_command(cmd: DbCommand, source_url: &str, database_url: &str, log: Log) -> Code {
+    let opened = migrate::url::scheme(source_url, migrate::error::UrlKind::Source)
+        .and_then(|_| migrate::url::scheme(database_url, migrate::error::UrlKind::Database))
+        .and_then(|_| Source::open(source_url));
+    let source = match opened {
+        Ok(s) => s,
+        Err(e) => return fatal_err(&log, &e),
+    };
+    let mut console = migrate::gate::Console::stdio("migrate");
+    i32::from(migrate::gate::run(cmd, source, database_url, &mut console))
 }
 
 /// A command's flag set: golang-migrate gives each a `-help` flag.
