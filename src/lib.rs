@@ -9,6 +9,8 @@ pub mod error;
 pub mod gocompat;
 pub mod migrator;
 pub mod plan;
+#[cfg(feature = "sqlite")]
+pub mod safety;
 pub mod source;
 pub mod url;
 pub mod version;

@@ -50,6 +50,12 @@ pub struct Report {
 
 type Observer = Box<dyn FnMut(&Event<'_>) + Send>;
 
+/// Called inside the lock once a change is certain, before anything is written
+/// (safety: integrity check and backup). An error stops the run with nothing changed.
+/// `up`/`down`/`goto` pass their plan (only when it has steps); `force`/`drop` pass an
+/// empty plan.
+pub type BeforeChange = Box<dyn FnMut(&mut dyn Driver, &crate::plan::Plan) -> Result<()> + Send>;
+
 /// A source and a database, ready to migrate.
 pub struct Migrator {
     source: Source,
@@ -57,6 +63,7 @@ pub struct Migrator {
     lock_timeout: Duration,
     stop: Arc<AtomicBool>,
     observer: Option<Observer>,
+    before_change: Option<BeforeChange>,
 }
 
 impl Migrator {
@@ -75,6 +82,7 @@ impl Migrator {
             lock_timeout: Duration::from_secs(15),
             stop: Arc::new(AtomicBool::new(false)),
             observer: None,
+            before_change: None,
         }
     }
 
@@ -86,6 +94,12 @@ impl Migrator {
     /// Receives progress events.
     pub fn set_observer(&mut self, f: impl FnMut(&Event<'_>) + Send + 'static) {
         self.observer = Some(Box::new(f));
+    }
+
+    /// Runs `f` before the first change of `up`/`down`/`goto`/`force`/`drop` (see
+    /// [`BeforeChange`]).
+    pub fn set_before_change(&mut self, f: BeforeChange) {
+        self.before_change = Some(f);
     }
 
     /// Set it to stop after the running step (SIGINT handling).
@@ -139,7 +153,9 @@ impl Migrator {
         }
         let version = u64::try_from(v).ok();
         let timeout = self.lock_timeout;
+        let hook = &mut self.before_change;
         with_lock(self.driver.as_mut(), timeout, |d| {
+            call_before_change(hook, d, None)?;
             d.ensure_version_table()?;
             set_version(d, version, false)
         })
@@ -148,7 +164,11 @@ impl Migrator {
     /// Drops every table (the version table too).
     pub fn drop_all(&mut self) -> Result<()> {
         let timeout = self.lock_timeout;
-        with_lock(self.driver.as_mut(), timeout, |d| d.drop_all())
+        let hook = &mut self.before_change;
+        with_lock(self.driver.as_mut(), timeout, |d| {
+            call_before_change(hook, d, None)?;
+            d.drop_all()
+        })
     }
 
     /// Plans a target against the current version without running it (dry runs).
@@ -172,6 +192,7 @@ impl Migrator {
             driver,
             stop,
             observer,
+            before_change,
             ..
         } = self;
         with_lock(driver.as_mut(), timeout, |d| {
@@ -182,6 +203,9 @@ impl Migrator {
                 DbVersion::Nil => None,
             };
             let p = plan(source, current, target)?;
+            if !p.steps.is_empty() {
+                call_before_change(before_change, d, Some(&p))?;
+            }
             let mut report = Report::default();
             for step in &p.steps {
                 if stop.load(Ordering::SeqCst) {
@@ -196,6 +220,24 @@ impl Migrator {
                 None => Ok(report),
             }
         })
+    }
+}
+
+fn call_before_change(
+    hook: &mut Option<BeforeChange>,
+    d: &mut dyn Driver,
+    p: Option<&crate::plan::Plan>,
+) -> Result<()> {
+    match (hook.as_mut(), p) {
+        (None, _) => Ok(()),
+        (Some(f), Some(p)) => f(d, p),
+        (Some(f), None) => f(
+            d,
+            &crate::plan::Plan {
+                steps: Vec::new(),
+                then: None,
+            },
+        ),
     }
 }
 

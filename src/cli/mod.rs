@@ -4,6 +4,8 @@
 mod commands;
 mod create;
 mod log;
+#[cfg(feature = "sqlite")]
+mod safety;
 mod signal;
 mod usage;
 
@@ -33,8 +35,22 @@ fn global_flags() -> FlagSet {
             d("path", Kind::String, ""),
             d("database", Kind::String, ""),
             d("source", Kind::String, ""),
-        ],
+        ]
+        .into_iter()
+        .chain(safety_defs())
+        .collect(),
     )
+}
+
+// --- safety (issue 4): global flags -backup-dir, -backup-keep, -no-backup,
+// -integrity-check, -restore-on-failure, -optimize, -dry-run (see docs/backups.md) ---
+#[cfg(feature = "sqlite")]
+fn safety_defs() -> Vec<Def> {
+    safety::global_defs()
+}
+#[cfg(not(feature = "sqlite"))]
+fn safety_defs() -> Vec<Def> {
+    Vec::new()
 }
 
 /// Everything a command needs from the global flags.
@@ -126,10 +142,33 @@ pub fn run(args: Vec<String>) -> Code {
     }
     let rest = parsed.args().to_vec();
     let command = rest.first().cloned().unwrap_or_default();
+    let mut args: Vec<String> = rest.iter().skip(1).cloned().collect();
+    #[cfg(feature = "sqlite")]
+    let sflags = {
+        let mut f = safety::Flags::from(&parsed);
+        f.dry_run |= safety::take_dry_run(&command, &mut args);
+        if let Some(bad) = &f.bad_check {
+            eprintln!("invalid value {bad:?} for flag -integrity-check: want quick or full");
+            return 2;
+        }
+        f
+    };
     let lock_timeout = std::time::Duration::from_secs(parsed.uint("lock-timeout"));
     // golang-migrate constructs the migrator for every command, even `create` and unknown
     // ones, and reports the error only where a command needs it.
-    let migrator = construct(&source_url, &database_url, true).map(|mut m| {
+    #[cfg(feature = "sqlite")]
+    let migrator = if safety::opens_read_only(&command, sflags.dry_run) {
+        // Dry runs and the safety commands must not create the file or the table.
+        migrate::url::scheme(&source_url, migrate::error::UrlKind::Source)
+            .and_then(|_| migrate::url::scheme(&database_url, migrate::error::UrlKind::Database))
+            .and_then(|_| Source::open(&source_url))
+            .and_then(|s| migrate::safety::open_no_create(s, &database_url))
+    } else {
+        construct(&source_url, &database_url, true)
+    };
+    #[cfg(not(feature = "sqlite"))]
+    let migrator = construct(&source_url, &database_url, true);
+    let migrator = migrator.map(|mut m| {
         m.set_lock_timeout(lock_timeout);
         m
     });
@@ -144,13 +183,27 @@ pub fn run(args: Vec<String>) -> Code {
         migrator,
         started: std::time::Instant::now(),
     };
-    let args: Vec<String> = rest.iter().skip(1).cloned().collect();
+    #[cfg(feature = "sqlite")]
+    let changes =
+        matches!(command.as_str(), "up" | "down" | "goto" | "drop" | "force") && !sflags.dry_run;
+    #[cfg(feature = "sqlite")]
+    let sstate = changes.then(|| safety::install(&mut ctx, &sflags));
     let code = match command.as_str() {
         "" => {
             eprint!("{}", usage::global());
             2
         }
         "create" => create::run(&mut ctx, &args),
+        #[cfg(feature = "sqlite")]
+        "up" | "down" | "goto" if sflags.dry_run => safety::dry_run(&mut ctx, &command, &args),
+        #[cfg(feature = "sqlite")]
+        "backup" => safety::backup_cmd(&mut ctx, &sflags, &args),
+        #[cfg(feature = "sqlite")]
+        "backups" => safety::backups_cmd(&mut ctx, &sflags, &args),
+        #[cfg(feature = "sqlite")]
+        "restore" => safety::restore_cmd(&mut ctx, &sflags, &args),
+        #[cfg(feature = "sqlite")]
+        "rehearse" => safety::rehearse_cmd(&mut ctx, &sflags, &args),
         "goto" => commands::goto(&mut ctx, &args),
         "up" => commands::up(&mut ctx, &args),
         "down" => commands::down(&mut ctx, &args),
@@ -161,6 +214,11 @@ pub fn run(args: Vec<String>) -> Code {
             eprint!("{}", usage::global());
             2
         }
+    };
+    #[cfg(feature = "sqlite")]
+    let code = match &sstate {
+        Some(st) => safety::after(&mut ctx, &sflags, st, code),
+        None => code,
     };
     if code == 0 && ctx.migrator.is_ok() && !matches!(command.as_str(), "" | "create") {
         log.verbose("Closing source and database");
