@@ -188,6 +188,12 @@ pub fn run(args: Vec<String>) -> Code {
         matches!(command.as_str(), "up" | "down" | "goto" | "drop" | "force") && !sflags.dry_run;
     #[cfg(feature = "sqlite")]
     let sstate = changes.then(|| safety::install(&mut ctx, &sflags));
+    #[cfg(feature = "sqlite")]
+    if changes {
+        if let Some(code) = safety::preflight(&mut ctx, &sflags) {
+            return code;
+        }
+    }
     let code = match command.as_str() {
         "" => {
             eprint!("{}", usage::global());

@@ -145,6 +145,35 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
     state
 }
 
+/// Before a changing command: if the database cannot even be read (a malformed page under
+/// the version table), run the integrity check now and refuse with the newest backup,
+/// instead of the bare SQLite error. The full check runs in the hook, under the lock,
+/// only when a change is certain.
+pub fn preflight(ctx: &mut Ctx, flags: &Flags) -> Option<Code> {
+    let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
+        return None;
+    };
+    let dir = safety::backup_dir(&db, flags.opts.backup_dir.as_deref(), &ctx.database_url);
+    let m = ctx.migrator.as_mut().ok()?;
+    let e = m.version().err()?;
+    let text = e.to_string();
+    if !(text.contains("malformed") || text.contains("not a database") || text.contains("corrupt"))
+    {
+        return None;
+    }
+    let mut problems = integrity::check(m.driver(), flags.opts.check);
+    if problems.is_empty() {
+        problems.push(text);
+    }
+    let err = Error::Corrupt {
+        path: db.clone(),
+        check: flags.opts.check.pragma().into(),
+        detail: problems.join("; "),
+        newest_backup: backup::newest(&db, &dir),
+    };
+    Some(fatal_err(&ctx.log, &err))
+}
+
 /// A database with no version and nothing but the (empty) version table has nothing to lose.
 fn worth_backing_up(d: &mut dyn migrate::driver::Driver, db: &Path) -> migrate::Result<bool> {
     if !safety::has_content(db) {
@@ -226,14 +255,12 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
     };
     if code == 0 {
         log.println(&problem);
+    } else {
+        log.println(&format!("hint: {problem}"));
     }
     let Some(b) = backup else {
-        if code != 0 {
-            log.println(&format!(
-                "hint: {problem}; no backup was made (-no-backup or an empty database): repair it by hand, then `migrate force V`"
-            ));
-        }
-        return 1;
+        // No backup (-no-backup, or nothing to lose): the error's own hint applies.
+        return if code == 0 { 1 } else { code };
     };
     let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
         return 1;

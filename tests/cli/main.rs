@@ -7,4 +7,5 @@ mod bad_input;
 mod compat;
 mod concurrency;
 mod diverges;
+mod safety;
 mod transcripts;
