@@ -255,13 +255,14 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
     };
     if code == 0 {
         log.println(&problem);
-    } else {
-        log.println(&format!("hint: {problem}"));
     }
     let Some(b) = backup else {
         // No backup (-no-backup, or nothing to lose): the error's own hint applies.
-        return if code == 0 { 1 } else { code };
+        return 1;
     };
+    if code != 0 {
+        log.println(&format!("hint: {problem}"));
+    }
     let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
         return 1;
     };
