@@ -170,6 +170,21 @@ pub enum Error {
     /// The start-up gate refused the database (`gate::gate`, `Migrator::gate`).
     #[error("{0}")]
     Gate(Box<crate::gate::GateStatus>),
+    // --- safety (src/safety/): backups, integrity checks, restore ---
+    /// A backup could not be made; nothing was changed and the partial file was removed.
+    #[error("cannot back up the database to {path}: {reason}")]
+    BackupFailed { path: PathBuf, reason: String },
+    /// The database failed `PRAGMA quick_check`/`integrity_check`.
+    #[error("database {path} failed its integrity check ({check}): {detail}")]
+    Corrupt {
+        path: PathBuf,
+        check: String,
+        detail: String,
+        newest_backup: Option<PathBuf>,
+    },
+    /// A safety operation was refused or failed (restore, rehearse, unsupported driver).
+    #[error("{msg}")]
+    Safety { msg: String, hint: Option<String> },
     #[error("{0}")]
     Other(String),
 }
@@ -244,6 +259,18 @@ impl Error {
             Error::OutOfOrder { .. } => Some(
                 "the file was probably merged after newer migrations ran: renumber it above the database version, or pass -allow-out-of-order to apply it now, or run `migrate repair` if its changes are already in the database".into(),
             ),
+            Error::BackupFailed { .. } => Some(
+                "nothing was changed; free space or fix the permissions of the backup directory (-backup-dir / x-backup-dir), or run with -no-backup to migrate without a backup".into(),
+            ),
+            Error::Corrupt { newest_backup, .. } => Some(match newest_backup {
+                Some(b) => format!(
+                    "nothing was changed; the newest backup is {}: check it and restore it with `migrate -database <url> restore {}`",
+                    b.display(),
+                    b.display()
+                ),
+                None => "nothing was changed and no backup was found; repair the database (sqlite3 .recover) before migrating".into(),
+            }),
+            Error::Safety { hint, .. } => hint.clone(),
             Error::UnknownDatabaseDriver { available, .. } => {
                 Some(format!("available database drivers: {}", available.join(", ")))
             }

@@ -11,6 +11,8 @@ pub mod gocompat;
 pub mod journal;
 pub mod migrator;
 pub mod plan;
+#[cfg(feature = "sqlite")]
+pub mod safety;
 pub mod source;
 pub mod url;
 pub mod validate;

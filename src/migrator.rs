@@ -55,6 +55,12 @@ pub struct Report {
 
 type Observer = Box<dyn FnMut(&Event<'_>) + Send>;
 
+/// Called inside the lock once a change is certain, before anything is written
+/// (safety: integrity check and backup). An error stops the run with nothing changed.
+/// `up`/`down`/`goto` pass their plan (only when it has steps); `force`/`drop` pass an
+/// empty plan.
+pub type BeforeChange = Box<dyn FnMut(&mut dyn Driver, &crate::plan::Plan) -> Result<()> + Send>;
+
 /// A source and a database, ready to migrate.
 pub struct Migrator {
     source: Source,
@@ -63,6 +69,7 @@ pub struct Migrator {
     stop: Arc<AtomicBool>,
     observer: Option<Observer>,
     allow: Allow,
+    before_change: Option<BeforeChange>,
 }
 
 impl Migrator {
@@ -82,6 +89,7 @@ impl Migrator {
             stop: Arc::new(AtomicBool::new(false)),
             observer: None,
             allow: Allow::default(),
+            before_change: None,
         }
     }
 
@@ -99,6 +107,12 @@ impl Migrator {
     /// Receives progress events.
     pub fn set_observer(&mut self, f: impl FnMut(&Event<'_>) + Send + 'static) {
         self.observer = Some(Box::new(f));
+    }
+
+    /// Runs `f` before the first change of `up`/`down`/`goto`/`force`/`drop` (see
+    /// [`BeforeChange`]).
+    pub fn set_before_change(&mut self, f: BeforeChange) {
+        self.before_change = Some(f);
     }
 
     /// Set it to stop after the running step (SIGINT handling).
@@ -153,7 +167,9 @@ impl Migrator {
         let version = u64::try_from(v).ok();
         let timeout = self.lock_timeout;
         let source = &self.source;
+        let hook = &mut self.before_change;
         with_lock(self.driver.as_mut(), timeout, |d| {
+            call_before_change(hook, d, None)?;
             let started = journal::now();
             let t = Instant::now();
             d.ensure_version_table()?;
@@ -169,7 +185,9 @@ impl Migrator {
     /// journal and records the drop in it.
     pub fn drop_all(&mut self) -> Result<()> {
         let timeout = self.lock_timeout;
+        let hook = &mut self.before_change;
         with_lock(self.driver.as_mut(), timeout, |d| {
+            call_before_change(hook, d, None)?;
             let started = journal::now();
             let t = Instant::now();
             let from = d.version().unwrap_or(DbVersion::Nil);
@@ -230,6 +248,7 @@ impl Migrator {
             stop,
             observer,
             allow,
+            before_change,
             ..
         } = self;
         let allow = *allow;
@@ -246,6 +265,14 @@ impl Migrator {
             // changes nothing (spec §4.2).
             if let Err(e @ Error::NoMigrationFound(_)) = planned {
                 return Err(e);
+            }
+            // Issue #4: the backup and integrity check before anything changes.
+            let mut prepared = false;
+            if let Ok(p) = &planned {
+                if !p.steps.is_empty() {
+                    call_before_change(before_change, d, Some(p))?;
+                    prepared = true;
+                }
             }
             // Issue #3: adopt a database without side tables, otherwise refuse drift,
             // missing and out-of-order files unless allowed.
@@ -272,6 +299,9 @@ impl Migrator {
             let going_up = matches!(target, Target::Up | Target::UpBy(_))
                 || matches!(target, Target::Goto(v) if current.is_none_or(|c| v >= c));
             if going_up {
+                if !late.is_empty() && !prepared {
+                    call_before_change(before_change, d, None)?;
+                }
                 for v in late {
                     let step = Step {
                         version: v,
@@ -301,6 +331,24 @@ impl Migrator {
                 None => Ok(report),
             }
         })
+    }
+}
+
+fn call_before_change(
+    hook: &mut Option<BeforeChange>,
+    d: &mut dyn Driver,
+    p: Option<&crate::plan::Plan>,
+) -> Result<()> {
+    match (hook.as_mut(), p) {
+        (None, _) => Ok(()),
+        (Some(f), Some(p)) => f(d, p),
+        (Some(f), None) => f(
+            d,
+            &crate::plan::Plan {
+                steps: Vec::new(),
+                then: None,
+            },
+        ),
     }
 }
 

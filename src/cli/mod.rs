@@ -5,6 +5,8 @@ mod commands;
 mod create;
 mod journal;
 mod log;
+#[cfg(feature = "sqlite")]
+mod safety;
 mod signal;
 mod usage;
 
@@ -44,8 +46,22 @@ fn global_flags() -> FlagSet {
             d("revert-db", Kind::Bool, "false"),
             d("force-db", Kind::String, ""),
             d("db-status", Kind::Bool, "false"),
-        ],
+        ]
+        .into_iter()
+        .chain(safety_defs())
+        .collect(),
     )
+}
+
+// --- safety (issue 4): global flags -backup-dir, -backup-keep, -no-backup,
+// -integrity-check, -restore-on-failure, -optimize, -dry-run (see docs/backups.md) ---
+#[cfg(feature = "sqlite")]
+fn safety_defs() -> Vec<Def> {
+    safety::global_defs()
+}
+#[cfg(not(feature = "sqlite"))]
+fn safety_defs() -> Vec<Def> {
+    Vec::new()
 }
 
 /// Everything a command needs from the global flags.
@@ -179,6 +195,17 @@ pub fn run(args: Vec<String>) -> Code {
     }
     let rest = parsed.args().to_vec();
     let command = rest.first().cloned().unwrap_or_default();
+    let mut args: Vec<String> = rest.iter().skip(1).cloned().collect();
+    #[cfg(feature = "sqlite")]
+    let sflags = {
+        let mut f = safety::Flags::from(&parsed);
+        f.dry_run |= safety::take_dry_run(&command, &mut args);
+        if let Some(bad) = &f.bad_check {
+            eprintln!("invalid value {bad:?} for flag -integrity-check: want quick or full");
+            return 2;
+        }
+        f
+    };
     let lock_timeout = std::time::Duration::from_secs(parsed.uint("lock-timeout"));
     // The read-only extensions never write: no version table, no database file.
     let read_only = matches!(command.as_str(), "status" | "history" | "validate");
@@ -190,14 +217,38 @@ pub fn run(args: Vec<String>) -> Code {
     };
     // golang-migrate constructs the migrator for every command, even `create` and unknown
     // ones, and reports the error only where a command needs it.
-    let migrator = if command == "validate" || db_missing {
-        Err(Error::Other("no database needed".into()))
-    } else {
-        construct(&source_url, &database_url, !read_only).map(|mut m| {
+    let build = |create_table: bool| {
+        construct(&source_url, &database_url, create_table).map(|mut m| {
             m.set_lock_timeout(lock_timeout);
             m.set_allow(allow);
             m
         })
+    };
+    let migrator = if command == "validate" || db_missing {
+        Err(Error::Other("no database needed".into()))
+    } else if read_only {
+        build(false)
+    } else {
+        #[cfg(feature = "sqlite")]
+        let m = if safety::opens_read_only(&command, sflags.dry_run) {
+            // Dry runs and the safety commands must not create the file or the table.
+            migrate::url::scheme(&source_url, migrate::error::UrlKind::Source)
+                .and_then(|_| {
+                    migrate::url::scheme(&database_url, migrate::error::UrlKind::Database)
+                })
+                .and_then(|_| Source::open(&source_url))
+                .and_then(|s| migrate::safety::open_no_create(s, &database_url))
+                .map(|mut m| {
+                    m.set_lock_timeout(lock_timeout);
+                    m.set_allow(allow);
+                    m
+                })
+        } else {
+            build(true)
+        };
+        #[cfg(not(feature = "sqlite"))]
+        let m = build(true);
+        m
     };
     if let Ok(m) = &migrator {
         signal::install(m.stop_flag(), log);
@@ -211,13 +262,33 @@ pub fn run(args: Vec<String>) -> Code {
         started: std::time::Instant::now(),
         db_missing,
     };
-    let args: Vec<String> = rest.iter().skip(1).cloned().collect();
+    #[cfg(feature = "sqlite")]
+    let changes =
+        matches!(command.as_str(), "up" | "down" | "goto" | "drop" | "force") && !sflags.dry_run;
+    #[cfg(feature = "sqlite")]
+    let sstate = changes.then(|| safety::install(&mut ctx, &sflags));
+    #[cfg(feature = "sqlite")]
+    if changes {
+        if let Some(code) = safety::preflight(&mut ctx, &sflags) {
+            return code;
+        }
+    }
     let code = match command.as_str() {
         "" => {
             eprint!("{}", usage::global());
             2
         }
         "create" => create::run(&mut ctx, &args),
+        #[cfg(feature = "sqlite")]
+        "up" | "down" | "goto" if sflags.dry_run => safety::dry_run(&mut ctx, &command, &args),
+        #[cfg(feature = "sqlite")]
+        "backup" => safety::backup_cmd(&mut ctx, &sflags, &args),
+        #[cfg(feature = "sqlite")]
+        "backups" => safety::backups_cmd(&mut ctx, &sflags, &args),
+        #[cfg(feature = "sqlite")]
+        "restore" => safety::restore_cmd(&mut ctx, &sflags, &args),
+        #[cfg(feature = "sqlite")]
+        "rehearse" => safety::rehearse_cmd(&mut ctx, &sflags, &args),
         "goto" => commands::goto(&mut ctx, &args),
         "up" => commands::up(&mut ctx, &args),
         "down" => commands::down(&mut ctx, &args),
@@ -232,6 +303,11 @@ pub fn run(args: Vec<String>) -> Code {
             eprint!("{}", usage::global());
             2
         }
+    };
+    #[cfg(feature = "sqlite")]
+    let code = match &sstate {
+        Some(st) => safety::after(&mut ctx, &sflags, st, code),
+        None => code,
     };
     if code == 0
         && ctx.migrator.is_ok()

@@ -146,7 +146,11 @@ impl Env {
             regex::Regex::new(r"\b\d+(\.\d+)?(ns|µs|ms|s|m|h)([0-9.]+(ms|s|m))*\b").expect("regex");
         let s = re.replace_all(&s, "[DUR]").into_owned();
         let ts = regex::Regex::new(r"(?m)^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ").expect("regex");
-        ts.replace_all(&s, "[TS] ").into_owned()
+        let s = ts.replace_all(&s, "[TS] ").into_owned();
+        // Backup names and listings carry the UTC time (docs/backups.md).
+        let utc = regex::Regex::new(r"\b\d{8}T\d{6}Z(-\d+)?\b|\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+            .expect("regex");
+        utc.replace_all(&s, "[UTC]").into_owned()
     }
 
     pub fn conn(&self) -> rusqlite::Connection {

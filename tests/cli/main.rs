@@ -8,4 +8,5 @@ mod compat;
 mod concurrency;
 mod diverges;
 mod journal;
+mod safety;
 mod transcripts;

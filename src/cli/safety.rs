@@ -1,0 +1,630 @@
+//! The CLI side of `migrate::safety`: the global flags, the automatic backup and integrity
+//! hook, `-dry-run`, and the `backup`, `backups`, `restore` and `rehearse` commands.
+//! See docs/backups.md.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use migrate::gocompat::duration::format as go_duration;
+use migrate::gocompat::flag::{Def, Kind, Parsed};
+use migrate::migrator::log_string;
+use migrate::plan::Plan;
+use migrate::safety::{self, backup, integrity, Check, Options};
+use migrate::{DbVersion, Direction, Error, Source, Target};
+
+use super::commands::parse_uint;
+use super::{command_flags, fatal, fatal_err, parse_command, Code, Ctx};
+
+/// The global flags this module adds (none appear in golang-migrate's usage text).
+pub fn global_defs() -> Vec<Def> {
+    let d = |name, kind, default| Def {
+        name,
+        kind,
+        default,
+        usage: "",
+    };
+    vec![
+        d("backup-dir", Kind::String, ""),
+        d("backup-keep", Kind::Uint, "10"),
+        d("no-backup", Kind::Bool, "false"),
+        d("integrity-check", Kind::String, "quick"),
+        d("restore-on-failure", Kind::Bool, "false"),
+        d("optimize", Kind::Bool, "false"),
+        d("dry-run", Kind::Bool, "false"),
+    ]
+}
+
+/// The parsed safety flags.
+#[derive(Debug, Clone)]
+pub struct Flags {
+    pub opts: Options,
+    pub restore_on_failure: bool,
+    pub optimize: bool,
+    pub dry_run: bool,
+    /// `-integrity-check` had a value other than quick/full.
+    pub bad_check: Option<String>,
+}
+
+impl Flags {
+    pub fn from(p: &Parsed) -> Flags {
+        let dir = p.string("backup-dir");
+        let check = p.string("integrity-check");
+        Flags {
+            opts: Options {
+                backup_dir: (!dir.is_empty()).then(|| PathBuf::from(dir)),
+                keep: usize::try_from(p.uint("backup-keep")).unwrap_or(usize::MAX),
+                no_backup: p.bool("no-backup"),
+                check: Check::parse(&check).unwrap_or_default(),
+            },
+            restore_on_failure: p.bool("restore-on-failure"),
+            optimize: p.bool("optimize"),
+            dry_run: p.bool("dry-run"),
+            bad_check: Check::parse(&check).is_none().then_some(check),
+        }
+    }
+}
+
+/// `up -dry-run`, `down 1 -dry-run`, ...: the global flag also works after the command
+/// (it is taken out before the command's own flags are parsed, so golang-migrate's
+/// per-command `-help` text is unchanged).
+pub fn take_dry_run(command: &str, args: &mut Vec<String>) -> bool {
+    if !matches!(command, "up" | "down" | "goto") {
+        return false;
+    }
+    let before = args.len();
+    args.retain(|a| {
+        !matches!(
+            a.as_str(),
+            "-dry-run" | "--dry-run" | "-dry-run=true" | "--dry-run=true"
+        )
+    });
+    args.len() != before
+}
+
+/// Commands that only read the database (or handle its file themselves): the CLI opens
+/// the database for them without creating the version table or the file.
+pub fn opens_read_only(command: &str, dry_run: bool) -> bool {
+    matches!(command, "backup" | "backups" | "restore" | "rehearse")
+        || (dry_run && matches!(command, "up" | "down" | "goto"))
+}
+
+/// What the hook saw during a run.
+#[derive(Debug, Default)]
+pub struct RunState {
+    /// The hook ran: a change was about to be made.
+    changed: bool,
+    backup: Option<PathBuf>,
+    fk_before: usize,
+}
+
+/// Installs the before-change hook (integrity check, backup, retention) on a command that
+/// changes the database. No-op for non-SQLite and in-memory databases.
+pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
+    let state = Arc::new(Mutex::new(RunState::default()));
+    let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
+        return state;
+    };
+    let Ok(m) = ctx.migrator.as_mut() else {
+        return state;
+    };
+    let dir = safety::backup_dir(&db, flags.opts.backup_dir.as_deref(), &ctx.database_url);
+    let opts = flags.opts.clone();
+    let log = ctx.log;
+    let st = Arc::clone(&state);
+    m.set_before_change(Box::new(move |d, _plan: &Plan| {
+        let mut s = st.lock().map_err(|_| Error::Other("safety state poisoned".into()))?;
+        s.changed = true;
+        let problems = integrity::check(d, opts.check);
+        if !problems.is_empty() {
+            return Err(Error::Corrupt {
+                path: db.clone(),
+                check: opts.check.pragma().into(),
+                detail: problems.join("; "),
+                newest_backup: backup::newest(&db, &dir),
+            });
+        }
+        s.fk_before = integrity::foreign_key_violations(d)?;
+        if s.fk_before > 0 {
+            log.println(&format!(
+                "warning: the database already has {} foreign key violation(s) (PRAGMA foreign_key_check); migrations may not add any",
+                s.fk_before
+            ));
+        }
+        if opts.no_backup || !worth_backing_up(d, &db)? {
+            return Ok(());
+        }
+        let v = d.version()?;
+        let b = backup::create(&db, &dir, &v)?;
+        log.println(&format!("Database backup created: {}", b.display()));
+        for p in backup::prune(&db, &dir, opts.keep)? {
+            log.verbose(&format!("Removed old backup {}", p.display()));
+        }
+        s.backup = Some(b);
+        Ok(())
+    }));
+    state
+}
+
+/// Before a changing command: if the database cannot even be read (a malformed page under
+/// the version table), run the integrity check now and refuse with the newest backup,
+/// instead of the bare SQLite error. The full check runs in the hook, under the lock,
+/// only when a change is certain.
+pub fn preflight(ctx: &mut Ctx, flags: &Flags) -> Option<Code> {
+    let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
+        return None;
+    };
+    let dir = safety::backup_dir(&db, flags.opts.backup_dir.as_deref(), &ctx.database_url);
+    let m = ctx.migrator.as_mut().ok()?;
+    let e = m.version().err()?;
+    let text = e.to_string();
+    if !(text.contains("malformed") || text.contains("not a database") || text.contains("corrupt"))
+    {
+        return None;
+    }
+    let mut problems = integrity::check(m.driver(), flags.opts.check);
+    if problems.is_empty() {
+        problems.push(text);
+    }
+    let err = Error::Corrupt {
+        path: db.clone(),
+        check: flags.opts.check.pragma().into(),
+        detail: problems.join("; "),
+        newest_backup: backup::newest(&db, &dir),
+    };
+    Some(fatal_err(&ctx.log, &err))
+}
+
+/// A database with no version and nothing but the (empty) version table has nothing to lose.
+fn worth_backing_up(d: &mut dyn migrate::driver::Driver, db: &Path) -> migrate::Result<bool> {
+    if !safety::has_content(db) {
+        return Ok(false);
+    }
+    if !matches!(d.version()?, DbVersion::Nil) {
+        return Ok(true);
+    }
+    let rows = d.query(
+        "SELECT count(*) FROM sqlite_master WHERE tbl_name <> ?1",
+        &[migrate::driver::Value::Text(d.table().to_string())],
+    )?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.as_i64())
+        .unwrap_or(1)
+        > 0)
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-:=".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// After a changing command: integrity and foreign-key checks, `-optimize`, and on
+/// failure the restore command (or, with `-restore-on-failure`, the restore itself).
+pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: Code) -> Code {
+    let log = ctx.log;
+    let (changed, backup, fk_before) = match state.lock() {
+        Ok(s) => (s.changed, s.backup.clone(), s.fk_before),
+        Err(_) => return code,
+    };
+    let Ok(m) = ctx.migrator.as_mut() else {
+        return code;
+    };
+    if !changed {
+        return code;
+    }
+    let problem = if code == 0 {
+        let problems = integrity::check(m.driver(), flags.opts.check);
+        let fk_after = integrity::foreign_key_violations(m.driver()).unwrap_or(0);
+        if !problems.is_empty() {
+            Some(format!(
+                "error: the database failed PRAGMA {} after migrating: {}",
+                flags.opts.check.pragma(),
+                problems.join("; ")
+            ))
+        } else if fk_after > fk_before {
+            Some(format!(
+                "error: the database has {} new foreign key violation(s) after migrating (PRAGMA foreign_key_check)",
+                fk_after - fk_before
+            ))
+        } else {
+            if flags.optimize {
+                match m.driver().query("PRAGMA optimize", &[]) {
+                    Ok(_) => log.verbose("PRAGMA optimize done"),
+                    Err(e) => log.println(&format!("warning: PRAGMA optimize failed: {e}")),
+                }
+            }
+            None
+        }
+    } else {
+        // A failed transactional step rolled back; only a dirty database needs recovery.
+        match m.version() {
+            Ok(DbVersion::Dirty(v)) => Some(format!(
+                "the migration failed part-way without a transaction: the database is dirty at version {v}"
+            )),
+            _ => None,
+        }
+    };
+    let Some(problem) = problem else {
+        return code;
+    };
+    if code == 0 {
+        log.println(&problem);
+    }
+    let Some(b) = backup else {
+        // No backup (-no-backup, or nothing to lose): the error's own hint applies.
+        return 1;
+    };
+    if code != 0 {
+        log.println(&format!("hint: {problem}"));
+    }
+    let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
+        return 1;
+    };
+    if flags.restore_on_failure {
+        let table = m.driver().table().to_string();
+        match safety::restore::restore(&db, &b, &table, &ctx.database_url, &flags.opts) {
+            Ok(r) => {
+                if let Some(p) = r.previous {
+                    log.println(&format!("Database backup created: {}", p.display()));
+                }
+                log.println(&format!(
+                    "Database restored from {} (-restore-on-failure)",
+                    b.display()
+                ));
+            }
+            Err(e) => {
+                fatal_err(&log, &e);
+            }
+        }
+    } else {
+        log.println(&format!(
+            "hint: to return to the database as it was before this run: migrate -database {} restore {}",
+            shell_quote(&ctx.database_url),
+            shell_quote(&b.display().to_string())
+        ));
+    }
+    1
+}
+
+/// Parses up/down/goto arguments into a target, as the real commands do.
+fn target(ctx: &Ctx, command: &str, args: &[String]) -> Result<Target, Code> {
+    let log = &ctx.log;
+    let all = Def {
+        name: "all",
+        kind: Kind::Bool,
+        default: "false",
+        usage: "Apply all down migrations",
+    };
+    let (set, snippet) = match command {
+        "up" => (command_flags("up", vec![]), super::usage::UP),
+        "down" => (command_flags("down", vec![all]), super::usage::DOWN),
+        "rehearse" => (command_flags("rehearse", vec![]), REHEARSE_USAGE),
+        _ => (command_flags("goto", vec![]), super::usage::GOTO),
+    };
+    let p = parse_command(&set, command, snippet, args)?;
+    let first = p.args().first().map(String::as_str);
+    match command {
+        "goto" => {
+            let a = first.unwrap_or("");
+            if a.is_empty() {
+                return Err(fatal(log, "error: please specify version argument V"));
+            }
+            parse_uint(a)
+                .map(Target::Goto)
+                .ok_or_else(|| fatal(log, "error: can't read version argument V"))
+        }
+        "down" => {
+            if p.bool("all") && !p.args().is_empty() {
+                return Err(fatal(
+                    log,
+                    "error: -all cannot be used with other arguments",
+                ));
+            }
+            match p.args() {
+                [] => Ok(Target::DownAll),
+                [a] => parse_uint(a)
+                    .map(Target::DownBy)
+                    .ok_or_else(|| fatal(log, "error: can't read limit argument N")),
+                _ => Err(fatal(log, "error: too many arguments")),
+            }
+        }
+        "rehearse" => match first {
+            None | Some("") | Some("up") => Ok(Target::Up),
+            Some("goto") => p
+                .args()
+                .get(1)
+                .and_then(|a| parse_uint(a))
+                .map(Target::Goto)
+                .ok_or_else(|| fatal(log, "error: can't read version argument V")),
+            Some(a) => parse_uint(a)
+                .map(Target::UpBy)
+                .ok_or_else(|| fatal(log, "error: can't read limit argument N")),
+        },
+        _ => match first {
+            None | Some("") => Ok(Target::Up),
+            Some(a) => parse_uint(a)
+                .map(Target::UpBy)
+                .ok_or_else(|| fatal(log, "error: can't read limit argument N")),
+        },
+    }
+}
+
+const REHEARSE_USAGE: &str = "rehearse [N | goto V]\n\tApply the pending migrations (all, the next N, or up to V) to a temporary copy of the database and report how long each takes; the database is not changed";
+
+/// `up|down|goto ... -dry-run`: prints the plan on stdout and changes nothing.
+pub fn dry_run(ctx: &mut Ctx, command: &str, args: &[String]) -> Code {
+    let target = match target(ctx, command, args) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let log = ctx.log;
+    let m = match ctx.migrator() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let current = m.version();
+    let plan = match m.plan(target) {
+        Ok(p) => p,
+        Err(Error::NoChange) => {
+            log.println("no change");
+            return 0;
+        }
+        Err(e) => return fatal_err(&log, &e),
+    };
+    let mut out = String::new();
+    let from = match current {
+        Ok(DbVersion::Clean(v)) => v.to_string(),
+        _ => "nil".into(),
+    };
+    out.push_str(&format!(
+        "-- dry run: {} migration(s) would run, from version {from}; nothing was changed\n",
+        plan.steps.len()
+    ));
+    for step in &plan.steps {
+        let file = m
+            .source()
+            .entry(step.version)
+            .and_then(|e| e.get(step.direction));
+        let dir = match step.direction {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        };
+        let to = step.target.map_or("nil".to_string(), |v| v.to_string());
+        match file {
+            Some(f) => {
+                let bytes = match m.source().read(f) {
+                    Ok(b) => b.into_owned(),
+                    Err(e) => return fatal_err(&log, &e),
+                };
+                out.push_str(&format!(
+                    "\n-- {} ({dir}, then at version {to})\n-- file: {}\n-- sha256: {}\n",
+                    log_string(step, &f.identifier),
+                    f.name,
+                    migrate::source::checksum(&bytes)
+                ));
+                let sql = String::from_utf8_lossy(&bytes);
+                out.push_str(&sql);
+                if !sql.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            None => out.push_str(&format!(
+                "\n-- {} ({dir}, then at version {to})\n-- no file: only the version changes\n",
+                log_string(step, "<empty>")
+            )),
+        }
+    }
+    print!("{out}");
+    match plan.then {
+        Some(e) => fatal_err(&log, &e),
+        None => 0,
+    }
+}
+
+fn db_file(ctx: &Ctx, what: &str) -> Result<PathBuf, Code> {
+    match safety::sqlite_file(&ctx.database_url) {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(fatal_err(&ctx.log, &safety::unsupported(what))),
+        Err(e) => Err(fatal_err(&ctx.log, &e)),
+    }
+}
+
+fn table_of(ctx: &Ctx) -> String {
+    safety::sqlite_config(&ctx.database_url)
+        .ok()
+        .flatten()
+        .map_or_else(|| "schema_migrations".to_string(), |c| c.table)
+}
+
+/// `backup [-dir DIR]`: a backup now, whatever the version.
+pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
+    let set = command_flags(
+        "backup",
+        vec![Def {
+            name: "dir",
+            kind: Kind::String,
+            default: "",
+            usage: "Directory for the backup (default: -backup-dir, x-backup-dir, or beside the database)",
+        }],
+    );
+    let p = match parse_command(
+        &set,
+        "backup",
+        "backup [-dir DIR]\n\tBack the SQLite database up with SQLite's online backup API",
+        args,
+    ) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let log = ctx.log;
+    let db = match db_file(ctx, "backup") {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    if !safety::has_content(&db) {
+        return fatal(
+            &log,
+            &format!(
+                "error: {} does not exist or is empty: nothing to back up",
+                db.display()
+            ),
+        );
+    }
+    let flag_dir = p.string("dir");
+    let flag_dir = if flag_dir.is_empty() {
+        flags.opts.backup_dir.clone()
+    } else {
+        Some(PathBuf::from(flag_dir))
+    };
+    let dir = safety::backup_dir(&db, flag_dir.as_deref(), &ctx.database_url);
+    let version = safety::restore::version_of(&db, &table_of(ctx));
+    match backup::create(&db, &dir, &version) {
+        Ok(b) => {
+            log.println(&format!("Database backup created: {}", b.display()));
+            if let Ok(removed) = backup::prune(&db, &dir, flags.opts.keep) {
+                for r in removed {
+                    log.verbose(&format!("Removed old backup {}", r.display()));
+                }
+            }
+            0
+        }
+        Err(e) => fatal_err(&log, &e),
+    }
+}
+
+/// `backups`: the backups, oldest first: version, UTC time, size, path.
+pub fn backups_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
+    let set = command_flags("backups", vec![]);
+    if let Err(c) = parse_command(
+        &set,
+        "backups",
+        "backups\n\tList the backups of the SQLite database (oldest first)",
+        args,
+    ) {
+        return c;
+    }
+    let db = match db_file(ctx, "backups") {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let dir = safety::backup_dir(&db, flags.opts.backup_dir.as_deref(), &ctx.database_url);
+    match backup::list(&db, &dir) {
+        Ok(list) => {
+            if list.is_empty() {
+                ctx.log.println(&format!(
+                    "no backups of {} in {}",
+                    db.display(),
+                    dir.display()
+                ));
+                return 0;
+            }
+            println!(
+                "{:<16} {:<20} {:>12}  FILE",
+                "VERSION", "TIME (UTC)", "SIZE"
+            );
+            for b in list {
+                println!(
+                    "{:<16} {:<20} {:>12}  {}",
+                    b.version,
+                    b.time.format("%Y-%m-%dT%H:%M:%SZ"),
+                    b.size,
+                    b.path.display()
+                );
+            }
+            0
+        }
+        Err(e) => fatal_err(&ctx.log, &e),
+    }
+}
+
+/// `restore BACKUP`: replaces the database with a backup (the current one is backed up).
+pub fn restore_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
+    let set = command_flags("restore", vec![]);
+    let p = match parse_command(&set, "restore", "restore BACKUP\n\tReplace the SQLite database with a backup (the current database is backed up first)", args) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let log = ctx.log;
+    let db = match db_file(ctx, "restore") {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let Some(arg) = p.args().first().filter(|a| !a.is_empty()) else {
+        return fatal(
+            &log,
+            "error: please specify the backup to restore (see `migrate backups`)",
+        );
+    };
+    let dir = safety::backup_dir(&db, flags.opts.backup_dir.as_deref(), &ctx.database_url);
+    let mut from = PathBuf::from(arg);
+    if !from.exists() && from.components().count() == 1 && dir.join(&from).exists() {
+        from = dir.join(&from);
+    }
+    let table = table_of(ctx);
+    match safety::restore::restore(&db, &from, &table, &ctx.database_url, &flags.opts) {
+        Ok(r) => {
+            if let Some(p) = r.previous {
+                log.println(&format!("Database backup created: {}", p.display()));
+            }
+            log.println(&format!("Database restored from {}", from.display()));
+            0
+        }
+        Err(e) => fatal_err(&log, &e),
+    }
+}
+
+/// `rehearse [N | goto V]`: the pending migrations on a temporary copy, timed.
+pub fn rehearse_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
+    let target = match target(ctx, "rehearse", args) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let log = ctx.log;
+    if let Err(c) = ctx.migrator() {
+        return c;
+    }
+    let source = match Source::open(&ctx.source_url) {
+        Ok(s) => s,
+        Err(e) => return fatal_err(&log, &e),
+    };
+    let mut r = safety::rehearse::Rehearsal::default();
+    let res =
+        safety::rehearse::rehearse(source, &ctx.database_url, target, flags.opts.check, &mut r);
+    let mut out = String::new();
+    out.push_str(&format!("copy: {}\n", go_duration(r.copy)));
+    for (s, d) in &r.steps {
+        out.push_str(&format!("{s}: {}\n", go_duration(*d)));
+    }
+    match res {
+        Ok(()) | Err(Error::NoChange) => {
+            if matches!(res, Err(Error::NoChange)) {
+                out.push_str("no change\n");
+            }
+            let v = |v: &Option<DbVersion>| match v {
+                Some(DbVersion::Clean(v)) => v.to_string(),
+                Some(DbVersion::Dirty(v)) => format!("{v} (dirty)"),
+                _ => "nil".into(),
+            };
+            out.push_str(&format!(
+                "total: {} for {} migration(s), version {} -> {}; the database was not changed\n",
+                go_duration(r.total),
+                r.steps.len(),
+                v(&r.from),
+                v(if r.to.is_some() { &r.to } else { &r.from })
+            ));
+            print!("{out}");
+            0
+        }
+        Err(e) => {
+            print!("{out}");
+            log.println("rehearsal failed; the database was not changed");
+            fatal_err(&log, &e)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! SQLite safety (issue 4): automatic backups with SQLite's online backup API, integrity
+//! checks before and after a run, dry runs, rehearsals on a copy, and restore.
+//!
+//! Everything here works on the database *file*; other drivers (and in-memory SQLite)
+//! get [`unsupported`] errors from the commands and no-ops from the automatic hooks.
+//!
+//! Backups are named `<db file name>.backup-v<version>-<UTC time>`, e.g.
+//! `app.db.backup-v0011-20261122T031500Z`: the version is zero-padded to four digits
+//! (`v-nil` when no migration is applied, `v0011-dirty` for a dirty database), the time is
+//! `YYYYMMDDTHHMMSSZ`; a second backup within the same second gets `-1`, `-2`, ... after it.
+
+pub mod backup;
+pub mod integrity;
+pub mod rehearse;
+pub mod restore;
+
+use std::path::{Path, PathBuf};
+
+use crate::driver::sqlite::{Config, Sqlite, Target as SqliteTarget};
+use crate::error::{Error, Result};
+use crate::source::Source;
+use crate::url::DatabaseUrl;
+use crate::Migrator;
+
+pub use backup::{BackupInfo, DEFAULT_KEEP};
+pub use integrity::Check;
+
+/// The safety settings a run uses (the CLI's `-backup-dir`, `-backup-keep`, ... flags).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where backups go; `None` = the URL's `x-backup-dir`, else beside the database.
+    pub backup_dir: Option<PathBuf>,
+    /// How many backups to keep (newest first); 0 keeps all.
+    pub keep: usize,
+    /// Skip the automatic backup.
+    pub no_backup: bool,
+    pub check: Check,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            backup_dir: None,
+            keep: DEFAULT_KEEP,
+            no_backup: false,
+            check: Check::Quick,
+        }
+    }
+}
+
+/// The parsed SQLite configuration of a database URL; `None` for other drivers.
+pub fn sqlite_config(database_url: &str) -> Result<Option<Config>> {
+    let url = DatabaseUrl::parse(database_url)?;
+    match url.scheme() {
+        "sqlite3" | "sqlite" => Ok(Some(Config::parse(&url)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The database file a URL names: `None` for other drivers, in-memory databases and
+/// `file:` URIs.
+pub fn sqlite_file(database_url: &str) -> Result<Option<PathBuf>> {
+    Ok(sqlite_config(database_url)?.and_then(|c| match c.target {
+        SqliteTarget::File(p) => Some(p),
+        _ => None,
+    }))
+}
+
+/// The backup directory: the flag, else the URL's `x-backup-dir`, else the database's
+/// own directory.
+pub fn backup_dir(db: &Path, flag: Option<&Path>, database_url: &str) -> PathBuf {
+    if let Some(d) = flag {
+        return d.to_path_buf();
+    }
+    if let Ok(u) = DatabaseUrl::parse(database_url) {
+        if let Some(d) = u.x_param("x-backup-dir").filter(|d| !d.is_empty()) {
+            return PathBuf::from(d);
+        }
+    }
+    match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The error for a safety command on a database that is not a SQLite file.
+pub fn unsupported(what: &str) -> Error {
+    Error::Safety {
+        msg: format!("{what} works only on SQLite database files"),
+        hint: Some(
+            "use a sqlite3:// URL that names a file; for other databases use the server's own backup tools".into(),
+        ),
+    }
+}
+
+/// Opens a migrator that cannot change the database: a SQLite file is opened read-only
+/// and a missing file is not created (it reads as an empty database, version nil). Used
+/// by dry runs and the safety commands. Other drivers open normally (no table created).
+pub fn open_no_create(source: Source, database_url: &str) -> Result<Migrator> {
+    let wrap = |e: Error| Error::DatabaseOpen(Box::new(e));
+    let cfg = match sqlite_config(database_url).map_err(wrap)? {
+        Some(c) => c,
+        None => return Migrator::open(source, database_url),
+    };
+    let mut cfg = cfg;
+    if let SqliteTarget::File(p) = &cfg.target {
+        if p.exists() {
+            cfg.read_only = true;
+        } else {
+            cfg.target = SqliteTarget::Memory;
+        }
+    }
+    let driver = Sqlite::open_config(cfg).map_err(wrap)?;
+    Ok(Migrator::new(source, Box::new(driver)))
+}
+
+/// Whether a database file holds anything worth backing up (it exists and is not empty).
+pub fn has_content(db: &Path) -> bool {
+    std::fs::metadata(db).is_ok_and(|m| m.len() > 0)
+}
+
+/// `fsync` of a directory, so a rename or a new file survives a crash.
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}

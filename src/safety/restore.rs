@@ -1,0 +1,166 @@
+//! `restore <backup>`: under the migration lock, check the backup, back up the current
+//! database, and replace it atomically (copy to a temporary file in the database's
+//! directory, fsync, remove stale `-wal`/`-shm`, rename, fsync the directory).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::backup;
+use super::sync_dir;
+use crate::error::{Error, Result};
+use crate::version::DbVersion;
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct Restored {
+    /// The backup of the database as it was before the restore (`None`: there was none).
+    pub previous: Option<PathBuf>,
+    /// Backups pruned after `previous` was made.
+    pub pruned: Vec<PathBuf>,
+}
+
+fn err(msg: String, hint: Option<&str>) -> Error {
+    Error::Safety {
+        msg,
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// The migration lock file, as `Sqlite::lock` names it.
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".migrate.lock");
+    PathBuf::from(s)
+}
+
+/// Takes the migration lock without waiting; refuses if another process holds it.
+pub fn try_lock(db: &Path) -> Result<File> {
+    let path = lock_path(db);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| Error::LockFile {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(err(
+            format!(
+                "another process holds the migration lock ({})",
+                path.display()
+            ),
+            Some("a migration is running; wait for it to finish, then restore"),
+        )),
+        Err(std::fs::TryLockError::Error(source)) => Err(Error::LockFile { path, source }),
+    }
+}
+
+/// The version recorded in a SQLite file (read-only), for naming the pre-restore backup.
+pub fn version_of(db: &Path, table: &str) -> DbVersion {
+    let Ok(c) = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return DbVersion::Nil;
+    };
+    let sql = format!(
+        "SELECT version, dirty FROM \"{}\" LIMIT 1",
+        table.replace('"', "\"\"")
+    );
+    match c.query_row(&sql, [], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
+    }) {
+        Ok((v, true)) => DbVersion::Dirty(v),
+        Ok((v, false)) if v >= 0 => DbVersion::Clean(v.unsigned_abs()),
+        _ => DbVersion::Nil,
+    }
+}
+
+/// Replaces `db` with `from` (a backup). `opts` says where the pre-restore backup goes.
+pub fn restore(
+    db: &Path,
+    from: &Path,
+    table: &str,
+    database_url: &str,
+    opts: &super::Options,
+) -> Result<Restored> {
+    if !from.is_file() {
+        return Err(err(
+            format!("backup {} does not exist", from.display()),
+            Some("`migrate -database <url> backups` lists the backups"),
+        ));
+    }
+    let _lock = try_lock(db)?;
+    // Verify the backup before touching anything.
+    let c = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| err(format!("cannot open backup {}: {e}", from.display()), None))?;
+    let problems = super::integrity::quick_check(&c).unwrap_or_else(|e| vec![e]);
+    drop(c);
+    if !problems.is_empty() {
+        return Err(err(
+            format!(
+                "backup {} failed PRAGMA quick_check: {}",
+                from.display(),
+                problems.join("; ")
+            ),
+            Some("nothing was changed; choose another backup (`migrate -database <url> backups`)"),
+        ));
+    }
+    let dir = super::backup_dir(db, opts.backup_dir.as_deref(), database_url);
+    let mut out = Restored {
+        previous: None,
+        pruned: Vec::new(),
+    };
+    if super::has_content(db) && !opts.no_backup {
+        let b = backup::create(db, &dir, &version_of(db, table))?;
+        out.pruned = backup::prune(db, &dir, opts.keep)?;
+        // Never prune the backup being restored from.
+        out.previous = Some(b);
+    }
+    let parent = match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mode = std::fs::metadata(db).ok().map(|m| m.permissions());
+    let tmp = parent.join(format!(
+        ".{}.restore-{}",
+        db.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    backup::remove_with_sidecars(&tmp);
+    if let Err(reason) = backup::copy_with_backup_api(from, &tmp) {
+        backup::remove_with_sidecars(&tmp);
+        return Err(err(
+            format!(
+                "cannot copy {} next to the database: {reason}",
+                from.display()
+            ),
+            Some(
+                "nothing was changed; check free space and permissions of the database's directory",
+            ),
+        ));
+    }
+    if let Some(p) = mode {
+        let _ = std::fs::set_permissions(&tmp, p);
+    }
+    // Stale WAL/SHM files of the old database would be replayed into the restored one.
+    for s in ["-wal", "-shm", "-journal"] {
+        let mut q = db.as_os_str().to_owned();
+        q.push(s);
+        let q = PathBuf::from(q);
+        if q.exists() {
+            std::fs::remove_file(&q)
+                .map_err(|e| err(format!("cannot remove {}: {e}", q.display()), None))?;
+        }
+    }
+    std::fs::rename(&tmp, db).map_err(|e| {
+        backup::remove_with_sidecars(&tmp);
+        err(format!("cannot replace {}: {e}", db.display()), None)
+    })?;
+    sync_dir(&parent).map_err(|e| err(format!("fsync of {}: {e}", parent.display()), None))?;
+    Ok(out)
+}
