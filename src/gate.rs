@@ -307,13 +307,36 @@ impl fmt::Display for GateStatus {
     }
 }
 
-/// Drift detection hook: applied files edited or missing since they ran.
-///
-/// Returns `None` for now. It is wired up when the journal (checksums of applied files)
-/// lands; [`check`] already calls it for a clean database at or below the latest version
-/// and turns `Some` into [`GateStatus::Drifted`] / [`GateStatus::Missing`] (exit 5).
-pub fn drift(_m: &mut Migrator) -> Result<Option<Drift>> {
-    Ok(None)
+/// Drift detection: applied files edited or missing since they ran, from the checksums
+/// the journal recorded (`<table>_checksums`). Reads only. A database without recorded
+/// checksums (migrated by golang-migrate, not yet adopted) has nothing to compare: `None`.
+/// [`check`] turns `Some` into [`GateStatus::Drifted`] / [`GateStatus::Missing`] (exit 5).
+pub fn drift(m: &mut Migrator) -> Result<Option<Drift>> {
+    let current = m.version()?.version();
+    let recorded = crate::journal::recorded(m.driver())?;
+    if recorded.is_empty() {
+        return Ok(None);
+    }
+    let mut edited = Vec::new();
+    let mut missing = Vec::new();
+    for f in crate::journal::findings(m.source(), &recorded, current)? {
+        match f {
+            crate::journal::Finding::Drift { file, .. } => edited.push(file),
+            crate::journal::Finding::Missing { file, .. } => missing.push(file),
+            // A never-applied file below the database's version: the set changed under
+            // an applied database, which is drift for a release binary too.
+            crate::journal::Finding::OutOfOrder { file, .. } => {
+                edited.push(format!("{file} (never applied, older than the database)"))
+            }
+        }
+    }
+    Ok(if !missing.is_empty() {
+        Some(Drift::Missing(missing))
+    } else if !edited.is_empty() {
+        Some(Drift::Edited(edited))
+    } else {
+        None
+    })
 }
 
 /// Where an opened database stands against the migrator's source. Reads only: no lock,

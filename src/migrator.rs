@@ -266,14 +266,6 @@ impl Migrator {
             if let Err(e @ Error::NoMigrationFound(_)) = planned {
                 return Err(e);
             }
-            // Issue #4: the backup and integrity check before anything changes.
-            let mut prepared = false;
-            if let Ok(p) = &planned {
-                if !p.steps.is_empty() {
-                    call_before_change(before_change, d, Some(p))?;
-                    prepared = true;
-                }
-            }
             // Issue #3: adopt a database without side tables, otherwise refuse drift,
             // missing and out-of-order files unless allowed.
             let late = if journal::adopt_if_needed(d, source, db)? {
@@ -293,15 +285,18 @@ impl Migrator {
                 }
                 checked.late
             };
+            // Issue #4: the backup and integrity check before anything changes, once the
+            // run is known to go ahead (after the drift checks, which refuse).
+            let has_steps = planned.as_ref().is_ok_and(|p| !p.steps.is_empty());
+            if has_steps || !late.is_empty() {
+                call_before_change(before_change, d, planned.as_ref().ok())?;
+            }
             let mut report = Report::default();
             // `-allow-out-of-order` on a command that goes up: apply the late files first,
             // at the current version.
             let going_up = matches!(target, Target::Up | Target::UpBy(_))
                 || matches!(target, Target::Goto(v) if current.is_none_or(|c| v >= c));
             if going_up {
-                if !late.is_empty() && !prepared {
-                    call_before_change(before_change, d, None)?;
-                }
                 for v in late {
                     let step = Step {
                         version: v,

@@ -289,17 +289,26 @@ fn gate_dirty_below_latest_is_dirty() {
     assert_snapshot!(both(t));
 }
 
-/// PENDING (journal issue): drift needs the checksums of applied files, which the journal
-/// module records; until it is merged `gate::drift` returns `None`, so a database at the
-/// latest version whose files were edited cannot be told apart and passes. This test pins
-/// today's behaviour (exit 0) and the drift outcome's message and exit code (5). When the
-/// journal lands: seed a checksum mismatch here and expect `exit::DRIFT` from `check`.
+/// A database at the latest version whose applied file was edited after it ran (here:
+/// the recorded checksum no longer matches the embedded file) is refused with exit 5.
 #[test]
-fn gate_drifted_pending_journal() {
+fn gate_drifted() {
     let e = Env::new();
     e.at(6);
-    let (start, _) = e.check(exit::OK);
-    assert!(start.stdout.contains("serving"));
+    e.conn()
+        .execute(
+            "UPDATE schema_migrations_checksums SET checksum = 'edited' WHERE version = 4 AND direction = 'up'",
+            [],
+        )
+        .expect("seed a checksum mismatch");
+    let t = e.check(exit::DRIFT);
+    assert!(
+        t.0.to_string()
+            .contains("0004_rebuild_jobs_add_energy_column.up.sql"),
+        "{}",
+        t.0
+    );
+    assert_snapshot!(both(t));
     let drifted = GateStatus::Drifted {
         current: 6,
         latest: 6,

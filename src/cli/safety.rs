@@ -174,7 +174,7 @@ pub fn preflight(ctx: &mut Ctx, flags: &Flags) -> Option<Code> {
     Some(fatal_err(&ctx.log, &err))
 }
 
-/// A database with no version and nothing but the (empty) version table has nothing to lose.
+/// A database with no version and nothing but migrate's own tables has nothing to lose.
 fn worth_backing_up(d: &mut dyn migrate::driver::Driver, db: &Path) -> migrate::Result<bool> {
     if !safety::has_content(db) {
         return Ok(false);
@@ -182,9 +182,16 @@ fn worth_backing_up(d: &mut dyn migrate::driver::Driver, db: &Path) -> migrate::
     if !matches!(d.version()?, DbVersion::Nil) {
         return Ok(true);
     }
+    // The version table and its side tables (`<t>_journal`, `<t>_checksums`) hold no data
+    // of the user's.
+    let t = d.table().to_string();
     let rows = d.query(
-        "SELECT count(*) FROM sqlite_master WHERE tbl_name <> ?1",
-        &[migrate::driver::Value::Text(d.table().to_string())],
+        "SELECT count(*) FROM sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3)",
+        &[
+            migrate::driver::Value::Text(t.clone()),
+            migrate::driver::Value::Text(format!("{t}_journal")),
+            migrate::driver::Value::Text(format!("{t}_checksums")),
+        ],
     )?;
     Ok(rows
         .first()
