@@ -27,6 +27,8 @@ pub enum Event<'a> {
     Adopted { version: Option<u64> },
     /// A drifted or missing file was let through by `-allow-drift` / `-allow-missing`.
     Allowed { problem: &'a Error },
+    /// `-single-transaction` failed: the steps reported as finished were rolled back too.
+    RolledBack { steps: usize },
     /// A step committed.
     StepFinished {
         step: &'a Step,
@@ -69,6 +71,7 @@ pub struct Migrator {
     stop: Arc<AtomicBool>,
     observer: Option<Observer>,
     allow: Allow,
+    single_transaction: bool,
     before_change: Option<BeforeChange>,
 }
 
@@ -89,6 +92,7 @@ impl Migrator {
             stop: Arc::new(AtomicBool::new(false)),
             observer: None,
             allow: Allow::default(),
+            single_transaction: false,
             before_change: None,
         }
     }
@@ -102,6 +106,12 @@ impl Migrator {
     /// `-allow-out-of-order`; the last applies the late files).
     pub fn set_allow(&mut self, allow: Allow) {
         self.allow = allow;
+    }
+
+    /// Runs every pending step in one transaction, all or nothing (`-single-transaction`).
+    /// Only on transactional drivers, and only when every file can run in a transaction.
+    pub fn set_single_transaction(&mut self, on: bool) {
+        self.single_transaction = on;
     }
 
     /// Receives progress events.
@@ -249,9 +259,11 @@ impl Migrator {
             observer,
             allow,
             before_change,
+            single_transaction,
             ..
         } = self;
         let allow = *allow;
+        let single = *single_transaction;
         with_lock(driver.as_mut(), timeout, |d| {
             d.ensure_version_table()?;
             let db = d.version()?;
@@ -303,7 +315,7 @@ impl Migrator {
                         direction: Direction::Up,
                         target: current,
                     };
-                    let applied = run_step(d, source, &step, observer, current, true)?;
+                    let applied = run_step(d, source, &step, observer, current, true, false)?;
                     report.applied.push(applied);
                 }
             }
@@ -311,13 +323,16 @@ impl Migrator {
                 Err(Error::NoChange) if !report.applied.is_empty() => return Ok(report),
                 other => other?,
             };
+            if single {
+                return run_single_transaction(d, source, p, observer, current, stop, report);
+            }
             let mut from = current;
             for step in &p.steps {
                 if stop.load(Ordering::SeqCst) {
                     report.stopped = true;
                     return Ok(report);
                 }
-                let applied = run_step(d, source, step, observer, from, false)?;
+                let applied = run_step(d, source, step, observer, from, false, false)?;
                 from = step.target;
                 report.applied.push(applied);
             }
@@ -347,6 +362,77 @@ fn call_before_change(
     }
 }
 
+/// `-single-transaction`: every step of the plan in one transaction, all or nothing.
+/// Refused up front when the driver or a file cannot run in a transaction. A graceful
+/// stop (SIGINT) commits the steps completed so far, each of them whole.
+fn run_single_transaction(
+    d: &mut dyn Driver,
+    source: &Source,
+    p: crate::plan::Plan,
+    observer: &mut Option<Observer>,
+    current: Option<u64>,
+    stop: &AtomicBool,
+    mut report: Report,
+) -> Result<Report> {
+    for step in &p.steps {
+        let file = source
+            .entry(step.version)
+            .and_then(|e| e.get(step.direction));
+        let ok = match file {
+            Some(f) => d.transactional_for(&source.read_text(f)?),
+            None => d.transactional(),
+        };
+        if !ok {
+            return Err(Error::NeedsNoTransaction {
+                file: file.map_or_else(|| step.version.to_string(), |f| f.name.clone()),
+                reason: "-single-transaction needs every file to run inside one transaction, and this driver or file runs outside one".into(),
+            });
+        }
+    }
+    let started_at = journal::now();
+    let started = Instant::now();
+    d.prepare_step()?;
+    let result = d.begin().and_then(|()| {
+        let mut from = current;
+        let mut done = Vec::new();
+        for step in &p.steps {
+            if stop.load(Ordering::SeqCst) {
+                report.stopped = true;
+                break;
+            }
+            done.push(run_step(d, source, step, observer, from, false, true)?);
+            from = step.target;
+        }
+        d.commit()?;
+        Ok(done)
+    });
+    let finished = d.finish_step();
+    match result {
+        Ok(done) => {
+            finished?;
+            report.applied.extend(done);
+            match p.then {
+                Some(e) if !report.stopped => Err(e),
+                _ => Ok(report),
+            }
+        }
+        Err(e) => {
+            let _ = d.rollback();
+            if let Some(o) = observer.as_mut() {
+                o(&Event::RolledBack {
+                    steps: p.steps.len(),
+                });
+            }
+            // After the rollback, so the row survives.
+            let entry = journal::Entry::new("single-transaction", started_at, started.elapsed())
+                .versions(current, current)
+                .failed(&e);
+            let _ = journal::append(d, &entry);
+            Err(e)
+        }
+    }
+}
+
 /// Runs one step: on transactional drivers the body, the foreign-key check and the
 /// version write commit together; otherwise golang-migrate's dirty/body/clean protocol.
 ///
@@ -359,6 +445,7 @@ fn run_step(
     observer: &mut Option<Observer>,
     from: Option<u64>,
     late: bool,
+    outer: bool,
 ) -> Result<Applied> {
     let file = source
         .entry(step.version)
@@ -423,7 +510,17 @@ fn run_step(
         Some(b) => d.transactional_for(b),
         None => d.transactional(),
     };
-    let outcome = if in_tx {
+    let outcome = if outer {
+        // `-single-transaction`: the caller owns the transaction, its commit and rollback.
+        (|| {
+            if let Some(b) = &body {
+                d.run_body(name, b, true)?;
+                d.check_step(name)?;
+            }
+            d.write_version(step.target, false)?;
+            bookkeeping(d)
+        })()
+    } else if in_tx {
         d.prepare_step().and_then(|()| {
             let result = d.begin().and_then(|()| {
                 let inner = (|| {
@@ -454,7 +551,10 @@ fn run_step(
     };
     if let Err(e) = outcome {
         // After the rollback, so the row survives; a journal failure must not hide `e`.
-        let _ = journal::append(d, &entry(Some(&e), sum.clone()));
+        // (Inside an outer transaction the caller journals after its own rollback.)
+        if !outer {
+            let _ = journal::append(d, &entry(Some(&e), sum.clone()));
+        }
         return Err(e);
     }
     let elapsed = started.elapsed();

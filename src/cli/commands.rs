@@ -45,6 +45,9 @@ pub fn observe(m: &mut Migrator, log: Log) {
             version.map_or_else(|| "nil".to_string(), |v| v.to_string())
         )),
         Event::Allowed { problem } => log.println(&format!("warning: {problem} (allowed)")),
+        Event::RolledBack { .. } => log.println(
+            "-single-transaction: the run failed and was rolled back as a whole; no step of it is applied",
+        ),
         Event::StepFinished {
             step,
             identifier,

@@ -41,6 +41,8 @@ fn global_flags() -> FlagSet {
             d("allow-drift", Kind::Bool, "false"),
             d("allow-missing", Kind::Bool, "false"),
             d("allow-out-of-order", Kind::Bool, "false"),
+            // Extension (issue #7): every pending step in one transaction.
+            d("single-transaction", Kind::Bool, "false"),
             // Extension: cc-backend's database commands as global options (gate.rs).
             d("migrate-db", Kind::Bool, "false"),
             d("revert-db", Kind::Bool, "false"),
@@ -210,6 +212,7 @@ pub fn run(args: Vec<String>) -> Code {
     // The read-only extensions never write: no version table, no database file.
     let read_only = matches!(command.as_str(), "status" | "history" | "validate");
     let db_missing = read_only && sqlite_file_missing(&database_url);
+    let single_transaction = parsed.bool("single-transaction");
     let allow = migrate::journal::Allow {
         drift: parsed.bool("allow-drift"),
         missing: parsed.bool("allow-missing"),
@@ -221,6 +224,7 @@ pub fn run(args: Vec<String>) -> Code {
         construct(&source_url, &database_url, create_table).map(|mut m| {
             m.set_lock_timeout(lock_timeout);
             m.set_allow(allow);
+            m.set_single_transaction(single_transaction);
             m
         })
     };
@@ -241,6 +245,7 @@ pub fn run(args: Vec<String>) -> Code {
                 .map(|mut m| {
                     m.set_lock_timeout(lock_timeout);
                     m.set_allow(allow);
+                    m.set_single_transaction(single_transaction);
                     m
                 })
         } else {

@@ -166,3 +166,69 @@ fn diverges_version_read_errors_are_reported() {
     assert_snapshot!(t.to_string());
     assert_eq!(std::fs::read(e.db()).expect("read"), before);
 }
+
+/// `-single-transaction` (extension): every pending step commits together or not at all.
+#[test]
+fn single_transaction_is_all_or_nothing() {
+    let e = Env::with("failing");
+    let t = e.run(&[
+        "-single-transaction",
+        "-path",
+        "m",
+        "-database",
+        &e.url(),
+        "up",
+    ]);
+    assert_snapshot!("single_transaction_failure", t.to_string());
+    // 1 and 2 ran fine but roll back with 3: nothing applied.
+    assert_eq!(e.rows(), vec![]);
+    assert!(e.tables().is_empty(), "{:?}", e.tables());
+    // the failure is journaled after the rollback
+    let n: i64 = e
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM schema_migrations_journal WHERE operation = 'single-transaction' AND outcome <> 'ok'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("journal");
+    assert_eq!(n, 1);
+
+    let ok = Env::with("basic");
+    let t = ok.run(&[
+        "-single-transaction",
+        "-path",
+        "m",
+        "-database",
+        &ok.url(),
+        "up",
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(ok.rows(), vec![(3, false)]);
+    assert_eq!(ok.tables(), vec!["posts", "users"]);
+    // down as well
+    let t = ok.run(&[
+        "-single-transaction",
+        "-path",
+        "m",
+        "-database",
+        &ok.url(),
+        "down",
+        "-all",
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+    assert!(ok.tables().is_empty());
+}
+
+#[test]
+fn single_transaction_refuses_non_transactional_runs() {
+    let e = Env::with("basic");
+    let url = format!("{}?x-no-tx-wrap=true", e.url());
+    let t = e.run(&["-single-transaction", "-path", "m", "-database", &url, "up"]);
+    assert_eq!(t.code, 1, "{t}");
+    assert!(
+        t.stderr.contains("-single-transaction needs every file"),
+        "{t}"
+    );
+    assert_eq!(e.rows(), vec![]);
+}
