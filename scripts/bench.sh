@@ -71,6 +71,7 @@ for n in $SIZES; do
   echo "N=$n ($runs runs per row)" >&2
   a=$(hf "up$n" "$runs" "rm -f $db $db.migrate.lock" "$bin -path $d -database $url up")
   floor=$(hf "floor$n" "$runs" "rm -f $fdb" "sqlite3 $fdb < $work/n$n/floor.sql")
+  single=$(hf "single$n" "$runs" "rm -f $db $db.migrate.lock" "$bin -single-transaction -path $d -database $url up")
   rm -f "$db"; "$bin" -path "$d" -database "$url" up 2>/dev/null
   cp "$db" "$db.full"
   b=$(hf "noop$n" "$runs" "true" "$bin -path $d -database $url up")
@@ -88,8 +89,8 @@ for n in $SIZES; do
   rm -f "$db"
   rss=$(/usr/bin/time -f %M "$bin" -path "$d" -database "$url" up 2>&1 >/dev/null | tail -1)
   ratio=$(python3 -c "print('%.2f' % ($a / $floor))")
-  rows+=("| $n | $a | $floor | ${ratio}x | $b | $c | $st | $e | $dry | $rss |")
-  echo "  up=$a ms floor=$floor ms ratio=${ratio}x noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB" >&2
+  rows+=("| $n | $a | $floor | ${ratio}x | $single | $b | $c | $st | $e | $dry | $rss |")
+  echo "  up=$a ms floor=$floor ms ratio=${ratio}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB" >&2
 done
 
 # (g) backup of a 1 GB database against cp, when this build has backups.
@@ -112,12 +113,12 @@ fi
   echo "- Workload: N migrations; each up creates a 5-column table and an index and inserts 2 rows; each down drops them."
   echo "- Floor: the sqlite3 shell running the same SQL with one transaction per file (same durability: default synchronous, rollback journal)."
   echo
-  echo "| N | (a) up from empty | floor | (a)/floor | (b) up, nothing pending | (c) version | (d) status | (e) down -all | (f) up -dry-run | peak RSS of (a), KiB |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| N | (a) up from empty | floor | (a)/floor | up -single-transaction | (b) up, nothing pending | (c) version | (d) status | (e) down -all | (f) up -dry-run | peak RSS of (a), KiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "(g) $backup_row"
   echo
-  echo "Commands: \`migrate -path m -database sqlite3://db.sqlite up\` (a, b), \`... version\` (c), \`... status -format json\` (d), \`... down -all\` (e), \`... up -dry-run\` (f); floor: \`sqlite3 floor.sqlite < floor.sql\`."
+  echo "Commands: \`migrate -path m -database sqlite3://db.sqlite up\` (a, b), \`migrate -single-transaction ... up\`, \`... version\` (c), \`... status -format json\` (d), \`... down -all\` (e), \`... up -dry-run\` (f); floor: \`sqlite3 floor.sqlite < floor.sql\`."
 } > "$OUT"
 cat "$OUT"

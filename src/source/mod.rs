@@ -271,10 +271,27 @@ impl Source {
     pub fn read(&self, f: &MigrationFile) -> Result<Cow<'_, [u8]>> {
         match &self.location {
             Location::Dir(dir) => {
+                // open + read_to_end: no stat per file (start-up reads every applied file
+                // to check its checksum).
+                use std::io::Read;
                 let path = dir.join(&f.name);
-                std::fs::read(&path)
-                    .map(Cow::Owned)
-                    .map_err(|source| Error::ReadFile { path, source })
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 16 * 1024];
+                let read_all = |buf: &mut Vec<u8>, chunk: &mut [u8]| -> std::io::Result<()> {
+                    let mut file = std::fs::File::open(&path)?;
+                    loop {
+                        match file.read(chunk) {
+                            Ok(0) => return Ok(()),
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                };
+                match read_all(&mut buf, &mut chunk) {
+                    Ok(()) => Ok(Cow::Owned(buf)),
+                    Err(source) => Err(Error::ReadFile { path, source }),
+                }
             }
             Location::Files(m) => {
                 m.get(&f.name)
