@@ -55,9 +55,16 @@ pub fn ddl(d: &dyn Driver) -> [String; 2] {
         Dialect::Mysql => "MEDIUMTEXT",
         Dialect::Sqlite | Dialect::Postgres => "TEXT",
     };
+    // SQLite: `INTEGER PRIMARY KEY` makes `seq` the rowid and `WITHOUT ROWID` keeps the
+    // checksums in their key's b-tree: one b-tree each instead of two, so every migration's
+    // commit writes fewer pages (BENCHMARKS.md).
+    let (seq_type, checksums_suffix) = match d.dialect() {
+        Dialect::Sqlite => ("INTEGER", " WITHOUT ROWID"),
+        Dialect::Mysql | Dialect::Postgres => ("BIGINT", ""),
+    };
     [
         format!(
-            "CREATE TABLE IF NOT EXISTS {} ({} BIGINT NOT NULL, {} VARCHAR(4) NOT NULL, {} VARCHAR(255) NOT NULL, {} CHAR(64) NOT NULL, {} VARCHAR(35) NOT NULL, {} BIGINT, PRIMARY KEY ({}, {}))",
+            "CREATE TABLE IF NOT EXISTS {} ({} BIGINT NOT NULL, {} VARCHAR(4) NOT NULL, {} VARCHAR(255) NOT NULL, {} CHAR(64) NOT NULL, {} VARCHAR(35) NOT NULL, {} BIGINT, PRIMARY KEY ({}, {})){checksums_suffix}",
             q(&c),
             q("version"),
             q("direction"),
@@ -69,7 +76,7 @@ pub fn ddl(d: &dyn Driver) -> [String; 2] {
             q("direction"),
         ),
         format!(
-            "CREATE TABLE IF NOT EXISTS {} ({} BIGINT NOT NULL PRIMARY KEY, {} VARCHAR(32) NOT NULL, {} BIGINT, {} BIGINT, {} VARCHAR(255), {} CHAR(64), {} VARCHAR(35) NOT NULL, {} VARCHAR(35) NOT NULL, {} BIGINT NOT NULL, {} VARCHAR(16) NOT NULL, {} {long_text}, {} VARCHAR(64) NOT NULL, {} VARCHAR(255) NOT NULL, {} VARCHAR(255) NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS {} ({} {seq_type} NOT NULL PRIMARY KEY, {} VARCHAR(32) NOT NULL, {} BIGINT, {} BIGINT, {} VARCHAR(255), {} CHAR(64), {} VARCHAR(35) NOT NULL, {} VARCHAR(35) NOT NULL, {} BIGINT NOT NULL, {} VARCHAR(16) NOT NULL, {} {long_text}, {} VARCHAR(64) NOT NULL, {} VARCHAR(255) NOT NULL, {} VARCHAR(255) NOT NULL)",
             q(&j),
             q("seq"),
             q("operation"),
@@ -109,6 +116,11 @@ pub fn now() -> String {
 }
 
 fn host() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(read_host).clone()
+}
+
+fn read_host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|s| s.trim().to_string())
@@ -311,7 +323,14 @@ pub fn recorded(d: &mut dyn Driver) -> Result<BTreeMap<u64, Vec<Recorded>>> {
         return Ok(out);
     }
     let cols: Vec<String> = CHECKSUM_COLS.iter().map(|c| d.quote_ident(c)).collect();
-    let sql = format!("SELECT {} FROM {}", cols.join(", "), d.quote_ident(&c));
+    // Up before down within a version: messages name the up file first.
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {}, {} DESC",
+        cols.join(", "),
+        d.quote_ident(&c),
+        d.quote_ident("version"),
+        d.quote_ident("direction")
+    );
     for r in d.query(&sql, &[])? {
         if r.len() != CHECKSUM_COLS.len() {
             continue;

@@ -801,15 +801,16 @@ impl Driver for Sqlite {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let p: Vec<_> = params.iter().map(to_sql).collect();
-        self.conn
-            .execute(sql, params_from_iter(p))
+        // Cached: the journal runs the same few statements for every step.
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| db_err(e, sql))?;
+        st.execute(params_from_iter(p))
             .map(|n| n as u64)
             .map_err(|e| db_err(e, sql))
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let p: Vec<_> = params.iter().map(to_sql).collect();
-        let mut st = self.conn.prepare(sql).map_err(|e| db_err(e, sql))?;
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| db_err(e, sql))?;
         let n = st.column_count();
         let mut rows = st.query(params_from_iter(p)).map_err(|e| db_err(e, sql))?;
         let mut out = Vec::new();

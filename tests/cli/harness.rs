@@ -208,20 +208,21 @@ impl Env {
             // The journal is append-only by design (a failed run adds a row); everything
             // else must stay as it was.
             if ty == "table" && !name.ends_with("_journal") {
+                // Rows sorted as text: WITHOUT ROWID tables have no rowid to order by.
                 let mut st = c
-                    .prepare(&format!(
-                        "SELECT * FROM \"{}\" ORDER BY rowid",
-                        name.replace('"', "\"\"")
-                    ))
+                    .prepare(&format!("SELECT * FROM \"{}\"", name.replace('"', "\"\"")))
                     .expect("select");
                 let n = st.column_count();
                 let mut rows = st.query([]).expect("rows");
+                let mut lines = Vec::new();
                 while let Some(r) = rows.next().expect("row") {
                     let vals: Vec<String> = (0..n)
                         .map(|i| format!("{:?}", r.get_ref(i).expect("value")))
                         .collect();
-                    out.push_str(&format!("  {}\n", vals.join(", ")));
+                    lines.push(format!("  {}\n", vals.join(", ")));
                 }
+                lines.sort();
+                out.extend(lines);
             }
         }
         out
