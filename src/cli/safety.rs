@@ -268,7 +268,8 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
         });
         if let Err(e) = logged {
             log.println(&format!(
-                "warning: the failed check could not be recorded in the journal: {e}"
+                "warning: the failed check could not be recorded in the journal: {}",
+                safety::short(&e)
             ));
         }
     }

@@ -187,12 +187,20 @@ pub fn auto_backup(
     let mut entry =
         crate::journal::Entry::new("backup", started, took).versions(v.version(), v.version());
     entry.file = Some(path.display().to_string());
-    let journal_error = journal_row(d, &entry).err().map(|e| e.to_string());
+    let journal_error = journal_row(d, &entry).err().map(|e| short(&e));
     Ok(Some(AutoBackup {
         path,
         pruned,
         journal_error,
     }))
+}
+
+/// An error for a warning line: a database error's own text, without the statement.
+pub fn short(e: &Error) -> String {
+    match e {
+        Error::Database(d) => d.orig.clone(),
+        e => e.to_string(),
+    }
 }
 
 /// Appends `entry` to the journal, creating the side tables if needed. The caller holds

@@ -179,7 +179,7 @@ pub fn restore(
     entry.file = Some(from.display().to_string());
     out.journal_error = journal_restore(database_url, &entry)
         .err()
-        .map(|e| e.to_string());
+        .map(|e| super::short(&e));
     Ok(out)
 }
 
