@@ -547,13 +547,19 @@ pub fn assert_embedded_matches_dir(embedded: &Source, dir: impl AsRef<Path>) {
 }
 
 /// Rewrites the single-dash spellings cc-backend users type (`-migrate-db`,
-/// `-force-db=5`, ...) to the double-dash ones clap accepts. Stops at `--`.
+/// `-force-db=5`, ..., and `-no-backup`) to the double-dash ones clap accepts. Stops at `--`.
 pub fn normalize_db_args<I, S>(args: I) -> Vec<String>
 where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    const FLAGS: [&str; 4] = ["migrate-db", "revert-db", "force-db", "db-status"];
+    const FLAGS: [&str; 5] = [
+        "migrate-db",
+        "revert-db",
+        "force-db",
+        "db-status",
+        "no-backup",
+    ];
     let mut done = false;
     args.into_iter()
         .map(Into::into)
@@ -645,46 +651,88 @@ pub fn describe_db(database_url: &str) -> String {
     format!("database at '{}'", crate::url::redact(database_url))
 }
 
-/// Runs a database command and returns its exit code (see [`exit`] and
-/// docs/release-binary.md for every message).
+/// How the database commands back up a SQLite database file before they change it
+/// (`-migrate-db`, `-revert-db`, `-force-db V`; see docs/backups.md). Other drivers,
+/// in-memory databases and `file:` URIs are never backed up. Needs the `sqlite` feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSettings {
+    /// Back up before changing (`--no-backup` turns it off).
+    pub enabled: bool,
+    /// Where backups go; `None` = the URL's `x-backup-dir`, else beside the database.
+    pub dir: Option<PathBuf>,
+    /// Backups kept, newest first; 0 keeps all.
+    pub keep: usize,
+}
+
+impl Default for BackupSettings {
+    /// On, beside the database, keep 10 (the library's and the CLI's defaults).
+    fn default() -> BackupSettings {
+        BackupSettings {
+            enabled: true,
+            dir: None,
+            keep: 10,
+        }
+    }
+}
+
+/// Runs a database command with the default [`BackupSettings`] and returns its exit code
+/// (see [`exit`] and docs/release-binary.md for every message).
 pub fn run(cmd: DbCommand, source: Source, database_url: &str, c: &mut Console<'_>) -> u8 {
-    let (what, verb) = match cmd {
+    run_with(cmd, source, database_url, &BackupSettings::default(), c)
+}
+
+fn names(cmd: DbCommand) -> (&'static str, &'static str) {
+    match cmd {
         DbCommand::Migrate => ("MigrateDB", "migrating"),
         DbCommand::Revert => ("RevertDB", "reverting"),
         DbCommand::Force(_) => ("ForceDB", "forcing"),
         DbCommand::Status => ("DBStatus", ""),
-    };
+    }
+}
+
+/// Everything a database command checks before it writes: the `-force-db` value, where
+/// the database stands ([`check_url`], read-only), and the refusals (dirty, ahead,
+/// drifted, missing file). `Ok(status)` when the command may go on; `Err(exit code)`
+/// after printing why not. `-db-status` prints its report here and returns `Err(code)`.
+/// Used by [`run_with`] and by the `migrate` binary's `-migrate-db -dry-run`.
+pub fn preflight(
+    cmd: DbCommand,
+    source: &Source,
+    database_url: &str,
+    c: &mut Console<'_>,
+) -> std::result::Result<GateStatus, u8> {
+    let (what, _) = names(cmd);
     let label = describe_db(database_url);
-    let Some(latest) = source.latest() else {
-        return c.error(what, &Error::FirstNotExist);
-    };
+    if source.latest().is_none() {
+        return Err(c.error(what, &Error::FirstNotExist));
+    }
     if let DbCommand::Force(v) = cmd {
         match v {
             None => {
                 c.err("ForceDB Failed: -force-db needs the version the database is really at, e.g. -force-db 5.");
                 c.err("After a failed migration that SQLite rolled back, that is the version before the failed one (dirty at 5: -force-db 4); forcing the failed version itself would declare changes that are not there.");
-                return exit::ERROR;
+                return Err(exit::ERROR);
             }
             Some(v) if v < -1 => {
                 c.err("ForceDB Failed: version must be >= -1");
-                return exit::ERROR;
+                return Err(exit::ERROR);
             }
             Some(v) if v >= 0 && !source.contains(v.unsigned_abs()) => {
                 c.err(&format!(
                     "ForceDB Failed: version {v} is not one of this binary's migrations ({}).",
                     join(&source.entries().keys().copied().collect::<Vec<_>>())
                 ));
-                return exit::ERROR;
+                return Err(exit::ERROR);
             }
             Some(_) => {}
         }
     }
-    let status = match check_url(&source, database_url) {
+    let status = match check_url(source, database_url) {
         Ok(s) => s,
-        Err(e) => return c.error(what, &e),
+        Err(e) => return Err(c.error(what, &e)),
     };
     if cmd == DbCommand::Status {
-        return status_report(&status, &label, c);
+        return Err(status_report(&status, &label, c));
     }
     // Refusals before anything is written.
     match &status {
@@ -693,7 +741,7 @@ pub fn run(cmd: DbCommand, source: Source, database_url: &str, c: &mut Console<'
                 "{what} Failed: database file '{}' does not exist; nothing was created.",
                 path.display()
             ));
-            return exit::ERROR;
+            return Err(exit::ERROR);
         }
         GateStatus::Dirty { version, .. } if !matches!(cmd, DbCommand::Force(_)) => {
             c.err(&format!(
@@ -702,23 +750,83 @@ pub fn run(cmd: DbCommand, source: Source, database_url: &str, c: &mut Console<'
             c.err(&format!(
                 "Please fix the db manually and force the version it is really at with {} -force-db V (after a failed SQLite migration, which is rolled back, that is usually {}).",
                 c.prog,
-                before(&source, *version)
+                before(source, *version)
             ));
-            return exit::DIRTY;
+            return Err(exit::DIRTY);
         }
         GateStatus::Ahead { current, latest } if !matches!(cmd, DbCommand::Force(_)) => {
             c.err(&format!(
                 "{what} Failed: {label} is at version {current}, newer than this binary's latest migration {latest}; nothing was changed."
             ));
             c.err("Run the newer binary, or downgrade the database with the newer binary's -revert-db.");
-            return exit::AHEAD;
+            return Err(exit::AHEAD);
         }
         GateStatus::Drifted { .. } | GateStatus::Missing { .. } if cmd == DbCommand::Migrate => {
             c.err(&format!("{what} Failed: {status}"));
-            return exit::DRIFT;
+            return Err(exit::DRIFT);
         }
         _ => {}
     }
+    Ok(status)
+}
+
+type BackupLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// The automatic backup before a database command changes a SQLite file: installs the
+/// shared hook ([`crate::safety::auto_backup`]) and returns the lines to print
+/// (`Database backup created: <path>`, warnings) once the command has run.
+#[cfg(feature = "sqlite")]
+fn install_backup(m: &mut Migrator, database_url: &str, settings: &BackupSettings) -> BackupLines {
+    let lines = BackupLines::default();
+    if !settings.enabled {
+        return lines;
+    }
+    let Ok(Some(db)) = crate::safety::sqlite_file(database_url) else {
+        return lines;
+    };
+    let dir = crate::safety::backup_dir(&db, settings.dir.as_deref(), database_url);
+    let opts = crate::safety::Options {
+        backup_dir: settings.dir.clone(),
+        keep: settings.keep,
+        ..crate::safety::Options::default()
+    };
+    let out = std::sync::Arc::clone(&lines);
+    m.set_before_change(Box::new(move |d, _plan| {
+        let Some(b) = crate::safety::auto_backup(d, &db, &dir, &opts)? else {
+            return Ok(());
+        };
+        if let Ok(mut l) = out.lock() {
+            l.push(format!("Database backup created: {}", b.path.display()));
+            if let Some(e) = b.journal_error {
+                l.push(format!(
+                    "Warning: the backup could not be recorded in the journal: {e}"
+                ));
+            }
+        }
+        Ok(())
+    }));
+    lines
+}
+
+/// [`run`] with explicit [`BackupSettings`]: `-migrate-db`, `-revert-db` and `-force-db V`
+/// back up a SQLite database file first (when something will change and the database
+/// holds anything: see [`crate::safety::worth_backing_up`]) and print
+/// `Database backup created: <path>` on `c.err`.
+pub fn run_with(
+    cmd: DbCommand,
+    source: Source,
+    database_url: &str,
+    backups: &BackupSettings,
+    c: &mut Console<'_>,
+) -> u8 {
+    let (what, verb) = names(cmd);
+    let label = describe_db(database_url);
+    if let Err(code) = preflight(cmd, &source, database_url, c) {
+        return code;
+    }
+    let Some(latest) = source.latest() else {
+        return c.error(what, &Error::FirstNotExist);
+    };
     let target = match cmd {
         DbCommand::Revert => match source.prev(latest) {
             Some(p) => p,
@@ -735,10 +843,28 @@ pub fn run(cmd: DbCommand, source: Source, database_url: &str, c: &mut Console<'
         Ok(m) => m,
         Err(e) => return c.error(what, &e),
     };
+    #[cfg(feature = "sqlite")]
+    let lines = install_backup(&mut m, database_url, backups);
+    #[cfg(not(feature = "sqlite"))]
+    let lines = {
+        let _ = backups;
+        BackupLines::default()
+    };
+    // The hook cannot hold the console: its lines are printed once the migrator returns,
+    // before the result line.
+    let flush = |c: &mut Console<'_>| {
+        if let Ok(mut l) = lines.lock() {
+            for line in l.drain(..) {
+                c.err(&line);
+            }
+        }
+    };
     match cmd {
         DbCommand::Force(Some(v)) => {
             let prior = m.version().ok();
-            if let Err(e) = m.force(v) {
+            let res = m.force(v);
+            flush(c);
+            if let Err(e) = res {
                 return c.error(what, &e);
             }
             c.out(&format!("ForceDB Success: Forced {label} to version {v}."));
@@ -756,7 +882,9 @@ pub fn run(cmd: DbCommand, source: Source, database_url: &str, c: &mut Console<'
             } else {
                 m.goto(target)
             };
+            flush(c);
             match res {
+                Err(e @ Error::BackupFailed { .. }) => c.error(what, &e),
                 Ok(_) | Err(Error::NoChange) => {
                     if cmd == DbCommand::Migrate {
                         c.out(&format!(
@@ -836,21 +964,24 @@ fn status_report(status: &GateStatus, label: &str, c: &mut Console<'_>) -> u8 {
 /// call [`normalize_db_args`] on argv first to accept cc-backend's `-migrate-db` too.
 #[cfg(feature = "cli")]
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
-#[group(id = "db-command", multiple = false)]
 pub struct DbArgs {
     /// Migrate database to supported version and exit
-    #[arg(long = "migrate-db")]
+    #[arg(long = "migrate-db", conflicts_with_all = ["revert_db", "force_db", "db_status"])]
     pub migrate_db: bool,
     /// Migrate database to previous version and exit
-    #[arg(long = "revert-db")]
+    #[arg(long = "revert-db", conflicts_with_all = ["force_db", "db_status"])]
     pub revert_db: bool,
     /// Force database version V, clear dirty flag and exit (V is required: after a failed
     /// SQLite migration it is usually the version before the failed one)
-    #[arg(long = "force-db", value_name = "V", num_args = 0..=1, allow_negative_numbers = true)]
+    #[arg(long = "force-db", value_name = "V", num_args = 0..=1, allow_negative_numbers = true, conflicts_with = "db_status")]
     pub force_db: Option<Option<i64>>,
     /// Print the database's version against this binary's and exit (exit code 0/2/3/4/5)
     #[arg(long = "db-status")]
     pub db_status: bool,
+    /// With --migrate-db, --revert-db or --force-db: do not back the SQLite database file
+    /// up first (by default a backup is made beside it, the newest 10 kept)
+    #[arg(long = "no-backup")]
+    pub no_backup: bool,
 }
 
 #[cfg(feature = "cli")]
@@ -880,8 +1011,12 @@ pub fn run_db_command(
     database_url: &str,
     out: &mut Console<'_>,
 ) -> Option<u8> {
+    let backups = BackupSettings {
+        enabled: !args.no_backup,
+        ..BackupSettings::default()
+    };
     args.command()
-        .map(|cmd| run(cmd, source, database_url, out))
+        .map(|cmd| run_with(cmd, source, database_url, &backups, out))
 }
 
 #[cfg(test)]
@@ -897,6 +1032,7 @@ mod tests {
             "-db",
             "--revert-db",
             "-db-status",
+            "-no-backup",
             "--",
             "-migrate-db",
         ]);
@@ -909,6 +1045,7 @@ mod tests {
                 "-db",
                 "--revert-db",
                 "--db-status",
+                "--no-backup",
                 "--",
                 "-migrate-db"
             ]

@@ -155,10 +155,13 @@ impl Env {
             .stdin(Stdio::null())
             .output()
             .expect("spawn");
+        // Backup names carry the UTC time (docs/backups.md).
+        let utc = regex::Regex::new(r"\b\d{8}T\d{6}Z(-\d+)?\b").expect("regex");
         let filter = |b: &[u8]| {
-            String::from_utf8_lossy(b)
+            let s = String::from_utf8_lossy(b)
                 .replace(&self.dir.path().display().to_string(), "[TMP]")
-                .replace(&repo().display().to_string(), "[REPO]")
+                .replace(&repo().display().to_string(), "[REPO]");
+            utc.replace_all(&s, "[UTC]").into_owned()
         };
         Transcript {
             code: out.status.code().unwrap_or(-1),
@@ -527,4 +530,217 @@ fn library_policies() {
     // Migrator::gate on an open migrator gives the same answers.
     let mut m = e.migrator();
     assert!(m.gate(Policy::RequireLatest).is_err());
+}
+
+/// Backup files of `job.db` in the env's directory, sorted by name.
+fn backups(e: &Env) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(e.dir.path())
+        .expect("read dir")
+        .flatten()
+        .map(|d| d.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("job.db.backup-"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Schema and rows of every table but the journal (checked on its own), to compare
+/// databases.
+fn dump(db: &Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(db).expect("open");
+    let mut out = Vec::new();
+    let tables: Vec<(String, String)> = c
+        .prepare("SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations_journal' ORDER BY name")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("tables");
+    for (name, sql) in tables {
+        out.push(sql);
+        let mut st = c
+            .prepare(&format!("SELECT * FROM \"{name}\""))
+            .expect("select");
+        let n = st.column_count();
+        let rows: Vec<String> = st
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).map(|v| format!("{v:?}"))))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        out.push(format!("{name}: {rows:?}"));
+    }
+    out
+}
+
+/// `-migrate-db` backs a database with data up first (exactly one file, mode 0600) and
+/// the backup restores to the pre-migration state; nothing pending makes none.
+#[test]
+fn jobserver_migrate_db_backs_up_first() {
+    let e = Env::new();
+    e.at(3);
+    e.conn()
+        .execute_batch(
+            "INSERT INTO jobs (id, name, cluster) VALUES (1, 'a', 'c1'), (2, 'b', 'c2');",
+        )
+        .expect("insert");
+    let before = dump(&e.db());
+    let t = e.jobserver(&["-migrate-db"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(e.rows(), vec![(6, false)]);
+    let b = backups(&e);
+    assert_eq!(b.len(), 1, "{b:?}");
+    let name = b[0]
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(name.starts_with("job.db.backup-v0003-"), "{name}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&b[0]).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "backup mode");
+    }
+    // The backup holds exactly the pre-migration schema and rows.
+    assert_eq!(dump(&b[0]), before);
+    assert_snapshot!(t.to_string());
+    // ... and restores to it (the restore backs the migrated database up first).
+    let backup = b[0].display().to_string();
+    let r = e.migrate(&migrations(), &["restore", &backup]);
+    assert_eq!(r.code, 0, "{r}");
+    assert_eq!(dump(&e.db()), before);
+    assert_eq!(e.rows(), vec![(3, false)]);
+    assert_eq!(backups(&e).len(), 2);
+    let t = e.jobserver(&["-migrate-db"]);
+    assert_eq!(t.code, 0, "{t}");
+    let b = backups(&e);
+    assert_eq!(b.len(), 3);
+    // Up to date: nothing changes, no backup.
+    let t = e.jobserver(&["-migrate-db"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert!(!t.stderr.contains("backup"), "{t}");
+    assert_eq!(backups(&e), b);
+    // The journal records the restore and the backup after it (the restored database
+    // has no row of the first backup: it was written after that backup was taken).
+    let journal: Vec<(String, Option<i64>, Option<i64>, String)> = e
+        .conn()
+        .prepare("SELECT operation, version_from, version_to, file FROM schema_migrations_journal WHERE operation IN ('backup', 'restore') ORDER BY seq")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let newest = b
+        .iter()
+        .find(|p| p.display().to_string() != backup && p.display().to_string().contains("-v0003-"))
+        .expect("backup before the second -migrate-db");
+    assert_eq!(
+        journal,
+        vec![
+            ("restore".to_string(), Some(6), Some(3), backup.clone()),
+            (
+                "backup".to_string(),
+                Some(3),
+                Some(3),
+                newest.display().to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn jobserver_no_backup_opt_out() {
+    let e = Env::new();
+    e.at(3);
+    for args in [
+        &["-migrate-db", "-no-backup"][..],
+        &["--no-backup", "-revert-db"],
+    ] {
+        let t = e.jobserver(args);
+        assert_eq!(t.code, 0, "{t}");
+        assert!(!t.stderr.contains("backup"), "{t}");
+    }
+    assert_eq!(e.rows(), vec![(5, false)]);
+    let t = e.migrate(&migrations(), &["-no-backup", "-force-db", "4"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert!(backups(&e).is_empty());
+}
+
+/// `-revert-db` and `-force-db` back up too; a database with nothing but migrate's own
+/// tables (or no file) is not backed up.
+#[test]
+fn db_commands_back_up_revert_and_force() {
+    let e = Env::new();
+    let t = e.jobserver(&["-migrate-db"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert!(
+        backups(&e).is_empty(),
+        "a missing file has nothing to lose: {t}"
+    );
+    assert_eq!(e.jobserver(&["-revert-db"]).code, 0);
+    assert_eq!(backups(&e).len(), 1);
+    e.set_row(5, true);
+    let t = e.migrate(&migrations(), &["-force-db", "4"]);
+    assert_eq!(t.code, 0, "{t}");
+    let b = backups(&e);
+    assert_eq!(b.len(), 2, "{b:?}");
+    assert!(
+        b.iter()
+            .any(|p| p.display().to_string().contains(".backup-v0005-dirty-")),
+        "{b:?}"
+    );
+    assert_snapshot!(t.to_string());
+    // An empty database at no version: nothing to back up.
+    let f = Env::new();
+    f.fresh();
+    assert_eq!(f.jobserver(&["-migrate-db"]).code, 0);
+    assert!(backups(&f).is_empty());
+}
+
+/// `migrate ... -migrate-db -dry-run` prints the plan and changes nothing; it refuses
+/// like `-migrate-db` does; `-dry-run` with `-revert-db`/`-force-db` is refused.
+#[test]
+fn migrate_binary_migrate_db_dry_run() {
+    let e = Env::new();
+    let m = migrations();
+    let t = e.migrate(&m, &["-migrate-db", "-dry-run"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert!(!e.db().exists());
+    assert!(
+        t.stdout
+            .starts_with("-- dry run: 6 migration(s) would run, from version nil"),
+        "{t}"
+    );
+    e.at(4);
+    let before = e.snapshot();
+    let t = e.migrate(&m, &["-dry-run", "-migrate-db"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert_snapshot!(t.to_string());
+    let mut refused = String::new();
+    for args in [
+        &["-revert-db", "-dry-run"][..],
+        &["-dry-run", "-force-db", "3"],
+    ] {
+        let t = e.migrate(&m, args);
+        assert_eq!(t.code, 2, "{t}");
+        refused.push_str(&format!("{t}\n"));
+    }
+    e.set_row(4, true);
+    let dirty = e.snapshot();
+    let t = e.migrate(&m, &["-migrate-db", "-dry-run"]);
+    assert_eq!(t.code, i32::from(exit::DIRTY), "{t}");
+    refused.push_str(&t.to_string());
+    assert_eq!(e.snapshot(), dirty);
+    e.set_row(4, false);
+    assert_eq!(e.snapshot().files, before.files);
+    assert!(backups(&e).is_empty());
+    assert_snapshot!("migrate_binary_migrate_db_dry_run_refused", refused);
 }

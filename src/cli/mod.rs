@@ -193,7 +193,7 @@ pub fn run(args: Vec<String>) -> Code {
         Err(code) => return code,
     };
     if let Some(cmd) = db_command {
-        return run_db_command(cmd, &source_url, &database_url, log);
+        return run_db_command(cmd, &parsed, &source_url, &database_url, log);
     }
     let rest = parsed.args().to_vec();
     let command = rest.first().cloned().unwrap_or_default();
@@ -357,8 +357,16 @@ fn db_command(
 }
 
 /// Runs a database command on the source and database given by the global flags. The
-/// check is read-only and nothing is created before the command decides to write.
-fn run_db_command(cmd: DbCommand, source_url: &str, database_url: &str, log: Log) -> Code {
+/// check is read-only and nothing is created before the command decides to write. The
+/// safety flags apply: `-no-backup`, `-backup-dir`, `-backup-keep`, and `-dry-run` (with
+/// `-migrate-db` only).
+fn run_db_command(
+    cmd: DbCommand,
+    parsed: &migrate::gocompat::flag::Parsed,
+    source_url: &str,
+    database_url: &str,
+    log: Log,
+) -> Code {
     let opened = migrate::url::scheme(source_url, migrate::error::UrlKind::Source)
         .and_then(|_| migrate::url::scheme(database_url, migrate::error::UrlKind::Database))
         .and_then(|_| Source::open(source_url));
@@ -367,7 +375,38 @@ fn run_db_command(cmd: DbCommand, source_url: &str, database_url: &str, log: Log
         Err(e) => return fatal_err(&log, &e),
     };
     let mut console = migrate::gate::Console::stdio("migrate");
-    i32::from(migrate::gate::run(cmd, source, database_url, &mut console))
+    #[cfg(feature = "sqlite")]
+    {
+        let f = safety::Flags::from(parsed);
+        match cmd {
+            DbCommand::Migrate if f.dry_run => {
+                return safety::migrate_db_dry_run(source, database_url, &mut console, log);
+            }
+            DbCommand::Revert | DbCommand::Force(_) if f.dry_run => {
+                // Never run a changing command when a dry run was asked for.
+                eprintln!("error: -dry-run works with -migrate-db only (and with up, down, goto); nothing was changed");
+                return 2;
+            }
+            _ => {}
+        }
+        let backups = migrate::gate::BackupSettings {
+            enabled: !f.opts.no_backup,
+            dir: f.opts.backup_dir,
+            keep: f.opts.keep,
+        };
+        i32::from(migrate::gate::run_with(
+            cmd,
+            source,
+            database_url,
+            &backups,
+            &mut console,
+        ))
+    }
+    #[cfg(not(feature = "sqlite"))]
+    {
+        let _ = parsed;
+        i32::from(migrate::gate::run(cmd, source, database_url, &mut console))
+    }
 }
 
 /// A command's flag set: golang-migrate gives each a `-help` flag.

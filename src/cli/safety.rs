@@ -2,7 +2,7 @@
 //! hook, `-dry-run`, and the `backup`, `backups`, `restore` and `rehearse` commands.
 //! See docs/backups.md.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use migrate::gocompat::duration::format as go_duration;
@@ -111,17 +111,21 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
     let opts = flags.opts.clone();
     let log = ctx.log;
     let st = Arc::clone(&state);
+    let url = ctx.database_url.clone();
     m.set_before_change(Box::new(move |d, _plan: &Plan| {
         let mut s = st.lock().map_err(|_| Error::Other("safety state poisoned".into()))?;
         s.changed = true;
         let problems = integrity::check(d, opts.check);
         if !problems.is_empty() {
-            return Err(Error::Corrupt {
-                path: db.clone(),
-                check: opts.check.pragma().into(),
-                detail: problems.join("; "),
-                newest_backup: backup::newest(&db, &dir),
-            });
+            return Err(with_url(
+                Error::Corrupt {
+                    path: db.clone(),
+                    check: opts.check.pragma().into(),
+                    detail: problems.join("; "),
+                    newest_backup: backup::newest(&db, &dir),
+                },
+                &url,
+            ));
         }
         s.fk_before = integrity::foreign_key_violations(d)?;
         if s.fk_before > 0 {
@@ -130,16 +134,19 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
                 s.fk_before
             ));
         }
-        if opts.no_backup || !worth_backing_up(d, &db)? {
+        let Some(b) = safety::auto_backup(d, &db, &dir, &opts)? else {
             return Ok(());
-        }
-        let v = d.version()?;
-        let b = backup::create(&db, &dir, &v)?;
-        log.println(&format!("Database backup created: {}", b.display()));
-        for p in backup::prune(&db, &dir, opts.keep)? {
+        };
+        log.println(&format!("Database backup created: {}", b.path.display()));
+        for p in &b.pruned {
             log.verbose(&format!("Removed old backup {}", p.display()));
         }
-        s.backup = Some(b);
+        if let Some(e) = &b.journal_error {
+            log.println(&format!(
+                "warning: the backup could not be recorded in the journal: {e}"
+            ));
+        }
+        s.backup = Some(b.path);
         Ok(())
     }));
     state
@@ -171,34 +178,25 @@ pub fn preflight(ctx: &mut Ctx, flags: &Flags) -> Option<Code> {
         detail: problems.join("; "),
         newest_backup: backup::newest(&db, &dir),
     };
-    Some(fatal_err(&ctx.log, &err))
+    Some(fatal_err(&ctx.log, &with_url(err, &ctx.database_url)))
 }
 
-/// A database with no version and nothing but migrate's own tables has nothing to lose.
-fn worth_backing_up(d: &mut dyn migrate::driver::Driver, db: &Path) -> migrate::Result<bool> {
-    if !safety::has_content(db) {
-        return Ok(false);
+/// The database URL as a shell word for the commands the hints print: password
+/// redacted, quoted when needed.
+fn url_word(database_url: &str) -> String {
+    shell_quote(&migrate::url::redact(database_url))
+}
+
+/// Library errors whose hint names a command spell the database `<url>` (they do not know
+/// it); the CLI does: the same error, with the real URL ([`url_word`]) in the hint.
+fn with_url(e: Error, database_url: &str) -> Error {
+    match e.hint() {
+        Some(h) if h.contains("<url>") => Error::Safety {
+            msg: e.to_string(),
+            hint: Some(h.replace("<url>", &url_word(database_url))),
+        },
+        _ => e,
     }
-    if !matches!(d.version()?, DbVersion::Nil) {
-        return Ok(true);
-    }
-    // The version table and its side tables (`<t>_journal`, `<t>_checksums`) hold no data
-    // of the user's.
-    let t = d.table().to_string();
-    let rows = d.query(
-        "SELECT count(*) FROM sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3)",
-        &[
-            migrate::driver::Value::Text(t.clone()),
-            migrate::driver::Value::Text(format!("{t}_journal")),
-            migrate::driver::Value::Text(format!("{t}_checksums")),
-        ],
-    )?;
-    Ok(rows
-        .first()
-        .and_then(|r| r.first())
-        .and_then(|v| v.as_i64())
-        .unwrap_or(1)
-        > 0)
 }
 
 fn shell_quote(s: &str) -> String {
@@ -262,6 +260,18 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
     };
     if code == 0 {
         log.println(&problem);
+        // Recorded in the journal, under the lock, before any restore replaces the file.
+        let timeout = ctx.lock_timeout;
+        let text = problem.trim_start_matches("error: ");
+        let logged = migrate::driver::with_lock(m.driver(), timeout, |d| {
+            safety::journal_failed_check(d, text)
+        });
+        if let Err(e) = logged {
+            log.println(&format!(
+                "warning: the failed check could not be recorded in the journal: {}",
+                safety::short(&e)
+            ));
+        }
     }
     let Some(b) = backup else {
         // No backup (-no-backup, or nothing to lose): the error's own hint applies.
@@ -284,15 +294,20 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
                     "Database restored from {} (-restore-on-failure)",
                     b.display()
                 ));
+                if let Some(e) = r.journal_error {
+                    log.println(&format!(
+                        "warning: the restore could not be recorded in the journal: {e}"
+                    ));
+                }
             }
             Err(e) => {
-                fatal_err(&log, &e);
+                fatal_err(&log, &with_url(e, &ctx.database_url));
             }
         }
     } else {
         log.println(&format!(
             "hint: to return to the database as it was before this run: migrate -database {} restore {}",
-            shell_quote(&ctx.database_url),
+            url_word(&ctx.database_url),
             shell_quote(&b.display().to_string())
         ));
     }
@@ -375,6 +390,34 @@ pub fn dry_run(ctx: &mut Ctx, command: &str, args: &[String]) -> Code {
         Ok(m) => m,
         Err(c) => return c,
     };
+    print_plan(m, target, log)
+}
+
+/// `-migrate-db -dry-run`: the database command's checks and refusals (dirty, ahead,
+/// drift: same messages and exit codes), then the plan of `up -dry-run`. Nothing is
+/// changed: no backup, no table, a missing file stays missing.
+pub fn migrate_db_dry_run(
+    source: Source,
+    database_url: &str,
+    console: &mut migrate::gate::Console<'_>,
+    log: super::log::Log,
+) -> Code {
+    if let Err(code) = migrate::gate::preflight(
+        migrate::gate::DbCommand::Migrate,
+        &source,
+        database_url,
+        console,
+    ) {
+        return i32::from(code);
+    }
+    match safety::open_no_create(source, database_url) {
+        Ok(mut m) => print_plan(&mut m, Target::Up, log),
+        Err(e) => fatal_err(&log, &e),
+    }
+}
+
+/// Prints the plan from the migrator's current version to `target` on stdout.
+fn print_plan(m: &mut migrate::Migrator, target: Target, log: super::log::Log) -> Code {
     let current = m.version();
     let plan = match m.plan(target) {
         Ok(p) => p,
@@ -580,9 +623,14 @@ pub fn restore_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                 log.println(&format!("Database backup created: {}", p.display()));
             }
             log.println(&format!("Database restored from {}", from.display()));
+            if let Some(e) = r.journal_error {
+                log.println(&format!(
+                    "warning: the restore could not be recorded in the journal: {e}"
+                ));
+            }
             0
         }
-        Err(e) => fatal_err(&log, &e),
+        Err(e) => fatal_err(&log, &with_url(e, &ctx.database_url)),
     }
 }
 
@@ -633,5 +681,37 @@ pub fn rehearse_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
             log.println("rehearsal failed; the database was not changed");
             fatal_err(&log, &e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hint_urls_are_redacted_and_quoted() {
+        assert_eq!(url_word("sqlite3:///srv/app.db"), "sqlite3:///srv/app.db");
+        assert_eq!(
+            url_word("sqlite3:///srv/my app.db?x-backup-dir=/b"),
+            "'sqlite3:///srv/my app.db?x-backup-dir=/b'"
+        );
+        let w = url_word("postgres://ann:s3cret@db/app?sslmode=disable");
+        assert!(!w.contains("s3cret"), "{w}");
+        let e = with_url(
+            Error::Corrupt {
+                path: "/srv/app.db".into(),
+                check: "quick_check".into(),
+                detail: "bad".into(),
+                newest_backup: Some("/srv/app.db.backup-v0001-20261122T031500Z".into()),
+            },
+            "sqlite3:///srv/app.db",
+        );
+        assert_eq!(
+            e.hint().as_deref(),
+            Some("nothing was changed; the newest backup is /srv/app.db.backup-v0001-20261122T031500Z: check it and restore it with `migrate -database sqlite3:///srv/app.db restore /srv/app.db.backup-v0001-20261122T031500Z`")
+        );
+        assert!(e
+            .to_string()
+            .starts_with("database /srv/app.db failed its integrity check"));
     }
 }

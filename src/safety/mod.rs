@@ -17,9 +17,11 @@ pub mod restore;
 use std::path::{Path, PathBuf};
 
 use crate::driver::sqlite::{Config, Sqlite, Target as SqliteTarget};
+use crate::driver::{Driver, Value};
 use crate::error::{Error, Result};
 use crate::source::Source;
 use crate::url::DatabaseUrl;
+use crate::version::DbVersion;
 use crate::Migrator;
 
 pub use backup::{BackupInfo, DEFAULT_KEEP};
@@ -122,4 +124,102 @@ pub fn has_content(db: &Path) -> bool {
 /// `fsync` of a directory, so a rename or a new file survives a crash.
 pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// Whether a database holds anything a backup would protect: the file exists and is not
+/// empty, and either a version is recorded or some table besides migrate's own ones (the
+/// version table, `<t>_journal`, `<t>_checksums`) exists. A database with no version and
+/// nothing but migrate's tables has nothing to lose.
+pub fn worth_backing_up(d: &mut dyn Driver, db: &Path) -> Result<bool> {
+    if !has_content(db) {
+        return Ok(false);
+    }
+    if !matches!(d.version()?, DbVersion::Nil) {
+        return Ok(true);
+    }
+    let t = d.table().to_string();
+    let (checksums, journal) = crate::journal::table_names(&t);
+    let rows = d.query(
+        "SELECT count(*) FROM sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3)",
+        &[Value::Text(t), Value::Text(journal), Value::Text(checksums)],
+    )?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+        > 0)
+}
+
+/// What [`auto_backup`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoBackup {
+    /// The new backup file.
+    pub path: PathBuf,
+    /// Older backups removed by retention.
+    pub pruned: Vec<PathBuf>,
+    /// The backup row could not be written to the journal (the backup itself is fine).
+    pub journal_error: Option<String>,
+}
+
+/// The automatic backup, for a before-change hook (inside the migration lock, once a
+/// change is certain): skipped with `opts.no_backup` or when [`worth_backing_up`] says
+/// there is nothing to lose; otherwise [`backup::create`], then [`backup::prune`] to
+/// `opts.keep`, then a `backup` row in the journal (`<t>_journal`, created if missing).
+/// Shared by the CLI (`up`/`down`/`goto`/`force`/`drop`) and [`crate::gate::run`]
+/// (`-migrate-db`/`-revert-db`/`-force-db`). `dir` is the backup directory
+/// ([`backup_dir`]).
+pub fn auto_backup(
+    d: &mut dyn Driver,
+    db: &Path,
+    dir: &Path,
+    opts: &Options,
+) -> Result<Option<AutoBackup>> {
+    if opts.no_backup || !worth_backing_up(d, db)? {
+        return Ok(None);
+    }
+    let started = crate::journal::now();
+    let t = std::time::Instant::now();
+    let v = d.version()?;
+    let path = backup::create(db, dir, &v)?;
+    let took = t.elapsed();
+    let pruned = backup::prune(db, dir, opts.keep)?;
+    let mut entry =
+        crate::journal::Entry::new("backup", started, took).versions(v.version(), v.version());
+    entry.file = Some(path.display().to_string());
+    let journal_error = journal_row(d, &entry).err().map(|e| short(&e));
+    Ok(Some(AutoBackup {
+        path,
+        pruned,
+        journal_error,
+    }))
+}
+
+/// An error for a warning line: a database error's own text, without the statement.
+pub fn short(e: &Error) -> String {
+    match e {
+        Error::Database(d) => d.orig.clone(),
+        e => e.to_string(),
+    }
+}
+
+/// Appends `entry` to the journal, creating the side tables if needed. The caller holds
+/// the migration lock.
+pub fn journal_row(d: &mut dyn Driver, entry: &crate::journal::Entry) -> Result<()> {
+    crate::journal::ensure(d)?;
+    crate::journal::append(d, entry)
+}
+
+/// A `integrity-check` journal row for a check that failed after a run: outcome
+/// `failed`, the problem in `error`, the database's version in both version columns.
+pub fn journal_failed_check(d: &mut dyn Driver, problem: &str) -> Result<()> {
+    let v = d.version().ok().and_then(|v| v.version());
+    let entry = crate::journal::Entry::new(
+        "integrity-check",
+        crate::journal::now(),
+        std::time::Duration::ZERO,
+    )
+    .versions(v, v)
+    .failed(&Error::Other(problem.to_string()));
+    journal_row(d, &entry)
 }

@@ -19,6 +19,9 @@ pub struct Restored {
     pub previous: Option<PathBuf>,
     /// Backups pruned after `previous` was made.
     pub pruned: Vec<PathBuf>,
+    /// The `restore` row could not be written to the restored database's journal (the
+    /// restore itself succeeded).
+    pub journal_error: Option<String>,
 }
 
 fn err(msg: String, hint: Option<&str>) -> Error {
@@ -93,6 +96,8 @@ pub fn restore(
         ));
     }
     let _lock = try_lock(db)?;
+    let started = crate::journal::now();
+    let clock = std::time::Instant::now();
     // Verify the backup before touching anything.
     let c = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| err(format!("cannot open backup {}: {e}", from.display()), None))?;
@@ -112,6 +117,12 @@ pub fn restore(
     let mut out = Restored {
         previous: None,
         pruned: Vec::new(),
+        journal_error: None,
+    };
+    let replaced = if super::has_content(db) {
+        version_of(db, table)
+    } else {
+        DbVersion::Nil
     };
     if super::has_content(db) && !opts.no_backup {
         let b = backup::create(db, &dir, &version_of(db, table))?;
@@ -162,5 +173,18 @@ pub fn restore(
         err(format!("cannot replace {}: {e}", db.display()), None)
     })?;
     sync_dir(&parent).map_err(|e| err(format!("fsync of {}: {e}", parent.display()), None))?;
+    // Journal the restore in the restored database (still under the lock).
+    let mut entry = crate::journal::Entry::new("restore", started, clock.elapsed())
+        .versions(replaced.version(), version_of(db, table).version());
+    entry.file = Some(from.display().to_string());
+    out.journal_error = journal_restore(database_url, &entry)
+        .err()
+        .map(|e| super::short(&e));
     Ok(out)
+}
+
+fn journal_restore(database_url: &str, entry: &crate::journal::Entry) -> Result<()> {
+    let cfg = super::sqlite_config(database_url)?.ok_or_else(|| super::unsupported("restore"))?;
+    let mut d = crate::driver::sqlite::Sqlite::open_config(cfg)?;
+    super::journal_row(&mut d, entry)
 }

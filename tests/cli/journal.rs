@@ -96,7 +96,11 @@ fn drift_is_refused_then_allowed_then_repaired() {
     assert_snapshot!("repair", t(&e.migrate(&["repair"])));
     assert_snapshot!("after_repair", t(&e.migrate(&["up"])));
     assert_eq!(e.migrate(&["status"]).code, 0);
-    assert_eq!(ops(&e), vec!["up", "up", "allow-drift", "up", "repair"]);
+    // The automatic backup before the allowed run is journaled too (docs/backups.md).
+    assert_eq!(
+        ops(&e),
+        vec!["up", "up", "allow-drift", "backup", "up", "repair"]
+    );
 }
 
 #[test]
@@ -262,7 +266,9 @@ fn golang_migrate_database_is_adopted_then_protected() {
     let j = journal(&e);
     assert_eq!(j[0].0, "adopt");
     assert_eq!((j[0].1, j[0].2), (Some(2), Some(2)));
-    assert_eq!(j[1].0, "up");
+    // the automatic backup, taken after adoption, before the first step
+    assert_eq!(j[1].0, "backup");
+    assert_eq!(j[2].0, "up");
     // now protected
     append(&e, "m/2_add_email.up.sql", "-- changed\n");
     let out = e.migrate(&["up"]);
@@ -283,7 +289,7 @@ fn adoption_at_latest_then_no_change() {
         .execute("UPDATE schema_migrations SET version = 1", [])
         .expect("v1");
     assert_eq!(e2.migrate(&["down", "1"]).code, 0);
-    assert_eq!(ops(&e2), vec!["adopt", "down"]);
+    assert_eq!(ops(&e2), vec!["adopt", "backup", "down"]);
 }
 
 #[test]
@@ -382,7 +388,10 @@ fn journal_row_for_every_operation_failed_ones_included() {
             ("up", None, Some(1), "ok"),
             ("up", Some(1), Some(2), "ok"),
             ("up", Some(2), Some(3), "failed"),
+            // automatic backups (docs/backups.md); the first run started at nil: none
+            ("backup", Some(2), Some(2), "ok"),
             ("down", Some(2), Some(1), "ok"),
+            ("backup", Some(1), Some(1), "ok"),
             ("force", Some(1), Some(2), "ok"),
             ("repair", Some(2), Some(2), "ok"),
         ]
@@ -398,7 +407,7 @@ fn journal_row_for_every_operation_failed_ones_included() {
     assert_snapshot!("history", t(&e.migrate(&["history", "-limit", "3"])));
     let h = e.migrate(&["history", "-format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&h.stdout).expect("json");
-    assert_eq!(v.as_array().map(Vec::len), Some(6));
+    assert_eq!(v.as_array().map(Vec::len), Some(8));
     assert_eq!(v[0]["operation"], "repair", "newest first");
     // drop recreates the journal and records itself
     assert_eq!(e.migrate(&["drop", "-f"]).code, 0);

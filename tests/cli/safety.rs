@@ -241,6 +241,14 @@ fn safety_corrupt_database_is_refused() {
         t.stderr.contains("restore [TMP]/db.sqlite.backup-v0002-"),
         "{t}"
     );
+    // The restore command names the real URL, not a placeholder.
+    assert!(
+        t.stderr.contains(
+            "`migrate -database sqlite3://[TMP]/db.sqlite restore [TMP]/db.sqlite.backup-v0002-"
+        ),
+        "{t}"
+    );
+    assert!(!t.stderr.contains("<url>"), "{t}");
     assert_eq!(
         std::fs::read(e.db()).expect("read"),
         bytes,
@@ -379,4 +387,116 @@ fn safety_optimize_and_full_check() {
     assert_eq!(e.rows(), vec![(3, false)]);
     let t = e.migrate(&["-integrity-check=bogus", "up"]);
     assert_eq!(t.code, 2, "{t}");
+}
+
+/// `(operation, version_from, version_to, file, outcome, error)` rows of the journal for
+/// the safety operations, oldest first.
+type SafetyRow = (
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn safety_journal(e: &Env) -> Vec<SafetyRow> {
+    let c = e.conn();
+    let mut st = c
+        .prepare(
+            "SELECT operation, version_from, version_to, file, outcome, error FROM schema_migrations_journal WHERE operation IN ('backup', 'restore', 'integrity-check') ORDER BY seq",
+        )
+        .expect("prepare");
+    st.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })
+    .expect("query")
+    .collect::<Result<_, _>>()
+    .expect("rows")
+}
+
+/// Issue 4: the automatic backup, a failed after-run check and a restore are journaled;
+/// the restore in the restored database, after the swap.
+#[test]
+fn safety_journal_rows_for_backup_failed_check_and_restore() {
+    // Without foreign keys requested, version 2 leaves an orphaned child row: the
+    // after-run PRAGMA foreign_key_check fails.
+    let e = Env::with("fk_violation");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    assert!(safety_journal(&e).is_empty(), "no backup of a nil database");
+    let t = e.migrate(&["up"]);
+    assert_eq!(t.code, 1, "{t}");
+    assert!(t.stderr.contains("new foreign key violation"), "{t}");
+    let b = backups(e.dir.path());
+    assert_eq!(b.len(), 1, "{b:?}");
+    let backup = b[0].display().to_string();
+    let rows = safety_journal(&e);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        rows[0],
+        (
+            "backup".to_string(),
+            Some(1),
+            Some(1),
+            Some(backup.clone()),
+            "ok".to_string(),
+            None
+        )
+    );
+    let (op, from, to, file, outcome, error) = rows[1].clone();
+    assert_eq!(
+        (op.as_str(), from, to, file, outcome.as_str()),
+        ("integrity-check", Some(2), Some(2), None, "failed")
+    );
+    let error = error.expect("error text");
+    assert!(
+        error.contains("1 new foreign key violation(s) after migrating"),
+        "{error}"
+    );
+    // The restore is journaled in the restored database (which has no row of the backup
+    // taken from it: that row was written after the backup).
+    let r = e.migrate(&["restore", &backup]);
+    assert_eq!(r.code, 0, "{r}");
+    assert_eq!(e.rows(), vec![(1, false)]);
+    assert_eq!(
+        safety_journal(&e),
+        vec![(
+            "restore".to_string(),
+            Some(2),
+            Some(1),
+            Some(backup),
+            "ok".to_string(),
+            None
+        )]
+    );
+    // `history` shows the safety rows with the migrations.
+    let h = e.migrate(&["history"]);
+    assert_eq!(h.code, 0, "{h}");
+    assert!(h.stdout.contains("restore"), "{h}");
+}
+
+/// The hints that name a command carry the real database URL (password redacted,
+/// shell-quoted), not a `<url>` placeholder.
+#[test]
+fn safety_hints_name_the_real_url() {
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    let url = format!("{}?x-migrations-table=schema_migrations", e.url());
+    let m = e.path("m").display().to_string();
+    let t = e.run(&["-path", &m, "-database", &url, "restore", "nope"]);
+    assert_eq!(t.code, 1, "{t}");
+    assert!(
+        t.stderr.contains(
+            "hint: `migrate -database 'sqlite3://[TMP]/db.sqlite?x-migrations-table=schema_migrations' backups` lists the backups"
+        ),
+        "{t}"
+    );
+    assert!(!t.stderr.contains("<url>"), "{t}");
 }
