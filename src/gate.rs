@@ -49,9 +49,10 @@ pub mod exit {
     /// Any other error (cannot open, a migration failed, bad `-force-db` use).
     pub const ERROR: u8 = 1;
     /// Migration needed: the database is behind, fresh, has no version table, or no file.
-    pub const BEHIND: u8 = 2;
+    /// (The same codes as `migrate status`; 2 stays Go's usage error.)
+    pub const BEHIND: u8 = 3;
     /// The binary is too old: the database is newer than its latest migration.
-    pub const AHEAD: u8 = 3;
+    pub const AHEAD: u8 = 6;
     /// The database is dirty (a migration failed part-way).
     pub const DIRTY: u8 = 4;
     /// Applied migration files were edited or are missing (journal, drift detection).
@@ -101,13 +102,13 @@ pub enum GateStatus {
         latest: u64,
         previous: i64,
     },
-    /// Applied files were edited since they ran (wired up when the journal lands).
+    /// Applied files were edited since they ran (checksums recorded by the journal).
     Drifted {
         current: u64,
         latest: u64,
         files: Vec<String>,
     },
-    /// Applied files are missing from the binary (wired up when the journal lands).
+    /// Applied files are missing from the binary (checksums recorded by the journal).
     Missing {
         current: u64,
         latest: u64,
