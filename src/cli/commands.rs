@@ -98,6 +98,25 @@ fn finished_after(ctx: &Ctx) {
     ));
 }
 
+/// The `V` of `goto V` / `force V`, with golang-migrate's two messages; `None` after
+/// printing one (exit 1).
+fn version_arg<T>(
+    p: &migrate::gocompat::flag::Parsed,
+    log: &Log,
+    parse: fn(&str) -> Option<T>,
+) -> Option<T> {
+    let arg = p.args().first().map(String::as_str).unwrap_or("");
+    if arg.is_empty() {
+        fatal(log, "error: please specify version argument V");
+        return None;
+    }
+    let v = parse(arg);
+    if v.is_none() {
+        fatal(log, "error: can't read version argument V");
+    }
+    v
+}
+
 /// Reads one whitespace-delimited answer from stdin (Go's `fmt.Scanln`); `y` is yes.
 fn confirm() -> bool {
     let mut line = String::new();
@@ -118,12 +137,8 @@ pub fn goto(ctx: &mut Ctx, args: &[String]) -> Code {
         Ok(m) => m,
         Err(c) => return c,
     };
-    let arg = p.args().first().map(String::as_str).unwrap_or("");
-    if arg.is_empty() {
-        return fatal(&log, "error: please specify version argument V");
-    }
-    let Some(v) = parse_uint(arg) else {
-        return fatal(&log, "error: can't read version argument V");
+    let Some(v) = version_arg(&p, &log, parse_uint) else {
+        return 1;
     };
     observe(m, log);
     let res = m.goto(v);
@@ -255,12 +270,8 @@ pub fn force(ctx: &mut Ctx, args: &[String]) -> Code {
         Ok(m) => m,
         Err(c) => return c,
     };
-    let arg = p.args().first().map(String::as_str).unwrap_or("");
-    if arg.is_empty() {
-        return fatal(&log, "error: please specify version argument V");
-    }
-    let Some(v) = parse_int(arg) else {
-        return fatal(&log, "error: can't read version argument V");
+    let Some(v) = version_arg(&p, &log, parse_int) else {
+        return 1;
     };
     if v < -1 {
         return fatal(&log, "error: argument V must be >= -1");

@@ -2,6 +2,7 @@
 //! Adding a driver: implement `Driver`, pass `tests/conformance.rs`, add a feature and a
 //! README row.
 
+pub mod lockfile;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod lockkey;
 #[cfg(feature = "mysql")]

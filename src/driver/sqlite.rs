@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
 use rusqlite::{params_from_iter, Connection, OpenFlags};
@@ -431,16 +431,12 @@ impl Sqlite {
 
     fn lock_path(&self) -> Option<PathBuf> {
         match &self.cfg.target {
-            Target::File(p) => {
-                let mut s = p.clone().into_os_string();
-                s.push(".migrate.lock");
-                Some(PathBuf::from(s))
-            }
-            _ => self.conn.path().filter(|p| !p.is_empty()).map(|p| {
-                let mut s = std::ffi::OsString::from(p);
-                s.push(".migrate.lock");
-                PathBuf::from(s)
-            }),
+            Target::File(p) => Some(super::lockfile::path_for(p)),
+            _ => self
+                .conn
+                .path()
+                .filter(|p| !p.is_empty())
+                .map(|p| super::lockfile::path_for(Path::new(p))),
         }
     }
 
@@ -555,32 +551,7 @@ impl Driver for Sqlite {
         let Some(path) = self.lock_path() else {
             return Ok(()); // in-memory: nothing to share
         };
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|source| Error::LockFile {
-                path: path.clone(),
-                source,
-            })?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    if Instant::now() >= deadline {
-                        return Err(Error::LockTimeout {
-                            lock: path.display().to_string(),
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(std::fs::TryLockError::Error(source)) => {
-                    return Err(Error::LockFile { path, source })
-                }
-            }
-        }
+        let file = super::lockfile::acquire(&path, timeout)?;
         self.lock = Some(file);
         Ok(())
     }

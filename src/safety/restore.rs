@@ -33,34 +33,21 @@ fn err(msg: String, hint: Option<&str>) -> Error {
 
 /// The migration lock file, as `Sqlite::lock` names it.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let mut s = db.as_os_str().to_owned();
-    s.push(".migrate.lock");
-    PathBuf::from(s)
+    crate::driver::lockfile::path_for(db)
 }
 
 /// Takes the migration lock without waiting; refuses if another process holds it.
 pub fn try_lock(db: &Path) -> Result<File> {
     let path = lock_path(db);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| Error::LockFile {
-            path: path.clone(),
-            source,
-        })?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(err(
+    crate::driver::lockfile::try_acquire(&path)?.ok_or_else(|| {
+        err(
             format!(
                 "another process holds the migration lock ({})",
                 path.display()
             ),
             Some("a migration is running; wait for it to finish, then restore"),
-        )),
-        Err(std::fs::TryLockError::Error(source)) => Err(Error::LockFile { path, source }),
-    }
+        )
+    })
 }
 
 /// The version recorded in a SQLite file (read-only), for naming the pre-restore backup.
