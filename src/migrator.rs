@@ -546,8 +546,19 @@ fn run_step(
                 Some(b) => d.run_body(name, b, false),
                 None => Ok(()),
             })
-            .and_then(|()| set_version(d, step.target, false))
-            .and_then(|()| bookkeeping(d))
+            // Clearing the dirty flag and the step's bookkeeping commit together, so a kill
+            // between them cannot leave a clean version the journal does not know.
+            .and_then(|()| {
+                d.begin()?;
+                let inner = d
+                    .write_version(step.target, false)
+                    .and_then(|()| bookkeeping(d))
+                    .and_then(|()| d.commit());
+                if inner.is_err() {
+                    let _ = d.rollback();
+                }
+                inner
+            })
     };
     if let Err(e) = outcome {
         // After the rollback, so the row survives; a journal failure must not hide `e`.
