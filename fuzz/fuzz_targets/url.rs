@@ -1,5 +1,6 @@
 //! The URL parsers: `migrate::url::scheme`, `migrate::url::DatabaseUrl::parse`,
-//! `migrate::url::redact` and `migrate::source::dir_from_url`.
+//! `migrate::url::redact`, `migrate::source::dir_from_url` and (no driver compiled in)
+//! `migrate::driver::open`'s unknown-driver error.
 //!
 //! Properties: no panic; `scheme` returns the text before the first `:`; a parsed URL keeps
 //! its scheme and body; and nothing these functions print (Debug, `redacted()`, errors'
@@ -161,6 +162,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(u.params().iter().all(|(k, _)| !k.starts_with("x-")));
             assert_no_secret(raw, &secrets, "DatabaseUrl Debug", &format!("{u:?}"));
             assert_no_secret(raw, &secrets, "DatabaseUrl::redacted", &u.redacted());
+            // Built without drivers, `open` is the unknown-driver error, which shows the
+            // scheme: the text before the first `:`, which may hold a query.
+            if let Err(e) = migrate::driver::open(&u) {
+                assert_no_secret(raw, &secrets, "driver::open error", &format!("{e} {e:?}"));
+            }
             for k in u.x_params().keys() {
                 if let Err(e) = u.x_bool(k) {
                     assert_no_secret(raw, &secrets, "x_bool error", &format!("{e} {e:?}"));

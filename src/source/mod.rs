@@ -127,7 +127,8 @@ pub fn dir_from_url(url: &str) -> Result<PathBuf> {
     if scheme != "file" {
         return Err(Error::SourceOpen {
             url: crate::gocompat::quote::quote(&crate::url::redact(url)),
-            cause: SourceError::UnknownDriver(scheme.to_string()),
+            // The "scheme" is all before the first `:`, which may be a query.
+            cause: SourceError::UnknownDriver(crate::url::redact(scheme)),
         });
     }
     file_url_path(url)
@@ -141,7 +142,7 @@ impl Source {
         if scheme != "file" {
             return Err(Error::SourceOpen {
                 url: quoted,
-                cause: SourceError::UnknownDriver(scheme.to_string()),
+                cause: SourceError::UnknownDriver(crate::url::redact(scheme)),
             });
         }
         let dir = file_url_path(url)?;
@@ -371,6 +372,19 @@ mod tests {
             e.to_string(),
             r#"failed to open source, "file://u:xxxxx@host/%zz": parse "file://u:xxxxx@host/%zz": invalid URL escape "%zz""#
         );
+    }
+
+    /// golang-migrate's scheme is everything before the first `:`, so it may hold a
+    /// query with a password; the unknown-driver error printed it (found by `fuzz/url`).
+    #[test]
+    fn unknown_source_driver_error_redacts_the_scheme() {
+        for e in [
+            dir_from_url("x?password=secret:").expect_err("unknown driver"),
+            Source::open("x?password=secret:").expect_err("unknown driver"),
+        ] {
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("secret"), "{shown}");
+        }
     }
 
     #[test]
