@@ -167,7 +167,9 @@ fuzz_target!(|data: &[u8]| {
             if let Err(e) = migrate::driver::open(&u) {
                 assert_no_secret(raw, &secrets, "driver::open error", &format!("{e} {e:?}"));
             }
-            for k in u.x_params().keys() {
+            // The boolean `x-*` parameters the drivers read (their values are no secret;
+            // the error quotes them).
+            for k in ["x-no-lock", "x-tls-insecure-skip-verify", "x-no-tx-wrap"] {
                 if let Err(e) = u.x_bool(k) {
                     assert_no_secret(raw, &secrets, "x_bool error", &format!("{e} {e:?}"));
                 }
