@@ -25,10 +25,13 @@ use migrate::url::{redact, scheme, DatabaseUrl};
 const BOILERPLATE: &str = "failed to parse scheme from database URL: no scheme \
     failed to parse scheme from source URL: no scheme URL cannot be empty \
     failed to open source, parse invalid URL escape invalid semicolon separator in query \
-    invalid UTF-8 after URL decoding unknown driver DatabaseUrl(xxxxx) InvalidOption { \
+    invalid UTF-8 after URL decoding source driver: unknown driver '' (forgotten import?) \
+    database driver: unknown driver DatabaseUrl(xxxxx) InvalidOption { \
     param: reason: } SourceOpen { url: cause: Parse UnknownDriver Io path: \
+    UnknownDatabaseDriver { scheme: available: [] } x-no-lock x-tls-insecure-skip-verify \
+    x-no-tx-wrap strconv.ParseBool: parsing \"\": invalid syntax \
     UrlEmpty(Database) UrlEmpty(Source) UrlNoScheme(Database) UrlNoScheme(Source) \
-    Error kind: NotFound code: message: No such file or directory";
+    URL cannot be empty Error kind: NotFound code: message: No such file or directory";
 
 /// Lenient percent-decoding with `+` as a space (Go's `QueryUnescape`, minus its errors).
 fn decode(s: &str) -> String {
