@@ -106,19 +106,24 @@ fn forms(s: &str) -> Vec<String> {
 
 fn assert_no_secret(raw: &str, secrets: &[Range<usize>], what: &str, printed: &str) {
     for r in secrets {
-        // The input with its passwords cut out: a password that also appears there (say,
-        // equal to the user name) may be printed for that other reason.
-        let mut public = String::new();
-        let mut last = 0;
-        for s in secrets {
-            if s.start >= last {
-                public.push_str(&raw[last..s.start]);
-                public.push('\u{0}');
-                last = s.end;
+        // The input with its passwords cut out (and, second, replaced by redaction's
+        // `xxxxx`): a password that also appears there (say, equal to the user name, or
+        // `ssword=x` inside a redacted `password=xxxxx`) may be printed for that reason.
+        let mut public_forms = String::new();
+        for mark in ["\u{0}", "xxxxx"] {
+            let mut public = String::new();
+            let mut last = 0;
+            for s in secrets {
+                if s.start >= last {
+                    public.push_str(&raw[last..s.start]);
+                    public.push_str(mark);
+                    last = s.end;
+                }
             }
+            public.push_str(&raw[last..]);
+            public_forms.push_str(&forms(&public).join("\u{0}"));
+            public_forms.push('\u{0}');
         }
-        public.push_str(&raw[last..]);
-        let public_forms = forms(&public).join("\u{0}");
         for f in forms(&raw[r.clone()]) {
             if f.len() < 3 || BOILERPLATE.contains(&f) || public_forms.contains(&f) {
                 continue;
