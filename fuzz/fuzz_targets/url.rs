@@ -121,8 +121,11 @@ fn assert_no_secret(raw: &str, secrets: &[Range<usize>], what: &str, printed: &s
                 }
             }
             public.push_str(&raw[last..]);
-            public_forms.push_str(&forms(&public).join("\u{0}"));
-            public_forms.push('\u{0}');
+            // Debug output escapes the already quoted URL a second time.
+            for f in forms(&public) {
+                public_forms.push_str(&forms(&f).join("\u{0}"));
+                public_forms.push('\u{0}');
+            }
         }
         for f in forms(&raw[r.clone()]) {
             if f.len() < 3 || BOILERPLATE.contains(&f) || public_forms.contains(&f) {
