@@ -178,8 +178,9 @@ pub fn redact(raw: &str) -> String {
             let end = rest.find(['&', ';']).unwrap_or(rest.len());
             let kv = &rest[..end];
             let key = kv.split('=').next().unwrap_or("");
-            let lk = unescape(key, true)
-                .unwrap_or_else(|_| key.to_string())
+            // Decoded leniently: a key that does not decode still names a password.
+            let lk = percent_encoding::percent_decode_str(&key.replace('+', " "))
+                .decode_utf8_lossy()
                 .to_ascii_lowercase();
             if (lk == "password" || lk == "pass" || lk.ends_with("password")) && kv.contains('=') {
                 out.push_str(key);
@@ -327,6 +328,11 @@ mod tests {
         );
         let e = DatabaseUrl::parse("postgres://h/db?a=1;password=secret").expect_err(";");
         assert!(!e.to_string().contains("secret"), "{e}");
+        // a key with a bad escape or bad UTF-8 makes the URL an error that shows it
+        assert_eq!(
+            redact("s://h?%zz%ff-pass%77ord=secret"),
+            "s://h?%zz%ff-pass%77ord=xxxxx"
+        );
     }
 
     #[test]
