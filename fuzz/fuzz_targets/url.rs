@@ -106,6 +106,12 @@ fn forms(s: &str) -> Vec<String> {
 
 fn assert_no_secret(raw: &str, secrets: &[Range<usize>], what: &str, printed: &str) {
     for r in secrets {
+        // Up to 3 bytes are printed by design: a bad escape inside a password is quoted in
+        // Go's error, `invalid URL escape "%zz"`, and a password that short is a
+        // coincidence magnet anyway.
+        if r.len() <= 3 {
+            continue;
+        }
         // The input with its passwords cut out (and, second, replaced by redaction's
         // `xxxxx`): a password that also appears there (say, equal to the user name, or
         // `ssword=x` inside a redacted `password=xxxxx`) may be printed for that reason.
@@ -128,7 +134,7 @@ fn assert_no_secret(raw: &str, secrets: &[Range<usize>], what: &str, printed: &s
             }
         }
         for f in forms(&raw[r.clone()]) {
-            if f.len() < 3 || BOILERPLATE.contains(&f) || public_forms.contains(&f) {
+            if BOILERPLATE.contains(&f) || public_forms.contains(&f) {
                 continue;
             }
             assert!(
