@@ -1,5 +1,5 @@
 # One-liners over cargo and scripts/. `make demo` and `make test` are the README's two set-up commands.
-.PHONY: build test lint bench demo fmt
+.PHONY: build test lint bench demo fmt fuzz
 
 build:
 	cargo build --release
@@ -17,6 +17,11 @@ lint:
 
 bench:
 	bash scripts/bench.sh
+
+# Runs each cargo-fuzz target (fuzz/) for FUZZ_SECONDS seconds (default 60), one job;
+# installs cargo-fuzz if missing. Not part of `make test`; see fuzz/README.md.
+fuzz:
+	bash scripts/fuzz.sh
 
 # Builds the binary and migrates demo/jobs.db with the example migrations/.
 demo:
