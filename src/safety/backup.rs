@@ -146,15 +146,20 @@ pub fn create(db: &Path, dir: &Path, version: &DbVersion) -> Result<PathBuf> {
         reason,
     };
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e.to_string()))?;
+    // A name is taken by a backup made in the same second, or by the `.partial` file a
+    // killed run left behind (never reused: it may be another process's copy in progress).
+    let partial_of = |t: &Path| {
+        let mut p = t.as_os_str().to_owned();
+        p.push(".partial");
+        PathBuf::from(p)
+    };
     let mut target = dir.join(&base);
     let mut seq = 0;
-    while target.exists() {
+    while target.exists() || partial_of(&target).exists() {
         seq += 1;
         target = dir.join(format!("{base}-{seq}"));
     }
-    let mut partial = target.clone().into_os_string();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
+    let partial = partial_of(&target);
     match write(db, &partial, &target, dir) {
         Ok(()) => Ok(target),
         Err(reason) => {
@@ -268,5 +273,37 @@ mod tests {
             parse_name("other.db", "app.db.backup-v0001-20261122T031500Z"),
             None
         );
+    }
+
+    /// A `.partial` left by a killed run, in this second or the next, does not block a new
+    /// backup (found by the x-no-tx-wrap crash campaign) and is left alone.
+    #[test]
+    fn safety_stale_partial_does_not_block_a_backup() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("app.db");
+        let c = Connection::open(&db).expect("open");
+        c.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .expect("fill");
+        drop(c);
+        let now = Utc::now();
+        let mut stale = Vec::new();
+        for t in [now, now + chrono::Duration::seconds(1)] {
+            let p = dir.path().join(format!(
+                "app.db.backup-v0001-{}.partial",
+                t.format(TIME_FORMAT)
+            ));
+            std::fs::write(&p, b"half a copy").expect("stale partial");
+            stale.push(p);
+        }
+        let made = create(&db, dir.path(), &DbVersion::Clean(1)).expect("backup");
+        assert!(made.exists() && !made.to_string_lossy().ends_with(".partial"));
+        for p in &stale {
+            assert_eq!(std::fs::read(p).expect("kept"), b"half a copy");
+        }
+        let n: i64 = Connection::open(&made)
+            .expect("open backup")
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 1);
     }
 }
