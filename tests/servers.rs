@@ -176,13 +176,13 @@ fn mysql_failure_leaves_dirty_version() {
     assert!(db.driver().table_exists("c").expect("c"));
 }
 
-/// Several `migrate up` processes at once: each migration runs exactly once.
+/// Eight `migrate up` processes at once: each migration runs exactly once.
 fn concurrent_up(server: Server) {
     let Some(db) = fresh(server) else {
         return;
     };
     let dir = fixture("concurrent");
-    let children: Vec<_> = (0..4)
+    let children: Vec<_> = (0..8)
         .map(|_| {
             command(&dir, &db.url, &["-lock-timeout", "60", "up"])
                 .spawn()

@@ -1,4 +1,4 @@
-//! Concurrency: 8 processes mixing up, down, version at once on one SQLite file, and a
+//! Concurrency: 8 processes mixing up, down, status, version at once on one SQLite file, and a
 //! migration running while an application holds read and write transactions.
 
 use std::process::Stdio;
@@ -22,9 +22,10 @@ fn eight_processes_mixed_commands() {
     for round in 0..rounds {
         let mut kids = Vec::new();
         for _ in 0..8 {
-            let cmd: Vec<&str> = match rng.below(4) {
+            let cmd: Vec<&str> = match rng.below(5) {
                 0 | 1 => vec!["up"],
                 2 => vec!["down", "1"],
+                3 => vec!["status"],
                 _ => vec!["version"],
             };
             let mut args = vec!["-lock-timeout", "30", "-path", "m", "-database"];
