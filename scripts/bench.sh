@@ -60,6 +60,7 @@ has_cmd() { # whether this build knows a command (exit 2 = unknown command / fla
 }
 
 rows=()
+declare -A noop ver
 for n in $SIZES; do
   d=$work/n$n/m
   gen "$d" "$n"
@@ -88,10 +89,18 @@ for n in $SIZES; do
   fi
   rm -f "$db"
   rss=$(/usr/bin/time -f %M "$bin" -path "$d" -database "$url" up 2>&1 >/dev/null | tail -1)
+  rss_v=$(/usr/bin/time -f %M "$bin" -path "$d" -database "$url" version 2>&1 >/dev/null | tail -1)
+  rm -f "$fdb"
+  frss=$(/usr/bin/time -f %M sqlite3 "$fdb" < "$work/n$n/floor.sql" 2>&1 >/dev/null | tail -1)
   ratio=$(python3 -c "print('%.2f' % ($a / $floor))")
-  rows+=("| $n | $a | $floor | ${ratio}x | $single | $b | $c | $st | $e | $dry | $rss |")
-  echo "  up=$a ms floor=$floor ms ratio=${ratio}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB" >&2
+  rows+=("| $n | $a | $floor | ${ratio}x | $single | $b | $c | $st | $e | $dry | $rss / $frss | $rss_v |")
+  noop[$n]=$b; ver[$n]=$c
+  echo "  up=$a ms floor=$floor ms ratio=${ratio}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB floor-rss=${frss}KiB version-rss=${rss_v}KiB" >&2
 done
+scaling=""
+if [ -n "${noop[1000]:-}" ] && [ -n "${noop[10000]:-}" ]; then
+  scaling="Scaling N=1,000 to N=10,000 (target: at most 12x): (b) $(python3 -c "print('%.1f' % (${noop[10000]} / ${noop[1000]}))")x, (c) $(python3 -c "print('%.1f' % (${ver[10000]} / ${ver[1000]}))")x."
+fi
 
 # (g) backup of a 1 GB database against cp, when this build has backups.
 backup_row="not measured: this build has no \`backup\` command yet (issue 4)"
@@ -99,8 +108,9 @@ if "$bin" -help 2>&1 | grep -q backup || has_cmd "$work/n${SIZES%% *}/m" backups
   big=$work/big.sqlite
   sqlite3 "$big" "CREATE TABLE b (x BLOB); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 16384) INSERT INTO b SELECT randomblob(65536) FROM c;"
   cpt=$(hf cp 3 "rm -f $work/copy.sqlite" "cp $big $work/copy.sqlite")
+  cps=$(hf cpsync 3 "rm -f $work/copy.sqlite" "sh -c 'cp $big $work/copy.sqlite && sync $work/copy.sqlite'")
   bk=$(hf backup 3 "rm -rf $work/bk" "$bin -database sqlite3://$big backup -dir $work/bk")
-  backup_row="backup ${bk} ms, cp ${cpt} ms, ratio $(python3 -c "print('%.2f' % ($bk / $cpt))")x"
+  backup_row="backup of a 1 GB database ${bk} ms; \`cp\` ${cpt} ms (ratio $(python3 -c "print('%.2f' % ($bk / $cpt))")x); \`cp\` + \`sync\` of the copy, the same durability as the backup, ${cps} ms (ratio $(python3 -c "print('%.2f' % ($bk / $cps))")x)"
 fi
 
 {
@@ -113,12 +123,14 @@ fi
   echo "- Workload: N migrations; each up creates a 5-column table and an index and inserts 2 rows; each down drops them."
   echo "- Floor: the sqlite3 shell running the same SQL with one transaction per file (same durability: default synchronous, rollback journal)."
   echo
-  echo "| N | (a) up from empty | floor | (a)/floor | up -single-transaction | (b) up, nothing pending | (c) version | (d) status | (e) down -all | (f) up -dry-run | peak RSS of (a), KiB |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| N | (a) up from empty | floor | (a)/floor | up -single-transaction | (b) up, nothing pending | (c) version | (d) status | (e) down -all | (f) up -dry-run | peak RSS KiB: (a) / floor | peak RSS KiB: (c) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
+  [ -n "$scaling" ] && echo "$scaling" && echo
   echo "(g) $backup_row"
   echo
   echo "Commands: \`migrate -path m -database sqlite3://db.sqlite up\` (a, b), \`migrate -single-transaction ... up\`, \`... version\` (c), \`... status -format json\` (d), \`... down -all\` (e), \`... up -dry-run\` (f); floor: \`sqlite3 floor.sqlite < floor.sql\`."
+  if [ -f scripts/bench-notes.md ]; then echo; cat scripts/bench-notes.md; fi
 } > "$OUT"
 cat "$OUT"
