@@ -493,10 +493,11 @@ impl Driver for Postgres {
         match self.client.batch_execute(&sql) {
             Ok(()) => Ok(()),
             // Two processes creating the table at once: one loses on the catalog's unique
-            // index; the table is there either way.
+            // index (23505), on the table (42P07) or on its row type (42710, `type ...
+            // already exists`, seen with 8 processes); the table is there either way.
             Err(e)
                 if e.code()
-                    .is_some_and(|c| c.code() == "23505" || c.code() == "42P07") =>
+                    .is_some_and(|c| matches!(c.code(), "23505" | "42P07" | "42710")) =>
             {
                 if self.version_table_exists()? {
                     Ok(())
