@@ -534,9 +534,24 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
     };
     let dir = safety::backup_dir(&db, flag_dir.as_deref(), &ctx.database_url);
     let version = safety::restore::version_of(&db, &table_of(ctx));
+    let started = migrate::journal::now();
+    let clock = std::time::Instant::now();
     match backup::create(&db, &dir, &version) {
         Ok(b) => {
             log.println(&format!("Database backup created: {}", b.display()));
+            let mut entry = migrate::journal::Entry::new("backup", started, clock.elapsed())
+                .versions(version.version(), version.version());
+            entry.file = Some(b.display().to_string());
+            // The command's own connection is read-only; the row needs a writable one.
+            let journaled = migrate::url::DatabaseUrl::parse(&ctx.database_url)
+                .and_then(|u| migrate::driver::open(&u))
+                .and_then(|mut d| safety::journal_if_kept(d.as_mut(), ctx.lock_timeout, &entry));
+            if let Err(e) = journaled {
+                log.println(&format!(
+                    "warning: the backup was made but not journaled: {}",
+                    safety::short(&e)
+                ));
+            }
             if let Ok(removed) = backup::prune(&db, &dir, flags.opts.keep) {
                 for r in removed {
                     log.verbose(&format!("Removed old backup {}", r.display()));

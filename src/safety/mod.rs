@@ -210,6 +210,22 @@ pub fn journal_row(d: &mut dyn Driver, entry: &crate::journal::Entry) -> Result<
     crate::journal::append(d, entry)
 }
 
+/// Journals an explicit `backup` (or any safety operation outside a migration) under the
+/// migration lock, when the database already has migrate's journal: a database that
+/// `migrate` has never migrated is only read, no table is created in it. Returns whether
+/// a row was written.
+pub fn journal_if_kept(
+    d: &mut dyn Driver,
+    lock_timeout: std::time::Duration,
+    entry: &crate::journal::Entry,
+) -> Result<bool> {
+    if !crate::journal::exists(d)? {
+        return Ok(false);
+    }
+    crate::driver::with_lock(d, lock_timeout, |d| crate::journal::append(d, entry))?;
+    Ok(true)
+}
+
 /// A `integrity-check` journal row for a check that failed after a run: outcome
 /// `failed`, the problem in `error`, the database's version in both version columns.
 pub fn journal_failed_check(d: &mut dyn Driver, problem: &str) -> Result<()> {

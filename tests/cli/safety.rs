@@ -500,3 +500,39 @@ fn safety_hints_name_the_real_url() {
     );
     assert!(!t.stderr.contains("<url>"), "{t}");
 }
+
+#[test]
+fn safety_explicit_backup_is_journaled_only_where_a_journal_is_kept() {
+    // A database migrate manages: the `backup` command adds a journal row, after the copy.
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up"]).code, 0);
+    let t = e.migrate(&["backup", "-dir", "bk"]);
+    assert_eq!(t.code, 0, "{t}");
+    let b = backups(&e.path("bk"));
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert_eq!(
+        safety_journal(&e),
+        vec![(
+            "backup".to_string(),
+            Some(3),
+            Some(3),
+            // As printed in `Database backup created: <path>`.
+            Some(format!(
+                "bk/{}",
+                b[0].file_name().expect("name").to_string_lossy()
+            )),
+            "ok".to_string(),
+            None
+        )]
+    );
+    // A database migrate has never migrated is only read: no table appears in it.
+    let plain = Env::new();
+    plain
+        .conn()
+        .execute_batch("CREATE TABLE app (x); INSERT INTO app VALUES (1);")
+        .expect("app db");
+    let t = plain.migrate(&["backup", "-dir", "bk"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(plain.tables(), vec!["app".to_string()]);
+    assert_eq!(backups(&plain.path("bk")).len(), 1);
+}
