@@ -221,45 +221,54 @@ impl Entry {
 pub fn append(d: &mut dyn Driver, e: &Entry) -> Result<()> {
     let (_, j) = table_names(d.table());
     let jq = d.quote_ident(&j);
-    let rows = d.query(
-        &format!(
-            "SELECT COALESCE(MAX({}), 0) FROM {jq}",
-            d.quote_ident("seq")
-        ),
-        &[],
-    )?;
-    let seq = rows
-        .first()
-        .and_then(|r| r.first())
-        .and_then(Value::as_i64)
-        .unwrap_or(0)
-        + 1;
+    let next = format!(
+        "(SELECT COALESCE(MAX({}), 0) + 1 FROM {jq})",
+        d.quote_ident("seq")
+    );
+    // SQLite and PostgreSQL compute the next `seq` inside the INSERT: one statement per row
+    // (a migration's bookkeeping is prepared again after each of its DDL statements). MySQL
+    // refuses a subquery on the table being inserted into (error 1093): it reads it first.
+    let seq = match d.dialect() {
+        Dialect::Sqlite | Dialect::Postgres => None,
+        Dialect::Mysql => {
+            let rows = d.query(&format!("SELECT {next}"), &[])?;
+            Some(
+                rows.first()
+                    .and_then(|r| r.first())
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1),
+            )
+        }
+    };
     let cols: Vec<String> = JOURNAL_COLS.iter().map(|c| d.quote_ident(c)).collect();
-    let ph: Vec<String> = (1..=JOURNAL_COLS.len()).map(|n| d.placeholder(n)).collect();
+    let mut values = vec![match seq {
+        Some(_) => d.placeholder(1),
+        None => next.clone(),
+    }];
+    let first = usize::from(seq.is_some());
+    values.extend((1..JOURNAL_COLS.len()).map(|n| d.placeholder(first + n)));
     let sql = format!(
         "INSERT INTO {jq} ({}) VALUES ({})",
         cols.join(", "),
-        ph.join(", ")
+        values.join(", ")
     );
-    d.execute(
-        &sql,
-        &[
-            Value::Int(seq),
-            Value::Text(e.operation.clone()),
-            opt_int(e.version_from),
-            opt_int(e.version_to),
-            opt_text(&e.file),
-            opt_text(&e.checksum),
-            Value::Text(e.started_at.clone()),
-            Value::Text(e.finished_at.clone()),
-            int(e.duration_ms),
-            Value::Text(e.outcome.clone()),
-            opt_text(&e.error),
-            Value::Text(e.tool_version.clone()),
-            Value::Text(e.host.clone()),
-            Value::Text(e.user.clone()),
-        ],
-    )?;
+    let mut params: Vec<Value> = seq.map(Value::Int).into_iter().collect();
+    params.extend([
+        Value::Text(e.operation.clone()),
+        opt_int(e.version_from),
+        opt_int(e.version_to),
+        opt_text(&e.file),
+        opt_text(&e.checksum),
+        Value::Text(e.started_at.clone()),
+        Value::Text(e.finished_at.clone()),
+        int(e.duration_ms),
+        Value::Text(e.outcome.clone()),
+        opt_text(&e.error),
+        Value::Text(e.tool_version.clone()),
+        Value::Text(e.host.clone()),
+        Value::Text(e.user.clone()),
+    ]);
+    d.execute(&sql, &params)?;
     Ok(())
 }
 
@@ -363,38 +372,60 @@ pub fn record_version(
     applied_at: &str,
     took: Option<Duration>,
 ) -> Result<()> {
+    record_version_with(d, source, version, applied_at, took, None)
+}
+
+/// [`record_version`], with the checksum of the up file when the caller has just computed
+/// it from the bytes it ran (a migration step), so the file is not read twice. Both rows go
+/// in one statement: a step's bookkeeping is prepared again after every DDL statement.
+pub fn record_version_with(
+    d: &mut dyn Driver,
+    source: &Source,
+    version: u64,
+    applied_at: &str,
+    took: Option<Duration>,
+    up_checksum: Option<&str>,
+) -> Result<()> {
     forget_version(d, version)?;
     let Some(entry) = source.entry(version) else {
         return Ok(());
     };
     let (c, _) = table_names(d.table());
     let cols: Vec<String> = CHECKSUM_COLS.iter().map(|c| d.quote_ident(c)).collect();
-    let ph: Vec<String> = (1..=CHECKSUM_COLS.len())
-        .map(|n| d.placeholder(n))
-        .collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({})",
-        d.quote_ident(&c),
-        cols.join(", "),
-        ph.join(", ")
-    );
+    let mut rows = Vec::new();
+    let mut params = Vec::new();
     for f in [entry.up.as_ref(), entry.down.as_ref()]
         .into_iter()
         .flatten()
     {
-        let sum = checksum(&source.read(f)?);
-        d.execute(
-            &sql,
-            &[
-                int(version),
-                Value::Text(f.direction.to_string()),
-                Value::Text(f.name.clone()),
-                Value::Text(sum),
-                Value::Text(applied_at.to_string()),
-                took.map_or(Value::Null, |t| int(ms(t))),
-            ],
-        )?;
+        let sum = match (f.direction, up_checksum) {
+            (Direction::Up, Some(known)) => known.to_string(),
+            _ => checksum(&source.read(f)?),
+        };
+        let base = params.len();
+        let ph: Vec<String> = (1..=CHECKSUM_COLS.len())
+            .map(|n| d.placeholder(base + n))
+            .collect();
+        rows.push(format!("({})", ph.join(", ")));
+        params.extend([
+            int(version),
+            Value::Text(f.direction.to_string()),
+            Value::Text(f.name.clone()),
+            Value::Text(sum),
+            Value::Text(applied_at.to_string()),
+            took.map_or(Value::Null, |t| int(ms(t))),
+        ]);
     }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES {}",
+        d.quote_ident(&c),
+        cols.join(", "),
+        rows.join(", ")
+    );
+    d.execute(&sql, &params)?;
     Ok(())
 }
 

@@ -492,12 +492,13 @@ fn run_step(
     // The step's own bookkeeping: checksums of the version's files, and the journal row.
     let bookkeeping = |d: &mut dyn Driver| -> Result<()> {
         match step.direction {
-            Direction::Up => journal::record_version(
+            Direction::Up => journal::record_version_with(
                 d,
                 source,
                 step.version,
                 &journal::now(),
                 Some(started.elapsed()),
+                sum.as_deref(),
             )?,
             // Nothing above the new version is applied any more, including versions whose
             // files are gone (golang-migrate's down walks only the files that exist).

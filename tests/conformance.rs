@@ -179,6 +179,19 @@ fn up_down_goto(url: &str) {
         count(d, &format!("SELECT count(DISTINCT {ver}) FROM {c}")),
         3
     );
+    // Up and down files both recorded (one multi-row INSERT per step).
+    assert_eq!(count(d, &format!("SELECT count(*) FROM {c}")), 6);
+    // `seq` numbers the rows 1, 2, 3, ... (computed inside the INSERT on SQLite and
+    // PostgreSQL, read first on MySQL).
+    let seq = d.quote_ident("seq");
+    let seqs: Vec<i64> = d
+        .query(&format!("SELECT {seq} FROM {j} ORDER BY {seq}"), &[])
+        .expect("seq")
+        .iter()
+        .map(|r| r[0].as_i64().expect("int"))
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    assert!(seqs.len() >= 3, "{seqs:?}");
     assert_eq!(
         tables(m.driver()),
         ["posts", "schema_migrations", "users"],
