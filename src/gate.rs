@@ -1034,6 +1034,8 @@ mod tests {
             "--revert-db",
             "-db-status",
             "-no-backup",
+            "--db=-migrate-db",
+            "./-migrate-db",
             "--",
             "-migrate-db",
         ]);
@@ -1047,6 +1049,8 @@ mod tests {
                 "--revert-db",
                 "--db-status",
                 "--no-backup",
+                "--db=-migrate-db",
+                "./-migrate-db",
                 "--",
                 "-migrate-db"
             ]
