@@ -4,7 +4,8 @@
 #
 #   bash scripts/bench.sh            # N = 100, 1000, 10000
 #   SIZES="100 1000" bash scripts/bench.sh
-#   RUNS=5 bash scripts/bench.sh     # hyperfine runs per row (default: 10, 3 for N >= 10000)
+#   RUNS=5 bash scripts/bench.sh     # hyperfine runs per row (default: 10, 3 for N >= 10000;
+#                                    # 20 for the rows that take under a second)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,24 @@ fi
 cargo build --release --quiet
 bin=$PWD/target/release/migrate
 
+# PEERS=1: tools that install from package registries, measured on the same migrations.
+# Installed once into a cache outside the repository (nothing of theirs is committed).
+PEERS=${PEERS:-0}
+peers_dir=${PEERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/migrate-bench}
+dbmate=$peers_dir/dbmate/node_modules/@dbmate/linux-x64/bin/dbmate
+sqlx=$peers_dir/sqlx/bin/sqlx
+if [ "$PEERS" = 1 ]; then
+  mkdir -p "$peers_dir"
+  if [ ! -x "$dbmate" ]; then
+    echo "installing dbmate from npm (@dbmate/linux-x64) into $peers_dir" >&2
+    npm install --silent --prefix "$peers_dir/dbmate" @dbmate/linux-x64 >&2
+  fi
+  if [ ! -x "$sqlx" ]; then
+    echo "installing sqlx-cli (SQLite only) from crates.io into $peers_dir; this compiles for a few minutes" >&2
+    cargo install --quiet --locked sqlx-cli --no-default-features --features sqlite --root "$peers_dir/sqlx" >&2
+  fi
+fi
+
 # gen DIR N: N migrations; each up creates a 5-column table with an index and inserts 2 rows.
 gen() {
   local dir=$1 n=$2
@@ -29,7 +48,9 @@ gen() {
   python3 - "$dir" "$n" <<'PY'
 import sys, os
 d, n = sys.argv[1], int(sys.argv[2])
-floor = []
+dbm = os.path.join(os.path.dirname(d), "dbmate")
+os.makedirs(dbm, exist_ok=True)
+floor, floorv = [], []
 for i in range(1, n + 1):
     up = (f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT, "
           f"score REAL, created_at TEXT DEFAULT CURRENT_TIMESTAMP);\n"
@@ -39,7 +60,18 @@ for i in range(1, n + 1):
     open(os.path.join(d, f"{i:06d}_t{i}.up.sql"), "w").write(up)
     open(os.path.join(d, f"{i:06d}_t{i}.down.sql"), "w").write(down)
     floor.append("BEGIN;\n" + up + "COMMIT;\n")
-open(os.path.join(os.path.dirname(d), "floor.sql"), "w").write("".join(floor))
+    # the floor of any golang-migrate-compatible tool: the same SQL and the version row
+    floorv.append("BEGIN;\n" + up + "DELETE FROM schema_migrations;\n"
+                  f"INSERT INTO schema_migrations (version, dirty) VALUES ({i}, 0);\nCOMMIT;\n")
+    # peers' layouts: dbmate (one file, two sections); sqlx reads the up/down names as they are
+    open(os.path.join(dbm, f"{i:06d}_t{i}.sql"), "w").write(
+        "-- migrate:up\n" + up + "\n-- migrate:down\n" + down)
+top = os.path.dirname(d)
+open(os.path.join(top, "floor.sql"), "w").write("".join(floor))
+open(os.path.join(top, "floorv.sql"), "w").write(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);\n"
+    + "".join(floorv))
 PY
 }
 
@@ -60,7 +92,8 @@ has_cmd() { # whether this build knows a command (exit 2 = unknown command / fla
 }
 
 rows=()
-declare -A noop ver
+peer_rows=()
+declare -A noop ver shellver
 for n in $SIZES; do
   d=$work/n$n/m
   gen "$d" "$n"
@@ -69,23 +102,28 @@ for n in $SIZES; do
   url="sqlite3://$db"
   runs=${RUNS:-10}
   [ "$n" -ge 10000 ] && runs=${RUNS:-3}
+  # rows that take well under a second get 20 runs at every N (the scaling ratios use them)
+  quick=${RUNS:-20}
   echo "N=$n ($runs runs per row)" >&2
   a=$(hf "up$n" "$runs" "rm -f $db $db.migrate.lock" "$bin -path $d -database $url up")
   floor=$(hf "floor$n" "$runs" "rm -f $fdb" "sqlite3 $fdb < $work/n$n/floor.sql")
+  floorv=$(hf "floorv$n" "$runs" "rm -f $fdb" "sqlite3 $fdb < $work/n$n/floorv.sql")
   single=$(hf "single$n" "$runs" "rm -f $db $db.migrate.lock" "$bin -single-transaction -path $d -database $url up")
   rm -f "$db"; "$bin" -path "$d" -database "$url" up 2>/dev/null
   cp "$db" "$db.full"
-  b=$(hf "noop$n" "$runs" "true" "$bin -path $d -database $url up")
-  c=$(hf "version$n" "$runs" "true" "$bin -path $d -database $url version")
+  b=$(hf "noop$n" "$quick" "true" "$bin -path $d -database $url up")
+  c=$(hf "version$n" "$quick" "true" "$bin -path $d -database $url version")
+  # the floor of (c): the shell opening the same database and reading the version row
+  cs=$(hf "shellversion$n" "$quick" "true" "sqlite3 $db 'SELECT version, dirty FROM schema_migrations' >/dev/null")
   st="n/a"
   if has_cmd "$d" status; then
-    st=$(hf "status$n" "$runs" "true" "$bin -path $d -database $url status -format json >/dev/null; true")
+    st=$(hf "status$n" "$quick" "true" "$bin -path $d -database $url status -format json >/dev/null; true")
   fi
   e=$(hf "down$n" "$runs" "cp $db.full $db" "$bin -path $d -database $url down -all")
   dry="n/a"
   if has_cmd "$d" up -dry-run; then
     cp "$db.full" "$db"; "$bin" -path "$d" -database "$url" goto 1 >/dev/null 2>&1 || true
-    dry=$(hf "dry$n" "$runs" "true" "$bin -path $d -database $url up -dry-run >/dev/null")
+    dry=$(hf "dry$n" "$quick" "true" "$bin -path $d -database $url up -dry-run >/dev/null")
   fi
   rm -f "$db"
   rss=$(/usr/bin/time -f %M "$bin" -path "$d" -database "$url" up 2>&1 >/dev/null | tail -1)
@@ -93,13 +131,39 @@ for n in $SIZES; do
   rm -f "$fdb"
   frss=$(/usr/bin/time -f %M sqlite3 "$fdb" < "$work/n$n/floor.sql" 2>&1 >/dev/null | tail -1)
   ratio=$(python3 -c "print('%.2f' % ($a / $floor))")
-  rows+=("| $n | $a | $floor | ${ratio}x | $single | $b | $c | $st | $e | $dry | $rss / $frss | $rss_v |")
-  noop[$n]=$b; ver[$n]=$c
-  echo "  up=$a ms floor=$floor ms ratio=${ratio}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB floor-rss=${frss}KiB version-rss=${rss_v}KiB" >&2
+  ratiov=$(python3 -c "print('%.2f' % ($a / $floorv))")
+  rows+=("| $n | $a | $floor | ${ratio}x | $floorv | ${ratiov}x | $single | $b | $c | $st | $e | $dry | $rss / $frss | $rss_v |")
+  noop[$n]=$b; ver[$n]=$c; shellver[$n]=$cs
+  echo "  up=$a ms floor=$floor ms ratio=${ratio}x floor+version=$floorv ms ratio=${ratiov}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB floor-rss=${frss}KiB version-rss=${rss_v}KiB" >&2
+  if [ "$PEERS" = 1 ]; then
+    pdb=$work/n$n/peer.sqlite
+    x() { python3 -c "print('%.2f' % ($1 / $2))"; }
+    # dbmate: up from empty (each file in a transaction), up with nothing pending, status;
+    # its rollback undoes one migration per call, so a down-all row would not compare.
+    dm="$dbmate --no-dump-schema -d $work/n$n/dbmate -u sqlite:$pdb"
+    du=$(hf "dbmate-up$n" "$runs" "rm -f $pdb" "$dm up >/dev/null")
+    dn=$(hf "dbmate-noop$n" "$quick" "true" "$dm up >/dev/null")
+    ds=$(hf "dbmate-status$n" "$quick" "true" "$dm status >/dev/null; true")
+    rm -f "$pdb"
+    drss=$(/usr/bin/time -f %M $dm up 2>&1 >/dev/null | tail -1)
+    peer_rows+=("| $n | dbmate $("$dbmate" --version | awk '{print $NF}') | $du ($(x "$du" "$a")x) | $dn ($(x "$dn" "$b")x) | $ds ($(x "$ds" "$st")x) | n/a | $drss |")
+    # sqlx-cli reads the same NNN_name.up.sql / .down.sql files (its reversible layout).
+    sq="--source $d --database-url sqlite://$pdb"
+    su=$(hf "sqlx-up$n" "$runs" "rm -f $pdb" "$sqlx migrate run $sq?mode=rwc >/dev/null")
+    sn=$(hf "sqlx-noop$n" "$quick" "true" "$sqlx migrate run $sq >/dev/null")
+    ss=$(hf "sqlx-info$n" "$quick" "true" "$sqlx migrate info $sq >/dev/null")
+    cp "$pdb" "$pdb.full"
+    sd=$(hf "sqlx-down$n" "$runs" "cp $pdb.full $pdb" "$sqlx migrate revert --target-version 0 $sq >/dev/null")
+    rm -f "$pdb"
+    srss=$(/usr/bin/time -f %M $sqlx migrate run $sq?mode=rwc 2>&1 >/dev/null | tail -1)
+    peer_rows+=("| $n | sqlx-cli $("$sqlx" --version | awk '{print $NF}') | $su ($(x "$su" "$a")x) | $sn ($(x "$sn" "$b")x) | $ss ($(x "$ss" "$st")x) | $sd ($(x "$sd" "$e")x) | $srss |")
+    peer_rows+=("| $n | migrate (this run) | $a | $b | $st | $e | $rss |")
+    echo "  dbmate up=$du noop=$dn status=$ds rss=$drss; sqlx up=$su noop=$sn info=$ss down=$sd rss=$srss" >&2
+  fi
 done
 scaling=""
 if [ -n "${noop[1000]:-}" ] && [ -n "${noop[10000]:-}" ]; then
-  scaling="Scaling N=1,000 to N=10,000 (target: at most 12x): (b) $(python3 -c "print('%.1f' % (${noop[10000]} / ${noop[1000]}))")x, (c) $(python3 -c "print('%.1f' % (${ver[10000]} / ${ver[1000]}))")x."
+  scaling="Scaling N=1,000 to N=10,000 (target: at most 12x): (b) $(python3 -c "print('%.1f' % (${noop[10000]} / ${noop[1000]}))")x, (c) $(python3 -c "print('%.1f' % (${ver[10000]} / ${ver[1000]}))")x; the shell opening the same databases and reading the version row: $(python3 -c "print('%.1f' % (${shellver[10000]} / ${shellver[1000]}))")x (${shellver[1000]} ms and ${shellver[10000]} ms)."
 fi
 
 # (g) backup of a 1 GB database against cp, when this build has backups.
@@ -122,15 +186,27 @@ fi
   echo "- migrate $("$bin" -version 2>&1), $(sqlite3 --version | cut -d' ' -f1-2) shell (the floor), hyperfine $(hyperfine --version | cut -d' ' -f2)."
   echo "- Workload: N migrations; each up creates a 5-column table and an index and inserts 2 rows; each down drops them."
   echo "- Floor: the sqlite3 shell running the same SQL with one transaction per file (same durability: default synchronous, rollback journal)."
+  echo "- Floor + version row: the same, each transaction also writing golang-migrate's \`schema_migrations\` row, as every golang-migrate-compatible tool must."
   echo
-  echo "| N | (a) up from empty | floor | (a)/floor | up -single-transaction | (b) up, nothing pending | (c) version | (d) status | (e) down -all | (f) up -dry-run | peak RSS KiB: (a) / floor | peak RSS KiB: (c) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| N | (a) up from empty | floor | (a)/floor | floor + version row | (a)/(floor + version row) | up -single-transaction | (b) up, nothing pending | (c) version | (d) status | (e) down -all | (f) up -dry-run | peak RSS KiB: (a) / floor | peak RSS KiB: (c) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   [ -n "$scaling" ] && echo "$scaling" && echo
   echo "(g) $backup_row"
   echo
-  echo "Commands: \`migrate -path m -database sqlite3://db.sqlite up\` (a, b), \`migrate -single-transaction ... up\`, \`... version\` (c), \`... status -format json\` (d), \`... down -all\` (e), \`... up -dry-run\` (f); floor: \`sqlite3 floor.sqlite < floor.sql\`."
+  if [ "${#peer_rows[@]}" -gt 0 ]; then
+    echo "Peers (\`PEERS=1\`): the same migrations on the same machine in the same run; in brackets the peer's time over ours (above 1: \`migrate\` is faster). Medians in ms, peak RSS in KiB."
+    echo
+    echo "| N | tool | up from empty | up, nothing pending | status / info | down all | peak RSS, up |"
+    echo "|---|---|---|---|---|---|---|"
+    printf '%s\n' "${peer_rows[@]}"
+    echo
+  else
+    echo "Peers: not measured in this run (\`PEERS=1 make bench\` installs dbmate from npm and sqlx-cli from crates.io and measures them side by side)."
+    echo
+  fi
+  echo "Commands: \`migrate -path m -database sqlite3://db.sqlite up\` (a, b), \`migrate -single-transaction ... up\`, \`... version\` (c), \`... status -format json\` (d), \`... down -all\` (e), \`... up -dry-run\` (f); floor: \`sqlite3 floor.sqlite < floor.sql\`; peers: \`dbmate --no-dump-schema -d DIR -u sqlite:DB up\` and \`status\`, \`sqlx migrate run\`, \`info\` and \`revert --target-version 0\`."
   if [ -f scripts/bench-notes.md ]; then echo; cat scripts/bench-notes.md; fi
 } > "$OUT"
 cat "$OUT"
