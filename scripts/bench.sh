@@ -77,6 +77,8 @@ PY
 
 # median JSON -> milliseconds
 median_ms() { python3 -c "import json,sys; print('%.2f' % (json.load(open(sys.argv[1]))['results'][0]['median']*1000))" "$1"; }
+# ratio A B -> A / B with two decimals
+ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 
 hf() { # hf NAME RUNS PREPARE CMD
   local name=$1 runs=$2 prep=$3 cmd=$4
@@ -130,14 +132,13 @@ for n in $SIZES; do
   rss_v=$(/usr/bin/time -f %M "$bin" -path "$d" -database "$url" version 2>&1 >/dev/null | tail -1)
   rm -f "$fdb"
   frss=$(/usr/bin/time -f %M sqlite3 "$fdb" < "$work/n$n/floor.sql" 2>&1 >/dev/null | tail -1)
-  ratio=$(python3 -c "print('%.2f' % ($a / $floor))")
-  ratiov=$(python3 -c "print('%.2f' % ($a / $floorv))")
-  rows+=("| $n | $a | $floor | ${ratio}x | $floorv | ${ratiov}x | $single | $b | $c | $st | $e | $dry | $rss / $frss | $rss_v |")
+  ra=$(ratio "$a" "$floor")
+  rav=$(ratio "$a" "$floorv")
+  rows+=("| $n | $a | $floor | ${ra}x | $floorv | ${rav}x | $single | $b | $c | $st | $e | $dry | $rss / $frss | $rss_v |")
   noop[$n]=$b; ver[$n]=$c; shellver[$n]=$cs
-  echo "  up=$a ms floor=$floor ms ratio=${ratio}x floor+version=$floorv ms ratio=${ratiov}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB floor-rss=${frss}KiB version-rss=${rss_v}KiB" >&2
+  echo "  up=$a ms floor=$floor ms ratio=${ra}x floor+version=$floorv ms ratio=${rav}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB floor-rss=${frss}KiB version-rss=${rss_v}KiB" >&2
   if [ "$PEERS" = 1 ]; then
     pdb=$work/n$n/peer.sqlite
-    x() { python3 -c "print('%.2f' % ($1 / $2))"; }
     # dbmate: up from empty (each file in a transaction), up with nothing pending, status;
     # its rollback undoes one migration per call, so a down-all row would not compare.
     dm="$dbmate --no-dump-schema -d $work/n$n/dbmate -u sqlite:$pdb"
@@ -146,7 +147,7 @@ for n in $SIZES; do
     ds=$(hf "dbmate-status$n" "$quick" "true" "$dm status >/dev/null; true")
     rm -f "$pdb"
     drss=$(/usr/bin/time -f %M $dm up 2>&1 >/dev/null | tail -1)
-    peer_rows+=("| $n | dbmate $("$dbmate" --version | awk '{print $NF}') | $du ($(x "$du" "$a")x) | $dn ($(x "$dn" "$b")x) | $ds ($(x "$ds" "$st")x) | n/a | $drss |")
+    peer_rows+=("| $n | dbmate $("$dbmate" --version | awk '{print $NF}') | $du ($(ratio "$du" "$a")x) | $dn ($(ratio "$dn" "$b")x) | $ds ($(ratio "$ds" "$st")x) | n/a | $drss |")
     # sqlx-cli reads the same NNN_name.up.sql / .down.sql files (its reversible layout).
     sq="--source $d --database-url sqlite://$pdb"
     su=$(hf "sqlx-up$n" "$runs" "rm -f $pdb" "$sqlx migrate run $sq?mode=rwc >/dev/null")
@@ -156,7 +157,7 @@ for n in $SIZES; do
     sd=$(hf "sqlx-down$n" "$runs" "cp $pdb.full $pdb" "$sqlx migrate revert --target-version 0 $sq >/dev/null")
     rm -f "$pdb"
     srss=$(/usr/bin/time -f %M $sqlx migrate run $sq?mode=rwc 2>&1 >/dev/null | tail -1)
-    peer_rows+=("| $n | sqlx-cli $("$sqlx" --version | awk '{print $NF}') | $su ($(x "$su" "$a")x) | $sn ($(x "$sn" "$b")x) | $ss ($(x "$ss" "$st")x) | $sd ($(x "$sd" "$e")x) | $srss |")
+    peer_rows+=("| $n | sqlx-cli $("$sqlx" --version | awk '{print $NF}') | $su ($(ratio "$su" "$a")x) | $sn ($(ratio "$sn" "$b")x) | $ss ($(ratio "$ss" "$st")x) | $sd ($(ratio "$sd" "$e")x) | $srss |")
     peer_rows+=("| $n | migrate (this run) | $a | $b | $st | $e | $rss |")
     echo "  dbmate up=$du noop=$dn status=$ds rss=$drss; sqlx up=$su noop=$sn info=$ss down=$sd rss=$srss" >&2
   fi
@@ -174,7 +175,7 @@ if "$bin" -help 2>&1 | grep -q backup || has_cmd "$work/n${SIZES%% *}/m" backups
   cpt=$(hf cp 3 "rm -f $work/copy.sqlite" "cp $big $work/copy.sqlite")
   cps=$(hf cpsync 3 "rm -f $work/copy.sqlite" "sh -c 'cp $big $work/copy.sqlite && sync $work/copy.sqlite'")
   bk=$(hf backup 3 "rm -rf $work/bk" "$bin -database sqlite3://$big backup -dir $work/bk")
-  backup_row="backup of a 1 GB database ${bk} ms; \`cp\` ${cpt} ms (ratio $(python3 -c "print('%.2f' % ($bk / $cpt))")x); \`cp\` + \`sync\` of the copy, the same durability as the backup, ${cps} ms (ratio $(python3 -c "print('%.2f' % ($bk / $cps))")x)"
+  backup_row="backup of a 1 GB database ${bk} ms; \`cp\` ${cpt} ms (ratio $(ratio "$bk" "$cpt")x); \`cp\` + \`sync\` of the copy, the same durability as the backup, ${cps} ms (ratio $(ratio "$bk" "$cps")x)"
 fi
 
 {

@@ -243,7 +243,7 @@ pub fn append(d: &mut dyn Driver, e: &Entry) -> Result<()> {
     let cols: Vec<String> = JOURNAL_COLS.iter().map(|c| d.quote_ident(c)).collect();
     let mut values = vec![match seq {
         Some(_) => d.placeholder(1),
-        None => next.clone(),
+        None => next,
     }];
     let first = usize::from(seq.is_some());
     values.extend((1..JOURNAL_COLS.len()).map(|n| d.placeholder(first + n)));
