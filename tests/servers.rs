@@ -392,6 +392,7 @@ fn mysql_options() {
             "tls=custom&x-tls-cert=c.pem&x-tls-key=k.pem",
             &["version"][..],
         ),
+        ("tls=custom&x-tls-cert=c.pem", &["version"][..]),
         (
             "sql_mode=%27ANSI_QUOTES%27&parseTime=true",
             &["version"][..],
@@ -433,4 +434,98 @@ fn postgres_multi_statement_failure_is_dirty() {
     assert_snapshot!(s);
     assert_eq!(version(&db), DbVersion::Dirty(2));
     assert!(db.driver().table_exists("c").expect("c"));
+}
+
+/// TLS against the real server (rustls, libpq's sslmode rules): `prefer` and `require`
+/// encrypt, `verify-ca` checks the chain only, `verify-full` the chain and the host name.
+/// The server's own certificate serves as the root (Debian's snakeoil: `localhost`).
+#[test]
+fn postgres_tls_follows_sslmode() {
+    let Some(db) = fresh(Server::Postgres) else {
+        return;
+    };
+    let skip = |why: String| {
+        let msg = format!("\n*** SKIPPED postgres_tls_follows_sslmode: {why} ***\n");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+    };
+    let setting = |name: &str| {
+        db.driver()
+            .query(&format!("SHOW {name}"), &[])
+            .ok()
+            .and_then(|rows| rows.into_iter().next())
+            .and_then(|r| r.into_iter().next())
+            .and_then(Value::into_string)
+            .unwrap_or_default()
+    };
+    if setting("ssl") != "on" {
+        return skip("the server runs with ssl = off".into());
+    }
+    let cert = setting("ssl_cert_file");
+    if std::fs::read(&cert).is_err() || !db.url.contains("@127.0.0.1:") {
+        return skip(format!(
+            "the server's certificate {cert:?} is not readable here, or the server is not at 127.0.0.1"
+        ));
+    }
+    let url = |params: &str, host: &str| {
+        db.url
+            .replace("sslmode=disable", params)
+            .replace("@127.0.0.1:", &format!("@{host}:"))
+    };
+    // What the server says about this very connection.
+    let transport = |params: &str, host: &str| -> Result<String, String> {
+        let u = migrate::url::DatabaseUrl::parse(&url(params, host)).map_err(|e| e.to_string())?;
+        let mut d = migrate::driver::open(&u).map_err(|e| e.to_string())?;
+        let rows = d
+            .query(
+                "SELECT CASE WHEN ssl THEN 'tls' ELSE 'plain' END FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(rows[0][0].clone().into_string().unwrap_or_default())
+    };
+    let root = format!("sslrootcert={cert}");
+    let ok = |params: &str, host: &str, want: &str| {
+        assert_eq!(
+            transport(params, host).as_deref(),
+            Ok(want),
+            "{params} at {host}"
+        );
+    };
+    ok("sslmode=disable", "127.0.0.1", "plain");
+    ok("sslmode=prefer", "127.0.0.1", "tls");
+    ok("sslmode=require", "127.0.0.1", "tls");
+    ok(&format!("sslmode=require&{root}"), "127.0.0.1", "tls");
+    ok(&format!("sslmode=verify-ca&{root}"), "127.0.0.1", "tls");
+    ok(&format!("sslmode=verify-full&{root}"), "localhost", "tls");
+    // The certificate names localhost, not 127.0.0.1: verify-full refuses.
+    let e = transport(&format!("sslmode=verify-full&{root}"), "127.0.0.1")
+        .expect_err("verify-full must refuse 127.0.0.1");
+    assert!(e.contains("certificate not valid for name"), "{e}");
+    // Roots that did not sign the server's certificate: verify-ca refuses.
+    let bundle = "/etc/ssl/certs/ca-certificates.crt";
+    if std::fs::metadata(bundle).is_ok() {
+        let e = transport(
+            &format!("sslmode=verify-ca&sslrootcert={bundle}"),
+            "127.0.0.1",
+        )
+        .expect_err("verify-ca must refuse roots that did not sign");
+        assert!(e.contains("invalid peer certificate"), "{e}");
+    }
+    // The same through the binary: the refusal names the certificate problem, exit 1.
+    let mut s = String::new();
+    for (params, host) in [
+        (format!("sslmode=verify-full&{root}"), "localhost"),
+        (format!("sslmode=verify-full&{root}"), "127.0.0.1"),
+        (
+            "sslmode=require&sslrootcert=/nonexistent/root.crt".to_string(),
+            "127.0.0.1",
+        ),
+    ] {
+        s.push_str(&format!(
+            "$ migrate -database <db at {host}>?{} version\n",
+            params.replace(&cert, "<server cert>")
+        ));
+        s.push_str(&run_url(&db, &url(&params, host), "conformance", &["version"]).to_string());
+    }
+    assert_snapshot!(s);
 }

@@ -8,6 +8,8 @@ pub mod lockkey;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]
+mod pg_tls;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod split;
 #[cfg(feature = "sqlite")]

@@ -183,12 +183,22 @@ fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<Option<SslOpts>> {
         )),
         _ => {
             // A custom config name: golang-migrate registers it from the x-tls-* options.
-            if url.x_param("x-tls-cert").is_some() || url.x_param("x-tls-key").is_some() {
-                return Err(bad(
-                    "x-tls-cert/x-tls-key: client certificates are not supported by this build (native-tls needs PKCS#12)",
-                ));
-            }
             let mut ssl = ssl;
+            match (url.x_param("x-tls-cert"), url.x_param("x-tls-key")) {
+                (Some(cert), Some(key)) => {
+                    // PEM files, as go-sql-driver's tls.LoadX509KeyPair reads them.
+                    for (what, p) in [("x-tls-cert", cert), ("x-tls-key", key)] {
+                        std::fs::metadata(p)
+                            .map_err(|e| bad(format!("{what}: cannot read {p}: {e}")))?;
+                    }
+                    ssl = ssl.with_client_identity(Some(mysql::ClientIdentity::new(
+                        std::path::PathBuf::from(cert),
+                        std::path::PathBuf::from(key),
+                    )));
+                }
+                (None, None) => {}
+                _ => return Err(bad("x-tls-cert and x-tls-key must be given together")),
+            }
             if let Some(ca) = url.x_param("x-tls-ca") {
                 ssl = ssl.with_root_cert_path(Some(std::path::PathBuf::from(ca)));
             }

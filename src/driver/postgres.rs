@@ -197,34 +197,16 @@ fn connect_config(url: &DatabaseUrl) -> Result<Connect> {
     })
 }
 
-fn tls_connector(c: &Connect) -> Result<postgres_native_tls::MakeTlsConnector> {
-    let io = |what: &str, p: &str, e: std::io::Error| Error::Other(format!("{what} {p}: {e}"));
-    let tls = |e: native_tls::Error| Error::Other(format!("tls: {e}"));
-    let mut b = native_tls::TlsConnector::builder();
-    match (c.ssl.as_str(), c.root_cert.is_some()) {
-        // libpq: `require` without a root certificate verifies nothing; with one it
-        // behaves as `verify-ca`.
-        ("verify-full", _) => {}
-        ("verify-ca", _) | ("require", true) => {
-            b.danger_accept_invalid_hostnames(true);
-        }
-        _ => {
-            b.danger_accept_invalid_certs(true);
-            b.danger_accept_invalid_hostnames(true);
-        }
-    }
-    if let Some(p) = &c.root_cert {
-        let pem = std::fs::read(p).map_err(|e| io("cannot read sslrootcert", p, e))?;
-        b.add_root_certificate(native_tls::Certificate::from_pem(&pem).map_err(tls)?);
-    }
-    if let Some((cp, kp)) = &c.client_cert {
-        let cert = std::fs::read(cp).map_err(|e| io("cannot read sslcert", cp, e))?;
-        let key = std::fs::read(kp).map_err(|e| io("cannot read sslkey", kp, e))?;
-        b.identity(native_tls::Identity::from_pkcs8(&cert, &key).map_err(tls)?);
-    }
-    Ok(postgres_native_tls::MakeTlsConnector::new(
-        b.build().map_err(tls)?,
-    ))
+fn tls_connector(c: &Connect) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    let verify = super::pg_tls::Verify::for_sslmode(&c.ssl, c.root_cert.is_some());
+    let config = super::pg_tls::client_config(
+        verify,
+        c.root_cert.as_deref(),
+        c.client_cert
+            .as_ref()
+            .map(|(cert, key)| (cert.as_str(), key.as_str())),
+    )?;
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// The URL path with its leading slash, as golang-migrate keys the lock (`/mydb`).

@@ -1,0 +1,249 @@
+//! TLS for PostgreSQL with rustls (pure Rust, `ring` for the cryptography): no OpenSSL to
+//! link or to find at run time, and libpq's `sslmode` semantics:
+//!
+//! | sslmode | certificate chain | host name |
+//! |---|---|---|
+//! | `allow`, `prefer`, `require` (no `sslrootcert`) | not checked | not checked |
+//! | `require` with `sslrootcert`, `verify-ca` | checked | not checked |
+//! | `verify-full` | checked | checked |
+//!
+//! The trusted roots are `sslrootcert` when given, else the system's (`/etc/ssl/certs`
+//! and the like, through rustls-native-certs).
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+
+use crate::error::{Error, Result};
+
+/// What the server's certificate is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verify {
+    /// Encryption only (libpq's `require` without a root certificate).
+    Nothing,
+    /// The chain up to a trusted root, any host name (`verify-ca`).
+    Chain,
+    /// The chain and the host name (`verify-full`).
+    Full,
+}
+
+impl Verify {
+    /// libpq's rule: `require` with a root certificate behaves as `verify-ca`.
+    pub(crate) fn for_sslmode(mode: &str, has_root_cert: bool) -> Verify {
+        match (mode, has_root_cert) {
+            ("verify-full", _) => Verify::Full,
+            ("verify-ca", _) | ("require", true) => Verify::Chain,
+            _ => Verify::Nothing,
+        }
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn tls(e: impl std::fmt::Display) -> Error {
+    Error::Other(format!("tls: {e}"))
+}
+
+/// The rustls client configuration for a connection.
+pub(crate) fn client_config(
+    verify: Verify,
+    root_cert: Option<&str>,
+    client_cert: Option<(&str, &str)>,
+) -> Result<ClientConfig> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(tls)?;
+    let builder = match verify {
+        Verify::Nothing => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider))),
+        Verify::Chain | Verify::Full => {
+            let roots = Arc::new(roots(root_cert)?);
+            let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
+                .build()
+                .map_err(tls)?;
+            if verify == Verify::Full {
+                builder.with_webpki_verifier(webpki)
+            } else {
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(AnyHostName(webpki)))
+            }
+        }
+    };
+    match client_cert {
+        None => Ok(builder.with_no_client_auth()),
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
+                .map_err(|e| Error::Other(format!("cannot read sslcert {cert}: {e}")))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| Error::Other(format!("cannot read sslkey {key}: {e}")))?;
+            builder.with_client_auth_cert(chain, key).map_err(tls)
+        }
+    }
+}
+
+/// The roots to trust: the PEM file's certificates, or the system's.
+fn roots(root_cert: Option<&str>) -> Result<RootCertStore> {
+    let mut store = RootCertStore::empty();
+    match root_cert {
+        Some(p) => {
+            let certs = CertificateDer::pem_file_iter(p)
+                .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
+                .map_err(|e| Error::Other(format!("cannot read sslrootcert {p}: {e}")))?;
+            if certs.is_empty() {
+                return Err(Error::Other(format!(
+                    "sslrootcert {p}: no PEM certificate in the file"
+                )));
+            }
+            for c in certs {
+                store
+                    .add(c)
+                    .map_err(|e| Error::Other(format!("sslrootcert {p}: {e}")))?;
+            }
+        }
+        None => {
+            // Unreadable entries are skipped, as OpenSSL does with a bad file in the
+            // directory; no usable root at all leaves an empty store, and the handshake
+            // then fails naming the certificate it could not verify.
+            let found = rustls_native_certs::load_native_certs();
+            store.add_parsable_certificates(found.certs);
+        }
+    }
+    Ok(store)
+}
+
+/// `verify-ca`: the chain must verify; a certificate issued for another name is accepted.
+#[derive(Debug)]
+struct AnyHostName(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyHostName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// `require` without a root certificate: any certificate; the handshake's signatures are
+/// still checked (the key exchange is authenticated by the certificate's key).
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sslmode_verification_follows_libpq() {
+        assert_eq!(Verify::for_sslmode("prefer", false), Verify::Nothing);
+        assert_eq!(Verify::for_sslmode("allow", true), Verify::Nothing);
+        assert_eq!(Verify::for_sslmode("require", false), Verify::Nothing);
+        assert_eq!(Verify::for_sslmode("require", true), Verify::Chain);
+        assert_eq!(Verify::for_sslmode("verify-ca", false), Verify::Chain);
+        assert_eq!(Verify::for_sslmode("verify-full", false), Verify::Full);
+        assert_eq!(Verify::for_sslmode("verify-full", true), Verify::Full);
+    }
+
+    #[test]
+    fn unreadable_certificate_files_are_named() {
+        let e = client_config(Verify::Chain, Some("/nonexistent/root.crt"), None)
+            .expect_err("missing root");
+        assert!(
+            e.to_string().contains("sslrootcert /nonexistent/root.crt"),
+            "{e}"
+        );
+        let e = client_config(
+            Verify::Nothing,
+            None,
+            Some(("/nonexistent/c.pem", "/k.pem")),
+        )
+        .expect_err("missing client certificate");
+        assert!(e.to_string().contains("sslcert /nonexistent/c.pem"), "{e}");
+    }
+}
