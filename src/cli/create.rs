@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use migrate::gocompat::flag::{Def, Kind};
-use migrate::gocompat::layout;
+use migrate::gocompat::{layout, zone};
 
 use super::{command_flags, fatal, parse_command, usage, Code, Ctx};
 
@@ -88,20 +88,8 @@ pub fn run(ctx: &mut Ctx, args: &[String]) -> Code {
 /// The time in `-tz`, rendered with `-format` (`unix`, `unixNano` or a Go layout).
 /// A bad zone is Go's `unknown time zone Z`, printed without `error:`.
 fn zoned(now: &DateTime<Utc>, tz: &str, format: &str) -> Result<String, String> {
-    match tz {
-        "" | "UTC" => Ok(layout::format_special(now, format)),
-        "Local" => Ok(layout::format_special(
-            &now.with_timezone(&chrono::Local),
-            format,
-        )),
-        other => match other.parse::<chrono_tz::Tz>() {
-            Ok(z) => Ok(layout::format_special(
-                &z.from_utc_datetime(&now.naive_utc()),
-                format,
-            )),
-            Err(_) => Err(format!("unknown time zone {other}")),
-        },
-    }
+    let t = zone::at(now, tz)?;
+    Ok(layout::format_special(&t, format))
 }
 
 /// golang-migrate's `createCmd`. `version` is `None` in `-seq` mode.
@@ -207,6 +195,7 @@ fn next_seq(matches: &[PathBuf], digits: i64) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn seq_rules() {

@@ -7,12 +7,15 @@
 //!   `PrintDefaults`);
 //! * [`duration`] for `time.Duration.String()`;
 //! * [`layout`] for `time.Time.Format` with Go's reference-time layouts;
-//! * [`quote`] for `strconv.Quote`, i.e. the `%q` verb of `fmt`.
+//! * [`quote`] for `strconv.Quote`, i.e. the `%q` verb of `fmt`;
+//! * `zone` (with the `cli` feature) for `time.LoadLocation` on the system's tz database.
 
 pub mod duration;
 pub mod flag;
 pub mod layout;
 pub mod quote;
+#[cfg(feature = "cli")]
+pub mod zone;
 
 #[cfg(test)]
 mod tests {

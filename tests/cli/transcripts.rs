@@ -390,6 +390,66 @@ fn create_timestamped_and_errors() {
     );
 }
 
+/// `-tz` loads zones from the system's tz database at run time, as Go's
+/// `time.LoadLocation` does; `MST` in `-format` prints the zone's abbreviation. Zones
+/// without daylight saving time keep the file names independent of the season.
+#[test]
+fn create_time_zones() {
+    let e = Env::new();
+    let names = |dir: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(e.path(dir))
+            .expect("dir")
+            .map(|d| d.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v.join(" ")
+    };
+    let t = e.run(&[
+        "create",
+        "-ext",
+        "sql",
+        "-dir",
+        "k",
+        "-tz",
+        "Asia/Kolkata",
+        "-format",
+        "MST-0700",
+        "x",
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(names("k"), "IST+0530_x.down.sql IST+0530_x.up.sql");
+    let t = e.run(&[
+        "create",
+        "-ext",
+        "sql",
+        "-dir",
+        "d",
+        "-tz",
+        "Asia/Dubai",
+        "-format",
+        "MST",
+        "x",
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(names("d"), "+04_x.down.sql +04_x.up.sql");
+    // Local follows $TZ, as in Go.
+    let out = e
+        .command()
+        .args([
+            "create", "-ext", "sql", "-dir", "l", "-tz", "Local", "-format", "MST", "x",
+        ])
+        .env("TZ", "Asia/Kathmandu")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names("l"), "+0545_x.down.sql +0545_x.up.sql");
+    assert_snapshot!(
+        "create_invalid_location",
+        e.run(&["create", "-ext", "sql", "-tz", "../../etc/passwd", "x"])
+            .to_string()
+    );
+}
+
 #[test]
 fn construction_errors() {
     let e = Env::new();
