@@ -4,6 +4,7 @@
 mod harness;
 
 mod bad_input;
+mod binary;
 mod compat;
 mod concurrency;
 mod diverges;
