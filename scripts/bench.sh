@@ -68,6 +68,9 @@ for i in range(1, n + 1):
         "-- migrate:up\n" + up + "\n-- migrate:down\n" + down)
 top = os.path.dirname(d)
 open(os.path.join(top, "floor.sql"), "w").write("".join(floor))
+# the floor's memory with the checks `up` runs after migrating (issue 4), in the same process
+open(os.path.join(top, "floorc.sql"), "w").write(
+    "".join(floor) + "PRAGMA quick_check;\nPRAGMA foreign_key_check;\n")
 open(os.path.join(top, "floorv.sql"), "w").write(
     "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);\n"
     "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);\n"
@@ -132,11 +135,13 @@ for n in $SIZES; do
   rss_v=$(/usr/bin/time -f %M "$bin" -path "$d" -database "$url" version 2>&1 >/dev/null | tail -1)
   rm -f "$fdb"
   frss=$(/usr/bin/time -f %M sqlite3 "$fdb" < "$work/n$n/floor.sql" 2>&1 >/dev/null | tail -1)
+  rm -f "$fdb"
+  fcrss=$(/usr/bin/time -f %M sqlite3 "$fdb" < "$work/n$n/floorc.sql" 2>&1 >/dev/null | tail -1)
   ra=$(ratio "$a" "$floor")
   rav=$(ratio "$a" "$floorv")
-  rows+=("| $n | $a | $floor | ${ra}x | $floorv | ${rav}x | $single | $b | $c | $st | $e | $dry | $rss / $frss | $rss_v |")
+  rows+=("| $n | $a | $floor | ${ra}x | $floorv | ${rav}x | $single | $b | $c | $st | $e | $dry | $rss / $frss / $fcrss | $rss_v |")
   noop[$n]=$b; ver[$n]=$c; shellver[$n]=$cs
-  echo "  up=$a ms floor=$floor ms ratio=${ra}x floor+version=$floorv ms ratio=${rav}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB floor-rss=${frss}KiB version-rss=${rss_v}KiB" >&2
+  echo "  up=$a ms floor=$floor ms ratio=${ra}x floor+version=$floorv ms ratio=${rav}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB floor-rss=${frss}KiB floor+checks-rss=${fcrss}KiB version-rss=${rss_v}KiB" >&2
   if [ "$PEERS" = 1 ]; then
     pdb=$work/n$n/peer.sqlite
     # dbmate: up from empty (each file in a transaction), up with nothing pending, status;
@@ -174,8 +179,11 @@ if "$bin" -help 2>&1 | grep -q backup || has_cmd "$work/n${SIZES%% *}/m" backups
   sqlite3 "$big" "CREATE TABLE b (x BLOB); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 16384) INSERT INTO b SELECT randomblob(65536) FROM c;"
   cpt=$(hf cp 3 "rm -f $work/copy.sqlite" "cp $big $work/copy.sqlite")
   cps=$(hf cpsync 3 "rm -f $work/copy.sqlite" "sh -c 'cp $big $work/copy.sqlite && sync $work/copy.sqlite'")
+  # the same work with standard tools: the shell's .backup (SQLite's online backup API, as
+  # issue 4 requires), sync, and PRAGMA quick_check of the copy
+  shb=$(hf shellbackup 3 "rm -f $work/copy.sqlite" "sh -c 'sqlite3 $big \".backup $work/copy.sqlite\" && sync $work/copy.sqlite && sqlite3 $work/copy.sqlite \"PRAGMA quick_check\" >/dev/null'")
   bk=$(hf backup 3 "rm -rf $work/bk" "$bin -database sqlite3://$big backup -dir $work/bk")
-  backup_row="backup of a 1 GB database ${bk} ms; \`cp\` ${cpt} ms (ratio $(ratio "$bk" "$cpt")x); \`cp\` + \`sync\` of the copy, the same durability as the backup, ${cps} ms (ratio $(ratio "$bk" "$cps")x)"
+  backup_row="backup of a 1 GB database ${bk} ms; \`cp\` ${cpt} ms (ratio $(ratio "$bk" "$cpt")x); \`cp\` + \`sync\` of the copy, the same durability as the backup, ${cps} ms (ratio $(ratio "$bk" "$cps")x); the same work by the shell (\`.backup\` with the online backup API, \`sync\`, \`PRAGMA quick_check\` of the copy) ${shb} ms (ratio $(ratio "$bk" "$shb")x)"
 fi
 
 {
@@ -188,8 +196,9 @@ fi
   echo "- Workload: N migrations; each up creates a 5-column table and an index and inserts 2 rows; each down drops them."
   echo "- Floor: the sqlite3 shell running the same SQL with one transaction per file (same durability: default synchronous, rollback journal)."
   echo "- Floor + version row: the same, each transaction also writing golang-migrate's \`schema_migrations\` row, as every golang-migrate-compatible tool must."
+  echo "- Floor + checks (memory only): the floor followed, in the same shell, by the \`PRAGMA quick_check\` and \`PRAGMA foreign_key_check\` that \`up\` runs after migrating."
   echo
-  echo "| N | (a) up from empty | floor | (a)/floor | floor + version row | (a)/(floor + version row) | up -single-transaction | (b) up, nothing pending | (c) version | (d) status | (e) down -all | (f) up -dry-run | peak RSS KiB: (a) / floor | peak RSS KiB: (c) |"
+  echo "| N | (a) up from empty | floor | (a)/floor | floor + version row | (a)/(floor + version row) | up -single-transaction | (b) up, nothing pending | (c) version | (d) status | (e) down -all | (f) up -dry-run | peak RSS KiB: (a) / floor / floor + checks | peak RSS KiB: (c) |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
