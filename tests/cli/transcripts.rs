@@ -409,45 +409,32 @@ fn create_time_zones() {
         v.sort();
         v.join(" ")
     };
-    let t = e.run(&[
-        "create",
-        "-ext",
-        "sql",
-        "-dir",
-        "k",
-        "-tz",
-        "Asia/Kolkata",
-        "-format",
-        "MST-0700",
-        "x",
-    ]);
-    assert_eq!(t.code, 0, "{t}");
-    assert_eq!(names("k"), "IST+0530_x.down.sql IST+0530_x.up.sql");
-    let t = e.run(&[
-        "create",
-        "-ext",
-        "sql",
-        "-dir",
-        "d",
-        "-tz",
-        "Asia/Dubai",
-        "-format",
-        "MST",
-        "x",
-    ]);
-    assert_eq!(t.code, 0, "{t}");
-    assert_eq!(names("d"), "+04_x.down.sql +04_x.up.sql");
+    // `create` into DIR with -tz ZONE -format LAYOUT ($TZ set to TZ when given): the names.
+    let create = |dir: &str, zone: &str, layout: &str, tz: Option<&str>| {
+        let mut c = e.command();
+        c.args([
+            "create", "-ext", "sql", "-dir", dir, "-tz", zone, "-format", layout, "x",
+        ]);
+        if let Some(tz) = tz {
+            c.env("TZ", tz);
+        }
+        let out = c.output().expect("run");
+        assert!(out.status.success(), "{out:?}");
+        names(dir)
+    };
+    assert_eq!(
+        create("k", "Asia/Kolkata", "MST-0700", None),
+        "IST+0530_x.down.sql IST+0530_x.up.sql"
+    );
+    assert_eq!(
+        create("d", "Asia/Dubai", "MST", None),
+        "+04_x.down.sql +04_x.up.sql"
+    );
     // Local follows $TZ, as in Go.
-    let out = e
-        .command()
-        .args([
-            "create", "-ext", "sql", "-dir", "l", "-tz", "Local", "-format", "MST", "x",
-        ])
-        .env("TZ", "Asia/Kathmandu")
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(names("l"), "+0545_x.down.sql +0545_x.up.sql");
+    assert_eq!(
+        create("l", "Local", "MST", Some("Asia/Kathmandu")),
+        "+0545_x.down.sql +0545_x.up.sql"
+    );
     assert_snapshot!(
         "create_invalid_location",
         e.run(&["create", "-ext", "sql", "-tz", "../../etc/passwd", "x"])
