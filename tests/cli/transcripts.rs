@@ -409,31 +409,51 @@ fn create_time_zones() {
         v.sort();
         v.join(" ")
     };
-    // `create` into DIR with -tz ZONE -format LAYOUT ($TZ set to TZ when given): the names.
-    let create = |dir: &str, zone: &str, layout: &str, tz: Option<&str>| {
+    // `create` into DIR with -tz ZONE -format LAYOUT, with ENV set: the names.
+    let create = |dir: &str, zone: &str, layout: &str, env: &[(&str, &str)]| {
         let mut c = e.command();
         c.args([
             "create", "-ext", "sql", "-dir", dir, "-tz", zone, "-format", layout, "x",
         ]);
-        if let Some(tz) = tz {
-            c.env("TZ", tz);
-        }
+        c.envs(env.iter().copied());
         let out = c.output().expect("run");
         assert!(out.status.success(), "{out:?}");
         names(dir)
     };
     assert_eq!(
-        create("k", "Asia/Kolkata", "MST-0700", None),
+        create("k", "Asia/Kolkata", "MST-0700", &[]),
         "IST+0530_x.down.sql IST+0530_x.up.sql"
     );
     assert_eq!(
-        create("d", "Asia/Dubai", "MST", None),
+        create("d", "Asia/Dubai", "MST", &[]),
         "+04_x.down.sql +04_x.up.sql"
     );
     // Local follows $TZ, as in Go.
     assert_eq!(
-        create("l", "Local", "MST", Some("Asia/Kathmandu")),
+        create("l", "Local", "MST", &[("TZ", "Asia/Kathmandu")]),
         "+0545_x.down.sql +0545_x.up.sql"
+    );
+    assert_eq!(
+        create(
+            "l2",
+            "Local",
+            "MST",
+            &[("TZ", ":/usr/share/zoneinfo/Asia/Dubai")]
+        ),
+        "+04_x.down.sql +04_x.up.sql"
+    );
+    assert_eq!(
+        create("l3", "Local", "MST", &[("TZ", "")]),
+        "UTC_x.down.sql UTC_x.up.sql"
+    );
+    // $ZONEINFO is searched first, as in Go.
+    let kolkata = std::fs::read("/usr/share/zoneinfo/Asia/Kolkata").expect("tzdata");
+    e.write("zi/Test/Zone", "");
+    std::fs::write(e.path("zi/Test/Zone"), kolkata).expect("write zone");
+    let zi = e.path("zi").display().to_string();
+    assert_eq!(
+        create("z", "Test/Zone", "MST", &[("ZONEINFO", zi.as_str())]),
+        "IST_x.down.sql IST_x.up.sql"
     );
     assert_snapshot!(
         "create_invalid_location",
