@@ -82,6 +82,8 @@ PY
 median_ms() { python3 -c "import json,sys; print('%.2f' % (json.load(open(sys.argv[1]))['results'][0]['median']*1000))" "$1"; }
 # ratio A B -> A / B with two decimals
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
+# peak CMD... -> the command's peak RSS in KiB (its output discarded; stdin passes through)
+peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
 hf() { # hf NAME RUNS PREPARE CMD
   local name=$1 runs=$2 prep=$3 cmd=$4
@@ -131,12 +133,12 @@ for n in $SIZES; do
     dry=$(hf "dry$n" "$quick" "true" "$bin -path $d -database $url up -dry-run >/dev/null")
   fi
   rm -f "$db"
-  rss=$(/usr/bin/time -f %M "$bin" -path "$d" -database "$url" up 2>&1 >/dev/null | tail -1)
-  rss_v=$(/usr/bin/time -f %M "$bin" -path "$d" -database "$url" version 2>&1 >/dev/null | tail -1)
+  rss=$(peak "$bin" -path "$d" -database "$url" up)
+  rss_v=$(peak "$bin" -path "$d" -database "$url" version)
   rm -f "$fdb"
-  frss=$(/usr/bin/time -f %M sqlite3 "$fdb" < "$work/n$n/floor.sql" 2>&1 >/dev/null | tail -1)
+  frss=$(peak sqlite3 "$fdb" < "$work/n$n/floor.sql")
   rm -f "$fdb"
-  fcrss=$(/usr/bin/time -f %M sqlite3 "$fdb" < "$work/n$n/floorc.sql" 2>&1 >/dev/null | tail -1)
+  fcrss=$(peak sqlite3 "$fdb" < "$work/n$n/floorc.sql")
   ra=$(ratio "$a" "$floor")
   rav=$(ratio "$a" "$floorv")
   rows+=("| $n | $a | $floor | ${ra}x | $floorv | ${rav}x | $single | $b | $c | $st | $e | $dry | $rss / $frss / $fcrss | $rss_v |")
@@ -151,7 +153,7 @@ for n in $SIZES; do
     dn=$(hf "dbmate-noop$n" "$quick" "true" "$dm up >/dev/null")
     ds=$(hf "dbmate-status$n" "$quick" "true" "$dm status >/dev/null; true")
     rm -f "$pdb"
-    drss=$(/usr/bin/time -f %M $dm up 2>&1 >/dev/null | tail -1)
+    drss=$(peak $dm up)
     peer_rows+=("| $n | dbmate $("$dbmate" --version | awk '{print $NF}') | $du ($(ratio "$du" "$a")x) | $dn ($(ratio "$dn" "$b")x) | $ds ($(ratio "$ds" "$st")x) | n/a | $drss |")
     # sqlx-cli reads the same NNN_name.up.sql / .down.sql files (its reversible layout).
     sq="--source $d --database-url sqlite://$pdb"
@@ -161,7 +163,7 @@ for n in $SIZES; do
     cp "$pdb" "$pdb.full"
     sd=$(hf "sqlx-down$n" "$runs" "cp $pdb.full $pdb" "$sqlx migrate revert --target-version 0 $sq >/dev/null")
     rm -f "$pdb"
-    srss=$(/usr/bin/time -f %M $sqlx migrate run $sq?mode=rwc 2>&1 >/dev/null | tail -1)
+    srss=$(peak $sqlx migrate run $sq?mode=rwc)
     peer_rows+=("| $n | sqlx-cli $("$sqlx" --version | awk '{print $NF}') | $su ($(ratio "$su" "$a")x) | $sn ($(ratio "$sn" "$b")x) | $ss ($(ratio "$ss" "$st")x) | $sd ($(ratio "$sd" "$e")x) | $srss |")
     peer_rows+=("| $n | migrate (this run) | $a | $b | $st | $e | $rss |")
     echo "  dbmate up=$du noop=$dn status=$ds rss=$drss; sqlx up=$su noop=$sn info=$ss down=$sd rss=$srss" >&2

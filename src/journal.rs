@@ -240,18 +240,6 @@ pub fn append(d: &mut dyn Driver, e: &Entry) -> Result<()> {
             )
         }
     };
-    let cols: Vec<String> = JOURNAL_COLS.iter().map(|c| d.quote_ident(c)).collect();
-    let mut values = vec![match seq {
-        Some(_) => d.placeholder(1),
-        None => next,
-    }];
-    let first = usize::from(seq.is_some());
-    values.extend((1..JOURNAL_COLS.len()).map(|n| d.placeholder(first + n)));
-    let sql = format!(
-        "INSERT INTO {jq} ({}) VALUES ({})",
-        cols.join(", "),
-        values.join(", ")
-    );
     let mut params: Vec<Value> = seq.map(Value::Int).into_iter().collect();
     params.extend([
         Value::Text(e.operation.clone()),
@@ -268,6 +256,16 @@ pub fn append(d: &mut dyn Driver, e: &Entry) -> Result<()> {
         Value::Text(e.host.clone()),
         Value::Text(e.user.clone()),
     ]);
+    let cols: Vec<String> = JOURNAL_COLS.iter().map(|c| d.quote_ident(c)).collect();
+    let mut values: Vec<String> = (1..=params.len()).map(|n| d.placeholder(n)).collect();
+    if seq.is_none() {
+        values.insert(0, next);
+    }
+    let sql = format!(
+        "INSERT INTO {jq} ({}) VALUES ({})",
+        cols.join(", "),
+        values.join(", ")
+    );
     d.execute(&sql, &params)?;
     Ok(())
 }
