@@ -22,6 +22,10 @@ fi
 
 cargo build --release --quiet
 bin=$PWD/target/release/migrate
+# The same binary with SQLite only (no PostgreSQL, MySQL or TLS code), for the peak RSS
+# column: what the server drivers' code costs a SQLite deployment.
+cargo build --release --quiet --no-default-features --features cli,sqlite,embed --target-dir target/bench-sqlite-only
+bin_lite=$PWD/target/bench-sqlite-only/release/migrate
 
 # PEERS=1: tools that install from package registries, measured on the same migrations.
 # Installed once into a cache outside the repository (nothing of theirs is committed).
@@ -46,11 +50,12 @@ gen() {
   local dir=$1 n=$2
   mkdir -p "$dir"
   python3 - "$dir" "$n" <<'PY'
-import sys, os
+import sys, os, hashlib
 d, n = sys.argv[1], int(sys.argv[2])
 dbm = os.path.join(os.path.dirname(d), "dbmate")
 os.makedirs(dbm, exist_ok=True)
-floor, floorv = [], []
+floor, floorv, samework = [], [], []
+now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 for i in range(1, n + 1):
     up = (f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT, "
           f"score REAL, created_at TEXT DEFAULT CURRENT_TIMESTAMP);\n"
@@ -63,6 +68,20 @@ for i in range(1, n + 1):
     # the floor of any golang-migrate-compatible tool: the same SQL and the version row
     floorv.append("BEGIN;\n" + up + "DELETE FROM schema_migrations;\n"
                   f"INSERT INTO schema_migrations (version, dirty) VALUES ({i}, 0);\nCOMMIT;\n")
+    # the same work as `up` in the shell: what `migrate` records with each step, in the same
+    # transaction (issue 3): the version row, the checksums of the version's two files and
+    # a journal row, into side tables with `migrate`'s DDL
+    sums = [hashlib.sha256(x.encode()).hexdigest() for x in (up, down)]
+    samework.append(
+        "BEGIN;\n" + up + "DELETE FROM schema_migrations;\n"
+        f"INSERT INTO schema_migrations (version, dirty) VALUES ({i}, 0);\n"
+        f'DELETE FROM "schema_migrations_checksums" WHERE "version" = {i};\n'
+        'INSERT INTO "schema_migrations_checksums" ("version", "direction", "file", "checksum", "applied_at", "duration_ms") VALUES '
+        f"({i}, 'up', '{i:06d}_t{i}.up.sql', '{sums[0]}', {now}, 0), "
+        f"({i}, 'down', '{i:06d}_t{i}.down.sql', '{sums[1]}', {now}, 0);\n"
+        'INSERT INTO "schema_migrations_journal" ("seq", "operation", "version_from", "version_to", "file", "checksum", "started_at", "finished_at", "duration_ms", "outcome", "error", "tool_version", "host", "user") VALUES '
+        '((SELECT COALESCE(MAX("seq"), 0) + 1 FROM "schema_migrations_journal"), '
+        f"'up', {i - 1 if i > 1 else 'NULL'}, {i}, '{i:06d}_t{i}.up.sql', '{sums[0]}', {now}, {now}, 0, 'ok', NULL, '0.1.0', 'bench', 'bench');\nCOMMIT;\n")
     # peers' layouts: dbmate (one file, two sections); sqlx reads the up/down names as they are
     open(os.path.join(dbm, f"{i:06d}_t{i}.sql"), "w").write(
         "-- migrate:up\n" + up + "\n-- migrate:down\n" + down)
@@ -71,10 +90,17 @@ open(os.path.join(top, "floor.sql"), "w").write("".join(floor))
 # the floor's memory with the checks `up` runs after migrating (issue 4), in the same process
 open(os.path.join(top, "floorc.sql"), "w").write(
     "".join(floor) + "PRAGMA quick_check;\nPRAGMA foreign_key_check;\n")
-open(os.path.join(top, "floorv.sql"), "w").write(
-    "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);\n"
-    "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);\n"
-    + "".join(floorv))
+version_ddl = ("CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);\n")
+# migrate's side tables on SQLite (src/journal.rs, `ddl`)
+side_ddl = (
+    'CREATE TABLE IF NOT EXISTS "schema_migrations_checksums" ("version" BIGINT NOT NULL, "direction" VARCHAR(4) NOT NULL, "file" VARCHAR(255) NOT NULL, "checksum" CHAR(64) NOT NULL, "applied_at" VARCHAR(35) NOT NULL, "duration_ms" BIGINT, PRIMARY KEY ("version", "direction")) WITHOUT ROWID;\n'
+    'CREATE TABLE IF NOT EXISTS "schema_migrations_journal" ("seq" INTEGER NOT NULL PRIMARY KEY, "operation" VARCHAR(32) NOT NULL, "version_from" BIGINT, "version_to" BIGINT, "file" VARCHAR(255), "checksum" CHAR(64), "started_at" VARCHAR(35) NOT NULL, "finished_at" VARCHAR(35) NOT NULL, "duration_ms" BIGINT NOT NULL, "outcome" VARCHAR(16) NOT NULL, "error" TEXT, "tool_version" VARCHAR(64) NOT NULL, "host" VARCHAR(255) NOT NULL, "user" VARCHAR(255) NOT NULL);\n')
+# ... and the checks `up` runs before and after migrating (issue 4)
+checks = "PRAGMA quick_check;\nPRAGMA foreign_key_check;\n"
+open(os.path.join(top, "samework.sql"), "w").write(
+    checks + version_ddl + side_ddl + "".join(samework) + checks)
+open(os.path.join(top, "floorv.sql"), "w").write(version_ddl + "".join(floorv))
 PY
 }
 
@@ -84,6 +110,13 @@ median_ms() { python3 -c "import json,sys; print('%.2f' % (json.load(open(sys.ar
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 # peak CMD... -> the command's peak RSS in KiB (its output discarded; stdin passes through)
 peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+# peak3 PREPARE CMD... -> the median of three `peak`s, PREPARE (a shell command) run before each
+peak3() {
+  local prep=$1; shift
+  local i out=()
+  for i in 1 2 3; do sh -c "$prep"; out+=("$(peak "$@")"); done
+  printf '%s\n' "${out[@]}" | sort -n | sed -n 2p
+}
 
 hf() { # hf NAME RUNS PREPARE CMD
   local name=$1 runs=$2 prep=$3 cmd=$4
@@ -98,8 +131,46 @@ has_cmd() { # whether this build knows a command (exit 2 = unknown command / fla
   [ "$rc" != 2 ]
 }
 
+# paired N NAME:PREPARE:CMD... -> ROUNDS rounds (default 15), each running every command
+# once in a rotated order, so the machine's drift hits all alike; prints the median time of
+# each and the median of each round's ratio to the first command.
+paired() {
+  local n=$1; shift
+  local rounds=${ROUNDS:-15} r k i spec name prep cmd t0 t1
+  local log=$work/paired$n.txt
+  : > "$log"
+  for ((r = 0; r < rounds; r++)); do
+    for ((k = 0; k < $#; k++)); do
+      i=$(( (r + k) % $# + 1 ))
+      spec=${!i}
+      IFS=: read -r name prep cmd <<< "$spec"
+      sh -c "$prep"
+      t0=$(date +%s%N); sh -c "$cmd" >/dev/null 2>&1; t1=$(date +%s%N)
+      echo "$r $name $(( (t1 - t0) / 1000 ))" >> "$log"
+    done
+  done
+  python3 - "$log" "${1%%:*}" <<'PY'
+import sys, statistics, collections
+rows = [l.split() for l in open(sys.argv[1])]
+base = sys.argv[2]
+t = collections.defaultdict(dict)
+for r, name, us in rows:
+    t[name][r] = int(us) / 1000
+out = []
+for name, by in t.items():
+    med = statistics.median(by.values())
+    if name == base:
+        out.append(f"{name} {med:.0f} ms")
+    else:
+        ratio = statistics.median(by[r] / t[base][r] for r in by)
+        out.append(f"{name} {med:.0f} ms ({ratio:.2f}x)")
+print(", ".join(out))
+PY
+}
+
 rows=()
 peer_rows=()
+paired_line=""
 declare -A noop ver shellver
 for n in $SIZES; do
   d=$work/n$n/m
@@ -115,6 +186,7 @@ for n in $SIZES; do
   a=$(hf "up$n" "$runs" "rm -f $db $db.migrate.lock" "$bin -path $d -database $url up")
   floor=$(hf "floor$n" "$runs" "rm -f $fdb" "sqlite3 $fdb < $work/n$n/floor.sql")
   floorv=$(hf "floorv$n" "$runs" "rm -f $fdb" "sqlite3 $fdb < $work/n$n/floorv.sql")
+  samework=$(hf "samework$n" "$runs" "rm -f $fdb" "sqlite3 $fdb < $work/n$n/samework.sql")
   single=$(hf "single$n" "$runs" "rm -f $db $db.migrate.lock" "$bin -single-transaction -path $d -database $url up")
   rm -f "$db"; "$bin" -path "$d" -database "$url" up 2>/dev/null
   cp "$db" "$db.full"
@@ -132,18 +204,25 @@ for n in $SIZES; do
     cp "$db.full" "$db"; "$bin" -path "$d" -database "$url" goto 1 >/dev/null 2>&1 || true
     dry=$(hf "dry$n" "$quick" "true" "$bin -path $d -database $url up -dry-run >/dev/null")
   fi
-  rm -f "$db"
-  rss=$(peak "$bin" -path "$d" -database "$url" up)
-  rss_v=$(peak "$bin" -path "$d" -database "$url" version)
-  rm -f "$fdb"
-  frss=$(peak sqlite3 "$fdb" < "$work/n$n/floor.sql")
-  rm -f "$fdb"
-  fcrss=$(peak sqlite3 "$fdb" < "$work/n$n/floorc.sql")
+  rss=$(peak3 "rm -f $db $db.migrate.lock" "$bin" -path "$d" -database "$url" up)
+  rss_lite=$(peak3 "rm -f $db $db.migrate.lock" "$bin_lite" -path "$d" -database "$url" up)
+  rss_v=$(peak3 true "$bin" -path "$d" -database "$url" version)
+  frss=$(peak3 "rm -f $fdb" sqlite3 "$fdb" -init "$work/n$n/floor.sql" -batch "SELECT 1")
+  fcrss=$(peak3 "rm -f $fdb" sqlite3 "$fdb" -init "$work/n$n/floorc.sql" -batch "SELECT 1")
   ra=$(ratio "$a" "$floor")
   rav=$(ratio "$a" "$floorv")
-  rows+=("| $n | $a | $floor | ${ra}x | $floorv | ${rav}x | $single | $b | $c | $st | $e | $dry | $rss / $frss / $fcrss | $rss_v |")
+  rab=$(ratio "$a" "$samework")
+  rows+=("| $n | $a | $floor | ${ra}x | $floorv | ${rav}x | $samework | ${rab}x | $single | $b | $c | $st | $e | $dry | $rss / $rss_lite / $frss / $fcrss | $rss_v |")
   noop[$n]=$b; ver[$n]=$c; shellver[$n]=$cs
-  echo "  up=$a ms floor=$floor ms ratio=${ra}x floor+version=$floorv ms ratio=${rav}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB floor-rss=${frss}KiB floor+checks-rss=${fcrss}KiB version-rss=${rss_v}KiB" >&2
+  if [ "$n" = 1000 ]; then
+    echo "  paired rounds at N=1000" >&2
+    paired_line=$(paired "$n" \
+      "floor:rm -f $fdb:sqlite3 $fdb < $work/n$n/floor.sql" \
+      "same-work:rm -f $fdb:sqlite3 $fdb < $work/n$n/samework.sql" \
+      "migrate:rm -f $db $db.migrate.lock:$bin -path $d -database $url up")
+    echo "  $paired_line" >&2
+  fi
+  echo "  up=$a ms floor=$floor ms ratio=${ra}x floor+version=$floorv ms ratio=${rav}x same-work=$samework ms ratio=${rab}x single=$single noop=$b version=$c status=$st down=$e dry=$dry rss=${rss}KiB sqlite-only-rss=${rss_lite}KiB floor-rss=${frss}KiB floor+checks-rss=${fcrss}KiB version-rss=${rss_v}KiB" >&2
   if [ "$PEERS" = 1 ]; then
     pdb=$work/n$n/peer.sqlite
     # dbmate: up from empty (each file in a transaction), up with nothing pending, status;
@@ -198,12 +277,15 @@ fi
   echo "- Workload: N migrations; each up creates a 5-column table and an index and inserts 2 rows; each down drops them."
   echo "- Floor: the sqlite3 shell running the same SQL with one transaction per file (same durability: default synchronous, rollback journal)."
   echo "- Floor + version row: the same, each transaction also writing golang-migrate's \`schema_migrations\` row, as every golang-migrate-compatible tool must."
+  echo "- Same work in the shell: the floor plus everything \`up\` writes and checks, in the shell: each transaction also writes the version row, the checksums of the version's two files and a journal row (issue 3) into tables with \`migrate\`'s DDL, and \`PRAGMA quick_check\` and \`PRAGMA foreign_key_check\` run before and after (issue 4). What is left between it and (a) is the tool itself: start-up, reading and hashing the files, planning, locking."
+  echo "- SQLite-only build (memory only): \`cargo build --release --no-default-features --features cli,sqlite,embed\`, the same binary without the PostgreSQL, MySQL and TLS code."
   echo "- Floor + checks (memory only): the floor followed, in the same shell, by the \`PRAGMA quick_check\` and \`PRAGMA foreign_key_check\` that \`up\` runs after migrating."
   echo
-  echo "| N | (a) up from empty | floor | (a)/floor | floor + version row | (a)/(floor + version row) | up -single-transaction | (b) up, nothing pending | (c) version | (d) status | (e) down -all | (f) up -dry-run | peak RSS KiB: (a) / floor / floor + checks | peak RSS KiB: (c) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| N | (a) up from empty | floor | (a)/floor | floor + version row | (a)/(floor + version row) | same work in the shell | (a)/(same work) | up -single-transaction | (b) up, nothing pending | (c) version | (d) status | (e) down -all | (f) up -dry-run | peak RSS KiB: (a) / (a) SQLite-only build / floor / floor + checks | peak RSS KiB: (c) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
+  [ -n "$paired_line" ] && echo "Paired rounds at N = 1,000 (${ROUNDS:-15} rounds, each running the three once in a rotated order; median times, and in brackets the median of each round's ratio to the floor): $paired_line." && echo
   [ -n "$scaling" ] && echo "$scaling" && echo
   echo "(g) $backup_row"
   echo
