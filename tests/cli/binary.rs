@@ -83,3 +83,96 @@ fn binary_packs_relative_relocations_when_built_so() {
     let rela = entries.iter().find(|(t, _)| *t == 8).map_or(0, |e| e.1);
     assert!(rela < 64 * 1024, "DT_RELASZ {rela}");
 }
+
+/// A section (name, address, size) or a function symbol (name, address, 0).
+type Named = (String, u64, u64);
+
+/// The sections and the function symbols of a 64-bit little-endian ELF file.
+fn sections_and_functions(path: &str) -> (Vec<Named>, Vec<Named>) {
+    let b = std::fs::read(path).expect("read the binary");
+    let u16_at = |o: usize| u16::from_le_bytes(b[o..o + 2].try_into().expect("2"));
+    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().expect("4"));
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8"));
+    let cstr = |o: usize| {
+        let end = b[o..].iter().position(|c| *c == 0).expect("NUL");
+        String::from_utf8_lossy(&b[o..o + end]).into_owned()
+    };
+    let (shoff, shentsize, shnum, shstrndx) = (
+        u64_at(0x28) as usize,
+        u16_at(0x3a) as usize,
+        u16_at(0x3c) as usize,
+        u16_at(0x3e) as usize,
+    );
+    // (name offset, type, addr, offset, size, link)
+    let headers: Vec<(u32, u32, u64, u64, u64, u32)> = (0..shnum)
+        .map(|i| {
+            let h = shoff + i * shentsize;
+            (
+                u32_at(h),
+                u32_at(h + 4),
+                u64_at(h + 16),
+                u64_at(h + 24),
+                u64_at(h + 32),
+                u32_at(h + 40),
+            )
+        })
+        .collect();
+    let names = headers[shstrndx].3 as usize;
+    let sections = headers
+        .iter()
+        .map(|h| (cstr(names + h.0 as usize), h.2, h.4))
+        .collect();
+    let mut functions = Vec::new();
+    // SHT_SYMTAB (2): 24-byte entries; STT_FUNC (2) in the low bits of st_info.
+    for h in headers.iter().filter(|h| h.1 == 2) {
+        let strings = headers[h.5 as usize].3 as usize;
+        for i in 0..(h.4 / 24) as usize {
+            let e = h.3 as usize + i * 24;
+            if b[e + 4] & 0xf == 2 {
+                functions.push((cstr(strings + u32_at(e) as usize), u64_at(e + 8), 0));
+            }
+        }
+    }
+    (sections, functions)
+}
+
+/// build.rs links with link/cold-text.ld on Linux: the server drivers' code sits in
+/// `.text.cold`, away from SQLite's and the CLI's, which stay in `.text`.
+#[test]
+fn driver_code_is_linked_apart_from_the_sqlite_path() {
+    if option_env!("MIGRATE_COLD_TEXT") != Some("1") {
+        let msg = "\n*** NOT APPLICABLE: build.rs links with link/cold-text.ld on Linux only ***\n";
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+        return;
+    }
+    let (sections, functions) = sections_and_functions(env!("CARGO_BIN_EXE_migrate"));
+    let section = |name: &str| {
+        sections
+            .iter()
+            .find(|s| s.0 == name)
+            .map(|s| (s.1, s.1 + s.2))
+            .unwrap_or_else(|| panic!("no {name} section"))
+    };
+    let (cold, text) = (section(".text.cold"), section(".text"));
+    let inside = |r: (u64, u64), a: u64| a >= r.0 && a < r.1;
+    let where_is = |pattern: &str| -> Vec<u64> {
+        functions
+            .iter()
+            .filter(|f| f.0.contains(pattern))
+            .map(|f| f.1)
+            .collect()
+    };
+    for driver in ["tokio_postgres", "mysql_common", "rustls"] {
+        let at = where_is(driver);
+        assert!(!at.is_empty(), "no {driver} functions in the binary");
+        assert!(
+            at.iter().all(|a| inside(cold, *a)),
+            "{driver} outside .text.cold"
+        );
+    }
+    for hot in ["sqlite3_step", "sqlite3_prepare_v2"] {
+        let at = where_is(hot);
+        assert!(!at.is_empty(), "no {hot}");
+        assert!(at.iter().all(|a| inside(text, *a)), "{hot} outside .text");
+    }
+}
