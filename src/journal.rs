@@ -640,12 +640,26 @@ pub fn findings(
     current: Option<u64>,
 ) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
+    // Every recorded file that still exists is read and hashed: at start-up that is most of
+    // the time (2,000 files at N = 1,000, BENCHMARKS.md (b)), so it is done on all cores
+    // first; a read error is returned in the same order as before.
+    let files: Vec<&crate::source::MigrationFile> = recorded
+        .iter()
+        .flat_map(|(v, rows)| {
+            let entry = source.entry(*v);
+            rows.iter()
+                .filter_map(move |r| entry.and_then(|e| e.get(r.direction)))
+        })
+        .collect();
+    let mut sums = checksums(source, &files).into_iter();
     for (v, rows) in recorded {
         let entry = source.entry(*v);
         for r in rows {
             match entry.and_then(|e| e.get(r.direction)) {
                 Some(f) => {
-                    let now = checksum(&source.read(f)?);
+                    let now = sums
+                        .next()
+                        .unwrap_or_else(|| source.read(f).map(|b| checksum(&b)))?;
                     if now != r.checksum {
                         out.push(Finding::Drift {
                             version: *v,
@@ -683,6 +697,26 @@ pub fn findings(
         matches!((a, b), (Finding::Missing { version: x, .. }, Finding::Missing { version: y, .. }) if x == y)
     });
     Ok(out)
+}
+
+/// The checksums of `files`, in order, read and hashed by up to four threads.
+fn checksums(source: &Source, files: &[&crate::source::MigrationFile]) -> Vec<Result<String>> {
+    let one = |f: &&crate::source::MigrationFile| source.read(f).map(|b| checksum(&b));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads < 2 || files.len() < 256 {
+        return files.iter().map(one).collect();
+    }
+    let per = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = files
+            .chunks(per)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// What the checks let through.
@@ -930,6 +964,51 @@ mod tests {
         assert!(matches!(f[0], Finding::Drift { version: 1, .. }));
         assert!(matches!(f[1], Finding::OutOfOrder { version: 2, .. }));
         assert!(matches!(f[2], Finding::Missing { version: 3, .. }));
+        Ok(())
+    }
+
+    /// Enough files for the threads in `checksums`: every drifted file is found, in order,
+    /// and the first unreadable file (in version order) is the error.
+    #[test]
+    fn findings_over_many_files_in_parallel() -> Result<()> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut r = BTreeMap::new();
+        for v in 1..=600u64 {
+            let (up, down) = (format!("{v}_t.up.sql"), format!("{v}_t.down.sql"));
+            std::fs::write(dir.path().join(&up), format!("UP {v}")).expect("write");
+            std::fs::write(dir.path().join(&down), format!("DOWN {v}")).expect("write");
+            let mut down_rec = rec(v, &down, &format!("DOWN {v}"));
+            down_rec.direction = Direction::Down;
+            r.insert(v, vec![rec(v, &up, &format!("UP {v}")), down_rec]);
+        }
+        for v in [7, 299, 300, 301, 598] {
+            std::fs::write(dir.path().join(format!("{v}_t.down.sql")), "edited").expect("write");
+        }
+        let s = Source::from_dir(dir.path())?;
+        let drifted: Vec<(u64, String)> = findings(&s, &r, Some(600))?
+            .into_iter()
+            .map(|f| match f {
+                Finding::Drift { version, file, .. } => (version, file),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        let want: Vec<(u64, String)> = [7, 299, 300, 301, 598]
+            .iter()
+            .map(|v| (*v, format!("{v}_t.down.sql")))
+            .collect();
+        assert_eq!(drifted, want);
+        // Unreadable (a directory where the file was): the first one in order is reported.
+        for v in [450, 120] {
+            let p = dir.path().join(format!("{v}_t.up.sql"));
+            std::fs::remove_file(&p).expect("rm");
+            std::fs::create_dir(&p).expect("mkdir");
+        }
+        match findings(&s, &r, Some(600)) {
+            Err(Error::ReadFile { path, .. }) => {
+                assert!(path.ends_with("120_t.up.sql"), "{path:?}")
+            }
+            other => panic!("expected a read error, got {other:?}"),
+        }
         Ok(())
     }
 
