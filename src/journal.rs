@@ -699,7 +699,9 @@ pub fn findings(
     Ok(out)
 }
 
-/// The checksums of `files`, in order, read and hashed by up to four threads.
+/// The checksums of `files`, in order, read and hashed by up to four threads. A thread that
+/// cannot be started (a process or container thread limit; this also runs in the start-up
+/// gate of an embedding application) leaves its share to the calling thread.
 fn checksums(source: &Source, files: &[&crate::source::MigrationFile]) -> Vec<Result<String>> {
     let one = |f: &&crate::source::MigrationFile| source.read(f).map(|b| checksum(&b));
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -710,11 +712,18 @@ fn checksums(source: &Source, files: &[&crate::source::MigrationFile]) -> Vec<Re
     std::thread::scope(|scope| {
         let parts: Vec<_> = files
             .chunks(per)
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .map(|part| {
+                let spawned = std::thread::Builder::new()
+                    .spawn_scoped(scope, move || part.iter().map(one).collect::<Vec<_>>());
+                (part, spawned.ok())
+            })
             .collect();
         parts
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .flat_map(|(part, h)| match h {
+                Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                None => part.iter().map(one).collect(),
+            })
             .collect()
     })
 }

@@ -173,3 +173,86 @@ fn password_never_printed() {
         .to_string()
     );
 }
+
+/// A thread limit (`ulimit -u`, a container's `pids.max`) refuses every thread: `migrate`
+/// still runs (SIGINT keeps its default action, with a warning; the drift check reads the
+/// files on the calling thread) instead of panicking before it starts. Run as `nobody`
+/// under `prlimit --nproc=1`, since the limit does not bind root.
+#[test]
+fn thread_limit_does_not_stop_migrate() {
+    let tools = ["setpriv", "prlimit", "id"].iter().all(|t| {
+        std::process::Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    if !tools || !root {
+        eprintln!(
+            "SKIPPED thread_limit_does_not_stop_migrate: needs root and util-linux's setpriv and prlimit"
+        );
+        return;
+    }
+    let e = Env::new();
+    // Enough recorded files (300) for the drift check to want its threads.
+    for v in 1..=150 {
+        e.write(
+            &format!("m/{v:03}_t{v}.up.sql"),
+            &format!("CREATE TABLE t{v} (id INTEGER PRIMARY KEY);\n"),
+        );
+        e.write(
+            &format!("m/{v:03}_t{v}.down.sql"),
+            &format!("DROP TABLE t{v};\n"),
+        );
+    }
+    assert_eq!(e.migrate(&["up"]).code, 0);
+    let limited = |e: &Env| {
+        let open = std::process::Command::new("chmod")
+            .args(["-R", "a+rwX"])
+            .arg(e.path(""))
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(open, "chmod");
+        let args: Vec<String> = [
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "prlimit",
+            "--nproc=1",
+            env!("CARGO_BIN_EXE_migrate"),
+            "-path",
+            &e.path("m").display().to_string(),
+            "-database",
+            &e.url(),
+            "up",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let out = std::process::Command::new("setpriv")
+            .args(&args)
+            .current_dir(e.path(""))
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("setpriv");
+        crate::harness::Transcript {
+            code: out.status.code().unwrap_or(-1),
+            stdout: e.filter(&String::from_utf8_lossy(&out.stdout)),
+            stderr: e.filter(&String::from_utf8_lossy(&out.stderr)),
+        }
+    };
+    let t = limited(&e);
+    assert_eq!(t.code, 0, "{t}");
+    assert_snapshot!("thread_limit_up_to_date", t.to_string());
+    // The drift check still runs, on one thread.
+    e.write("m/120_t120.down.sql", "DROP TABLE t120; -- edited\n");
+    let before = e.dump();
+    let t = limited(&e);
+    assert_eq!(t.code, 1, "{t}");
+    assert!(t.stderr.contains("120_t120.down.sql"), "{t}");
+    assert_snapshot!("thread_limit_drift", t.to_string());
+    assert_eq!(e.dump(), before);
+}
