@@ -66,15 +66,15 @@ for i in range(1, n + 1):
     open(os.path.join(d, f"{i:06d}_t{i}.down.sql"), "w").write(down)
     floor.append("BEGIN;\n" + up + "COMMIT;\n")
     # the floor of any golang-migrate-compatible tool: the same SQL and the version row
-    floorv.append("BEGIN;\n" + up + "DELETE FROM schema_migrations;\n"
-                  f"INSERT INTO schema_migrations (version, dirty) VALUES ({i}, 0);\nCOMMIT;\n")
+    versioned = (up + "DELETE FROM schema_migrations;\n"
+                 f"INSERT INTO schema_migrations (version, dirty) VALUES ({i}, 0);\n")
+    floorv.append("BEGIN;\n" + versioned + "COMMIT;\n")
     # the same work as `up` in the shell: what `migrate` records with each step, in the same
     # transaction (issue 3): the version row, the checksums of the version's two files and
     # a journal row, into side tables with `migrate`'s DDL
     sums = [hashlib.sha256(x.encode()).hexdigest() for x in (up, down)]
     samework.append(
-        "BEGIN;\n" + up + "DELETE FROM schema_migrations;\n"
-        f"INSERT INTO schema_migrations (version, dirty) VALUES ({i}, 0);\n"
+        "BEGIN;\n" + versioned +
         f'DELETE FROM "schema_migrations_checksums" WHERE "version" = {i};\n'
         'INSERT INTO "schema_migrations_checksums" ("version", "direction", "file", "checksum", "applied_at", "duration_ms") VALUES '
         f"({i}, 'up', '{i:06d}_t{i}.up.sql', '{sums[0]}', {now}, 0), "
@@ -87,17 +87,16 @@ for i in range(1, n + 1):
         "-- migrate:up\n" + up + "\n-- migrate:down\n" + down)
 top = os.path.dirname(d)
 open(os.path.join(top, "floor.sql"), "w").write("".join(floor))
-# the floor's memory with the checks `up` runs after migrating (issue 4), in the same process
-open(os.path.join(top, "floorc.sql"), "w").write(
-    "".join(floor) + "PRAGMA quick_check;\nPRAGMA foreign_key_check;\n")
+# the checks `up` runs before and after migrating (issue 4)
+checks = "PRAGMA quick_check;\nPRAGMA foreign_key_check;\n"
+# the floor's memory with the checks after migrating, in the same process
+open(os.path.join(top, "floorc.sql"), "w").write("".join(floor) + checks)
 version_ddl = ("CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);\n"
     "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);\n")
 # migrate's side tables on SQLite (src/journal.rs, `ddl`)
 side_ddl = (
     'CREATE TABLE IF NOT EXISTS "schema_migrations_checksums" ("version" BIGINT NOT NULL, "direction" VARCHAR(4) NOT NULL, "file" VARCHAR(255) NOT NULL, "checksum" CHAR(64) NOT NULL, "applied_at" VARCHAR(35) NOT NULL, "duration_ms" BIGINT, PRIMARY KEY ("version", "direction")) WITHOUT ROWID;\n'
     'CREATE TABLE IF NOT EXISTS "schema_migrations_journal" ("seq" INTEGER NOT NULL PRIMARY KEY, "operation" VARCHAR(32) NOT NULL, "version_from" BIGINT, "version_to" BIGINT, "file" VARCHAR(255), "checksum" CHAR(64), "started_at" VARCHAR(35) NOT NULL, "finished_at" VARCHAR(35) NOT NULL, "duration_ms" BIGINT NOT NULL, "outcome" VARCHAR(16) NOT NULL, "error" TEXT, "tool_version" VARCHAR(64) NOT NULL, "host" VARCHAR(255) NOT NULL, "user" VARCHAR(255) NOT NULL);\n')
-# ... and the checks `up` runs before and after migrating (issue 4)
-checks = "PRAGMA quick_check;\nPRAGMA foreign_key_check;\n"
 open(os.path.join(top, "samework.sql"), "w").write(
     checks + version_ddl + side_ddl + "".join(samework) + checks)
 open(os.path.join(top, "floorv.sql"), "w").write(version_ddl + "".join(floorv))

@@ -83,9 +83,7 @@ pub(crate) fn client_config(
     match client_cert {
         None => Ok(builder.with_no_client_auth()),
         Some((cert, key)) => {
-            let chain = CertificateDer::pem_file_iter(cert)
-                .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
-                .map_err(|e| Error::Other(format!("cannot read sslcert {cert}: {e}")))?;
+            let chain = pem_certs("sslcert", cert)?;
             let key = PrivateKeyDer::from_pem_file(key)
                 .map_err(|e| Error::Other(format!("cannot read sslkey {key}: {e}")))?;
             builder.with_client_auth_cert(chain, key).map_err(tls)
@@ -93,14 +91,19 @@ pub(crate) fn client_config(
     }
 }
 
+/// The certificates of a PEM file; `what` names the URL parameter in the error.
+fn pem_certs(what: &str, path: &str) -> Result<Vec<CertificateDer<'static>>> {
+    CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| Error::Other(format!("cannot read {what} {path}: {e}")))
+}
+
 /// The roots to trust: the PEM file's certificates, or the system's.
 fn roots(root_cert: Option<&str>) -> Result<RootCertStore> {
     let mut store = RootCertStore::empty();
     match root_cert {
         Some(p) => {
-            let certs = CertificateDer::pem_file_iter(p)
-                .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
-                .map_err(|e| Error::Other(format!("cannot read sslrootcert {p}: {e}")))?;
+            let certs = pem_certs("sslrootcert", p)?;
             if certs.is_empty() {
                 return Err(Error::Other(format!(
                     "sslrootcert {p}: no PEM certificate in the file"

@@ -103,16 +103,10 @@ pub fn at(t: &DateTime<Utc>, name: &str) -> Result<DateTime<ZoneOffset>, String>
 /// The TZif bytes of a zone name from `$ZONEINFO` or Go's directories.
 fn load(name: &str) -> Option<Vec<u8>> {
     let env = std::env::var("ZONEINFO").ok().filter(|d| !d.is_empty());
-    let dirs = env
-        .iter()
+    env.iter()
         .map(|d| format!("{}/", d.trim_end_matches('/')))
-        .chain(SOURCES.iter().map(|s| s.to_string()));
-    for dir in dirs {
-        if let Ok(bytes) = std::fs::read(format!("{dir}{name}")) {
-            return Some(bytes);
-        }
-    }
-    None
+        .chain(SOURCES.iter().map(|s| s.to_string()))
+        .find_map(|dir| std::fs::read(format!("{dir}{name}")).ok())
 }
 
 /// The offset and abbreviation a TZif file gives an instant (its POSIX rule beyond the
@@ -192,23 +186,15 @@ mod tests {
     #[test]
     fn bad_names_are_go_errors() {
         let t = instant("2024-01-15T17:00:00Z");
-        assert_eq!(
-            at(&t, "Mars/Olympus").expect_err("refused"),
-            "unknown time zone Mars/Olympus"
-        );
-        assert_eq!(
-            at(&t, "../etc/passwd").expect_err("refused"),
-            "time: invalid location name"
-        );
-        assert_eq!(
-            at(&t, "/etc/localtime").expect_err("refused"),
-            "time: invalid location name"
-        );
-        // A POSIX TZ string is not a location name for Go.
-        assert_eq!(
-            at(&t, "ABC3").expect_err("refused"),
-            "unknown time zone ABC3"
-        );
+        for (name, go) in [
+            ("Mars/Olympus", "unknown time zone Mars/Olympus"),
+            ("../etc/passwd", "time: invalid location name"),
+            ("/etc/localtime", "time: invalid location name"),
+            // A POSIX TZ string is not a location name for Go.
+            ("ABC3", "unknown time zone ABC3"),
+        ] {
+            assert_eq!(at(&t, name).expect_err(name), go);
+        }
     }
 
     #[test]

@@ -1,21 +1,43 @@
 //! The shipped binary itself: what the dynamic loader is asked to do when it starts.
 //! Every command pays for this before `main` (BENCHMARKS.md, peak RSS).
 
+/// The bytes of a 64-bit little-endian ELF file, read at offsets.
+struct Elf(Vec<u8>);
+
+impl Elf {
+    fn read(path: &str) -> Elf {
+        let b = std::fs::read(path).expect("read the binary");
+        assert_eq!(&b[..4], b"\x7fELF", "{path} is not ELF");
+        assert_eq!(b[4], 2, "64-bit ELF expected");
+        Elf(b)
+    }
+    fn u16(&self, o: usize) -> u16 {
+        u16::from_le_bytes(self.0[o..o + 2].try_into().expect("2"))
+    }
+    fn u32(&self, o: usize) -> u32 {
+        u32::from_le_bytes(self.0[o..o + 4].try_into().expect("4"))
+    }
+    fn u64(&self, o: usize) -> u64 {
+        u64::from_le_bytes(self.0[o..o + 8].try_into().expect("8"))
+    }
+    /// The NUL-terminated string at `o`.
+    fn cstr(&self, o: usize) -> String {
+        let end = self.0[o..].iter().position(|c| *c == 0).expect("NUL");
+        String::from_utf8_lossy(&self.0[o..o + end]).into_owned()
+    }
+}
+
 /// The dynamic section of a 64-bit little-endian ELF file: (tag, value) pairs and the
 /// names of the `DT_NEEDED` libraries.
 fn dynamic(path: &str) -> (Vec<(u64, u64)>, Vec<String>) {
-    let b = std::fs::read(path).expect("read the binary");
-    assert_eq!(&b[..4], b"\x7fELF", "{path} is not ELF");
-    assert_eq!(b[4], 2, "64-bit ELF expected");
-    let u16_at = |o: usize| u16::from_le_bytes(b[o..o + 2].try_into().expect("2"));
-    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8"));
-    let (phoff, phentsize, phnum) = (u64_at(0x20) as usize, u16_at(0x36) as usize, u16_at(0x38));
+    let b = Elf::read(path);
+    let (phoff, phentsize, phnum) = (b.u64(0x20) as usize, b.u16(0x36) as usize, b.u16(0x38));
     // Program headers: (type, offset, vaddr, filesz).
     let headers: Vec<(u32, u64, u64, u64)> = (0..phnum as usize)
         .map(|i| {
             let h = phoff + i * phentsize;
-            let typ = u32::from_le_bytes(b[h..h + 4].try_into().expect("4"));
-            (typ, u64_at(h + 8), u64_at(h + 16), u64_at(h + 32))
+            let typ = b.u32(h);
+            (typ, b.u64(h + 8), b.u64(h + 16), b.u64(h + 32))
         })
         .collect();
     let to_offset = |vaddr: u64| {
@@ -32,7 +54,7 @@ fn dynamic(path: &str) -> (Vec<(u64, u64)>, Vec<String>) {
     let entries: Vec<(u64, u64)> = (0..dyn_size as usize / 16)
         .map(|i| {
             let o = dyn_off as usize + i * 16;
-            (u64_at(o), u64_at(o + 8))
+            (b.u64(o), b.u64(o + 8))
         })
         .take_while(|(tag, _)| *tag != 0)
         .collect();
@@ -41,11 +63,7 @@ fn dynamic(path: &str) -> (Vec<(u64, u64)>, Vec<String>) {
     let needed = entries
         .iter()
         .filter(|(t, _)| *t == 1)
-        .map(|(_, v)| {
-            let s = &b[strtab + *v as usize..];
-            let end = s.iter().position(|c| *c == 0).expect("NUL");
-            String::from_utf8_lossy(&s[..end]).into_owned()
-        })
+        .map(|(_, v)| b.cstr(strtab + *v as usize))
         .collect();
     (entries, needed)
 }
@@ -89,38 +107,31 @@ type Named = (String, u64, u64);
 
 /// The sections and the function symbols of a 64-bit little-endian ELF file.
 fn sections_and_functions(path: &str) -> (Vec<Named>, Vec<Named>) {
-    let b = std::fs::read(path).expect("read the binary");
-    let u16_at = |o: usize| u16::from_le_bytes(b[o..o + 2].try_into().expect("2"));
-    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().expect("4"));
-    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8"));
-    let cstr = |o: usize| {
-        let end = b[o..].iter().position(|c| *c == 0).expect("NUL");
-        String::from_utf8_lossy(&b[o..o + end]).into_owned()
-    };
+    let b = Elf::read(path);
     let (shoff, shentsize, shnum, shstrndx) = (
-        u64_at(0x28) as usize,
-        u16_at(0x3a) as usize,
-        u16_at(0x3c) as usize,
-        u16_at(0x3e) as usize,
+        b.u64(0x28) as usize,
+        b.u16(0x3a) as usize,
+        b.u16(0x3c) as usize,
+        b.u16(0x3e) as usize,
     );
     // (name offset, type, addr, offset, size, link)
     let headers: Vec<(u32, u32, u64, u64, u64, u32)> = (0..shnum)
         .map(|i| {
             let h = shoff + i * shentsize;
             (
-                u32_at(h),
-                u32_at(h + 4),
-                u64_at(h + 16),
-                u64_at(h + 24),
-                u64_at(h + 32),
-                u32_at(h + 40),
+                b.u32(h),
+                b.u32(h + 4),
+                b.u64(h + 16),
+                b.u64(h + 24),
+                b.u64(h + 32),
+                b.u32(h + 40),
             )
         })
         .collect();
     let names = headers[shstrndx].3 as usize;
     let sections = headers
         .iter()
-        .map(|h| (cstr(names + h.0 as usize), h.2, h.4))
+        .map(|h| (b.cstr(names + h.0 as usize), h.2, h.4))
         .collect();
     let mut functions = Vec::new();
     // SHT_SYMTAB (2): 24-byte entries; STT_FUNC (2) in the low bits of st_info.
@@ -128,8 +139,8 @@ fn sections_and_functions(path: &str) -> (Vec<Named>, Vec<Named>) {
         let strings = headers[h.5 as usize].3 as usize;
         for i in 0..(h.4 / 24) as usize {
             let e = h.3 as usize + i * 24;
-            if b[e + 4] & 0xf == 2 {
-                functions.push((cstr(strings + u32_at(e) as usize), u64_at(e + 8), 0));
+            if b.0[e + 4] & 0xf == 2 {
+                functions.push((b.cstr(strings + b.u32(e) as usize), b.u64(e + 8), 0));
             }
         }
     }
