@@ -370,7 +370,20 @@ pub struct Sqlite {
     lock: Option<File>,
     /// Foreign key violations present before the current run's steps.
     fk_baseline: Option<usize>,
+    /// The page cache size a migration's own SQL runs with: SQLite's default or the URL's
+    /// `_cache_size`, read before the first switch to [`OWN_CACHE`] (None until then).
+    user_cache: Option<i64>,
+    /// Whether the connection is at [`OWN_CACHE`] now.
+    own_cache: bool,
 }
+
+/// The page cache `migrate`'s own statements run with: 256 KiB instead of SQLite's
+/// 2,000 KiB. The bookkeeping of a step touches a dozen pages, but the clean pages of
+/// every earlier step and every page `PRAGMA quick_check` reads stay cached up to the
+/// limit: about 2 MB of the peak memory of `up` (BENCHMARKS.md). A migration's own SQL
+/// runs with the user's size (see [`Sqlite::use_user_cache`]), so its speed, its spills
+/// and its sorter are SQLite's defaults.
+const OWN_CACHE: &str = "PRAGMA cache_size = -256";
 
 /// The text of a rusqlite error as mattn prints a SQLite error.
 pub(crate) fn message(e: &rusqlite::Error) -> String {
@@ -421,6 +434,8 @@ impl Sqlite {
             table_sql,
             lock: None,
             fk_baseline: None,
+            user_cache: None,
+            own_cache: false,
         })
     }
 
@@ -441,7 +456,7 @@ impl Sqlite {
     }
 
     fn fk_violations(&self) -> Result<Vec<(String, i64, String)>> {
-        let sql = "PRAGMA foreign_key_check";
+        let sql = "PRAGMA main.foreign_key_check";
         let mut st = self.conn.prepare(sql).map_err(|e| db_err(e, sql))?;
         let rows = st
             .query_map([], |r| {
@@ -454,6 +469,124 @@ impl Sqlite {
             .map_err(|e| db_err(e, sql))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| db_err(e, sql))
+    }
+
+    /// Switches to [`OWN_CACHE`] when no transaction is open, remembering the user's
+    /// size first. Called after statements that succeeded, so the schema is loaded and the
+    /// pragmas take no lock; a failure only leaves the cache as it was.
+    fn use_own_cache(&mut self) {
+        if self.own_cache || !self.conn.is_autocommit() {
+            return;
+        }
+        if self.user_cache.is_none() {
+            match self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0)) {
+                Ok(v) => self.user_cache = Some(v),
+                Err(_) => return,
+            }
+        }
+        // Not a cached statement: SQLite applies `cache_size` when it prepares the pragma.
+        if self.conn.execute_batch(OWN_CACHE).is_ok() {
+            self.own_cache = true;
+        }
+    }
+
+    /// Before a migration's SQL: back to the user's cache size. The smaller cache would
+    /// make SQLite spill a large migration's changes to the file before commit.
+    fn use_user_cache(&mut self) {
+        if let (true, Some(v)) = (self.own_cache, self.user_cache) {
+            if self
+                .conn
+                .execute_batch(&format!("PRAGMA cache_size = {v}"))
+                .is_ok()
+            {
+                self.own_cache = false;
+            }
+        }
+    }
+
+    /// After a migration's SQL: a file may set `PRAGMA cache_size` itself, and the files
+    /// after it run with that size, as on golang-migrate's single connection.
+    fn note_user_cache(&mut self) {
+        if let Ok(v) = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0)) {
+            self.user_cache = Some(v);
+        }
+    }
+
+    /// A migration's SQL; inside our transaction, with statements that would break it
+    /// refused.
+    fn run_body_sql(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()> {
+        if !in_tx {
+            return self.conn.execute_batch(body).map_err(|e| db_err(e, body));
+        }
+        // Inside our transaction a file's own BEGIN/COMMIT would nest or, worse, commit
+        // half a migration; a journal-mode change would silently do nothing. The authorizer
+        // refuses them before they run and says which statement it was.
+        let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        let denied = Arc::new(AtomicBool::new(false));
+        {
+            let seen = Arc::clone(&seen);
+            let denied = Arc::clone(&denied);
+            self.conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+                let what = match ctx.action {
+                    AuthAction::Transaction { operation } => Some(match operation {
+                        TransactionOperation::Begin => "BEGIN",
+                        TransactionOperation::Rollback => "ROLLBACK",
+                        // COMMIT and END arrive as an operation rusqlite does not name
+                        _ => "COMMIT",
+                    }),
+                    AuthAction::Pragma {
+                        pragma_name,
+                        pragma_value: Some(_),
+                    } if pragma_name.eq_ignore_ascii_case("journal_mode") => {
+                        Some("PRAGMA journal_mode")
+                    }
+                    _ => None,
+                };
+                match what {
+                    Some(w) => {
+                        denied.store(true, Ordering::SeqCst);
+                        if let Ok(mut s) = seen.lock() {
+                            *s = Some(w.to_string());
+                        }
+                        Authorization::Deny
+                    }
+                    None => Authorization::Allow,
+                }
+            }));
+        }
+        let out = self.conn.execute_batch(body);
+        self.conn
+            .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+        match out {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if denied.load(Ordering::SeqCst) {
+                    let statement = seen
+                        .lock()
+                        .ok()
+                        .and_then(|s| s.clone())
+                        .unwrap_or_else(|| "BEGIN".into());
+                    if statement == "PRAGMA journal_mode" {
+                        return Err(Error::NeedsNoTransaction {
+                            file: file.to_string(),
+                            reason: "PRAGMA journal_mode cannot change the journal mode inside a transaction (SQLite would silently ignore it); set it in the URL instead, e.g. ?_journal_mode=WAL".into(),
+                        });
+                    }
+                    return Err(Error::TransactionControl {
+                        file: file.to_string(),
+                        statement,
+                    });
+                }
+                let msg = message(&e);
+                if let Some(reason) = NEEDS_NO_TX.iter().find(|m| msg.contains(*m)) {
+                    return Err(Error::NeedsNoTransaction {
+                        file: file.to_string(),
+                        reason: reason.to_string(),
+                    });
+                }
+                Err(db_err(e, body))
+            }
+        }
     }
 }
 
@@ -584,7 +717,9 @@ impl Driver for Sqlite {
                 line: 0,
                 query: String::new(),
             })
-        })
+        })?;
+        self.use_own_cache();
+        Ok(())
     }
 
     fn rollback(&mut self) -> Result<()> {
@@ -601,6 +736,9 @@ impl Driver for Sqlite {
         let _ = self
             .conn
             .query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0));
+        if out.is_ok() {
+            self.use_own_cache();
+        }
         out
     }
 
@@ -618,78 +756,10 @@ impl Driver for Sqlite {
     }
 
     fn run_body(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()> {
-        if !in_tx {
-            return self.conn.execute_batch(body).map_err(|e| db_err(e, body));
-        }
-        // Inside our transaction a file's own BEGIN/COMMIT would nest or, worse, commit
-        // half a migration; a journal-mode change would silently do nothing. The authorizer
-        // refuses them before they run and says which statement it was.
-        let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-        let denied = Arc::new(AtomicBool::new(false));
-        {
-            let seen = Arc::clone(&seen);
-            let denied = Arc::clone(&denied);
-            self.conn.authorizer(Some(move |ctx: AuthContext<'_>| {
-                let what = match ctx.action {
-                    AuthAction::Transaction { operation } => Some(match operation {
-                        TransactionOperation::Begin => "BEGIN",
-                        TransactionOperation::Rollback => "ROLLBACK",
-                        // COMMIT and END arrive as an operation rusqlite does not name
-                        _ => "COMMIT",
-                    }),
-                    AuthAction::Pragma {
-                        pragma_name,
-                        pragma_value: Some(_),
-                    } if pragma_name.eq_ignore_ascii_case("journal_mode") => {
-                        Some("PRAGMA journal_mode")
-                    }
-                    _ => None,
-                };
-                match what {
-                    Some(w) => {
-                        denied.store(true, Ordering::SeqCst);
-                        if let Ok(mut s) = seen.lock() {
-                            *s = Some(w.to_string());
-                        }
-                        Authorization::Deny
-                    }
-                    None => Authorization::Allow,
-                }
-            }));
-        }
-        let out = self.conn.execute_batch(body);
-        self.conn
-            .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
-        match out {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                if denied.load(Ordering::SeqCst) {
-                    let statement = seen
-                        .lock()
-                        .ok()
-                        .and_then(|s| s.clone())
-                        .unwrap_or_else(|| "BEGIN".into());
-                    if statement == "PRAGMA journal_mode" {
-                        return Err(Error::NeedsNoTransaction {
-                            file: file.to_string(),
-                            reason: "PRAGMA journal_mode cannot change the journal mode inside a transaction (SQLite would silently ignore it); set it in the URL instead, e.g. ?_journal_mode=WAL".into(),
-                        });
-                    }
-                    return Err(Error::TransactionControl {
-                        file: file.to_string(),
-                        statement,
-                    });
-                }
-                let msg = message(&e);
-                if let Some(reason) = NEEDS_NO_TX.iter().find(|m| msg.contains(*m)) {
-                    return Err(Error::NeedsNoTransaction {
-                        file: file.to_string(),
-                        reason: reason.to_string(),
-                    });
-                }
-                Err(db_err(e, body))
-            }
-        }
+        self.use_user_cache();
+        let out = self.run_body_sql(file, body, in_tx);
+        self.note_user_cache();
+        out
     }
 
     fn check_step(&mut self, file: &str) -> Result<()> {
@@ -774,9 +844,12 @@ impl Driver for Sqlite {
         let p: Vec<_> = params.iter().map(to_sql).collect();
         // Cached: the journal runs the same few statements for every step.
         let mut st = self.conn.prepare_cached(sql).map_err(|e| db_err(e, sql))?;
-        st.execute(params_from_iter(p))
-            .map(|n| n as u64)
-            .map_err(|e| db_err(e, sql))
+        let n = st
+            .execute(params_from_iter(p))
+            .map_err(|e| db_err(e, sql))?;
+        drop(st);
+        self.use_own_cache();
+        Ok(n as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
@@ -792,13 +865,19 @@ impl Driver for Sqlite {
             }
             out.push(row);
         }
+        drop(rows);
+        drop(st);
+        self.use_own_cache();
         Ok(out)
     }
 
     fn table_exists(&mut self, name: &str) -> Result<bool> {
         let sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
         let mut st = self.conn.prepare_cached(sql).map_err(|e| db_err(e, sql))?;
-        st.exists([name]).map_err(|e| db_err(e, sql))
+        let exists = st.exists([name]).map_err(|e| db_err(e, sql))?;
+        drop(st);
+        self.use_own_cache();
+        Ok(exists)
     }
 
     fn quote_ident(&self, name: &str) -> String {
@@ -864,6 +943,66 @@ mod tests {
             &DatabaseUrl::parse("sqlite3://x.db?_journal_mode=WAL%3BDROP").expect("url")
         )
         .is_err());
+    }
+
+    /// A migration's SQL runs with the user's page cache (SQLite's default or the URL's
+    /// `_cache_size`, and what an earlier file set); between steps and for the checks the
+    /// connection is at `OWN_CACHE`. The checks must not open the temp database: with
+    /// SQLite's shared page-cache budget (SQLITE_ENABLE_MEMORY_MANAGEMENT) its default
+    /// budget would let the main cache keep 2 MB after all.
+    #[test]
+    fn migrations_run_with_the_users_page_cache_and_migrate_with_a_small_one() {
+        use crate::migrator::Migrator;
+        use crate::safety::integrity;
+        use crate::source::Source;
+        use std::borrow::Cow;
+
+        let sqlite_default: i64 = Connection::open_in_memory()
+            .and_then(|c| c.query_row("PRAGMA cache_size", [], |r| r.get(0)))
+            .expect("default cache size");
+        let seen = "SELECT cache_size FROM pragma_cache_size()";
+        let files = [
+            ("1_a.up.sql", format!("CREATE TABLE seen1 AS {seen};")),
+            (
+                "2_b.up.sql",
+                format!("CREATE TABLE seen2 AS {seen};\nPRAGMA cache_size = -4000;"),
+            ),
+            ("3_c.up.sql", format!("CREATE TABLE seen3 AS {seen};")),
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (query, user) in [("", sqlite_default), ("?_cache_size=-3000", -3000)] {
+            let db = dir.path().join(format!("cache{}.db", user.abs()));
+            let source = Source::from_files(
+                files
+                    .iter()
+                    .map(|(n, b)| (*n, Cow::Owned(b.clone().into_bytes()))),
+            )
+            .expect("source");
+            let url = format!("sqlite3://{}{query}", db.display());
+            let mut m = Migrator::open(source, &url).expect("open");
+            m.up().expect("up");
+            let d = m.driver();
+            let one = |d: &mut dyn Driver, sql: &str| -> i64 {
+                match d.query(sql, &[]).expect(sql).remove(0).remove(0) {
+                    Value::Int(v) => v,
+                    other => panic!("{sql}: {other:?}"),
+                }
+            };
+            assert_eq!(one(d, "SELECT cache_size FROM seen1"), user, "{url}");
+            assert_eq!(one(d, "SELECT cache_size FROM seen2"), user, "{url}");
+            // a file's own PRAGMA cache_size carries to the files after it
+            assert_eq!(one(d, "SELECT cache_size FROM seen3"), -4000, "{url}");
+            assert_eq!(one(d, "PRAGMA cache_size"), -256, "{url}");
+            assert!(integrity::check(d, integrity::Check::Full).is_empty());
+            assert_eq!(integrity::foreign_key_violations(d).expect("fk check"), 0);
+            let names: Vec<String> = d
+                .query("SELECT name FROM pragma_database_list", &[])
+                .expect("database_list")
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().and_then(Value::into_string))
+                .collect();
+            assert_eq!(names, ["main"], "{url}: the checks opened another database");
+        }
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl Check {
 /// `PRAGMA quick_check` on a connection: the problems found (empty = ok).
 pub fn quick_check(c: &Connection) -> std::result::Result<Vec<String>, String> {
     let mut st = c
-        .prepare("PRAGMA quick_check")
+        .prepare("PRAGMA main.quick_check")
         .map_err(|e| crate::driver::sqlite::message(&e))?;
     let rows = st
         .query_map([], |r| r.get::<_, String>(0))
@@ -49,7 +49,7 @@ pub fn quick_check(c: &Connection) -> std::result::Result<Vec<String>, String> {
 /// Runs the check through a driver. `Ok(problems)`; an error running the check (a
 /// malformed database often fails the PRAGMA itself) is reported as a problem.
 pub fn check(d: &mut dyn Driver, which: Check) -> Vec<String> {
-    let sql = format!("PRAGMA {}", which.pragma());
+    let sql = format!("PRAGMA main.{}", which.pragma());
     match d.query(&sql, &[]) {
         Ok(rows) => rows
             .into_iter()
@@ -63,5 +63,5 @@ pub fn check(d: &mut dyn Driver, which: Check) -> Vec<String> {
 
 /// The number of rows `PRAGMA foreign_key_check` reports.
 pub fn foreign_key_violations(d: &mut dyn Driver) -> Result<usize> {
-    Ok(d.query("PRAGMA foreign_key_check", &[])?.len())
+    Ok(d.query("PRAGMA main.foreign_key_check", &[])?.len())
 }
