@@ -382,7 +382,10 @@ pub struct Sqlite {
 /// every earlier step and every page `PRAGMA quick_check` reads stay cached up to the
 /// limit: about 2 MB of the peak memory of `up` (BENCHMARKS.md). A migration's own SQL
 /// runs with the user's size (see [`Sqlite::use_user_cache`]), so its speed, its spills
-/// and its sorter are SQLite's defaults.
+/// and its sorter are SQLite's defaults. SQLite shares one page budget among a connection's
+/// databases (libsqlite3-sys builds with SQLITE_ENABLE_MEMORY_MANAGEMENT): once a file opens
+/// the temp database (`CREATE TEMP TABLE`), its budget lets the main cache keep more pages,
+/// which costs memory only; `migrate`'s checks name `main` so they do not open it.
 const OWN_CACHE: &str = "PRAGMA cache_size = -256";
 
 /// The text of a rusqlite error as mattn prints a SQLite error.
