@@ -1008,6 +1008,25 @@ mod tests {
         }
     }
 
+    /// The bundled SQLite carries the flags of .cargo/config.toml. Without
+    /// SQLITE_MALLOC_SOFT_LIMIT=0 opening a large schema is quadratic (BENCHMARKS.md, (c)).
+    /// Fails when LIBSQLITE3_FLAGS in the environment replaced the repository's value.
+    #[test]
+    fn bundled_sqlite_is_built_with_the_repository_flags() {
+        let c = Connection::open_in_memory().expect("open");
+        let found: bool = c
+            .query_row(
+                "SELECT count(*) > 0 FROM pragma_compile_options WHERE compile_options = 'MALLOC_SOFT_LIMIT=0'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("compile options");
+        assert!(
+            found,
+            "the bundled SQLite was built without SQLITE_MALLOC_SOFT_LIMIT=0 (.cargo/config.toml)"
+        );
+    }
+
     #[test]
     fn quoting() {
         assert_eq!(
