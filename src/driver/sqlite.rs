@@ -371,7 +371,8 @@ pub struct Sqlite {
     /// Foreign key violations present before the current run's steps.
     fk_baseline: Option<usize>,
     /// The page cache size a migration's own SQL runs with: SQLite's default or the URL's
-    /// `_cache_size`, read before the first switch to [`OWN_CACHE`] (None until then).
+    /// `_cache_size`, read before the first switch to [`OWN_CACHE`] (None until then) and
+    /// again after each migration's SQL.
     user_cache: Option<i64>,
     /// Whether the connection is at [`OWN_CACHE`] now.
     own_cache: bool,
@@ -482,9 +483,9 @@ impl Sqlite {
             return;
         }
         if self.user_cache.is_none() {
-            match self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0)) {
-                Ok(v) => self.user_cache = Some(v),
-                Err(_) => return,
+            self.note_user_cache();
+            if self.user_cache.is_none() {
+                return;
             }
         }
         // Not a cached statement: SQLite applies `cache_size` when it prepares the pragma.
@@ -496,19 +497,21 @@ impl Sqlite {
     /// Before a migration's SQL: back to the user's cache size. The smaller cache would
     /// make SQLite spill a large migration's changes to the file before commit.
     fn use_user_cache(&mut self) {
-        if let (true, Some(v)) = (self.own_cache, self.user_cache) {
-            if self
-                .conn
-                .execute_batch(&format!("PRAGMA cache_size = {v}"))
-                .is_ok()
-            {
-                self.own_cache = false;
-            }
+        let Some(v) = self.user_cache.filter(|_| self.own_cache) else {
+            return;
+        };
+        if self
+            .conn
+            .execute_batch(&format!("PRAGMA cache_size = {v}"))
+            .is_ok()
+        {
+            self.own_cache = false;
         }
     }
 
-    /// After a migration's SQL: a file may set `PRAGMA cache_size` itself, and the files
-    /// after it run with that size, as on golang-migrate's single connection.
+    /// Reads the connection's current cache size as the user's. After a migration's SQL: a
+    /// file may set `PRAGMA cache_size` itself, and the files after it run with that size,
+    /// as on golang-migrate's single connection.
     fn note_user_cache(&mut self) {
         if let Ok(v) = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0)) {
             self.user_cache = Some(v);
