@@ -21,6 +21,25 @@ use crate::error::{Error, Result};
 use crate::url::DatabaseUrl;
 use crate::version::DbVersion;
 
+/// A server's limit on identifier length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentLimit {
+    /// At most this many bytes of UTF-8 (PostgreSQL: 63).
+    Bytes(usize),
+    /// At most this many characters (MySQL: 64).
+    Chars(usize),
+}
+
+impl IdentLimit {
+    /// Whether `name` is within the limit.
+    pub fn fits(self, name: &str) -> bool {
+        match self {
+            IdentLimit::Bytes(n) => name.len() <= n,
+            IdentLimit::Chars(n) => name.chars().count() <= n,
+        }
+    }
+}
+
 /// A bound SQL value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -123,6 +142,25 @@ pub trait Driver: Send {
     fn table_exists(&mut self, name: &str) -> Result<bool>;
     /// Quotes an identifier for this dialect.
     fn quote_ident(&self, name: &str) -> String;
+    /// One of migrate's own tables (the side tables), quoted and qualified with the schema
+    /// the driver resolved when it connected, so that a migration changing `search_path`
+    /// cannot move the bookkeeping. Defaults to [`Driver::quote_ident`].
+    fn quote_table(&self, name: &str) -> String {
+        self.quote_ident(name)
+    }
+    /// `s` in a form one of migrate's side-table columns can store: at most `width`
+    /// characters (`None`: no limit) and only characters the server's character set has.
+    /// What does not fit is escaped (`\u{…}`) or cut, never refused, so the bookkeeping
+    /// after a migration that already ran cannot fail on a value. Default: unchanged
+    /// (SQLite stores any text at any length).
+    fn fit_text(&mut self, s: &str, _width: Option<usize>) -> String {
+        s.to_string()
+    }
+    /// The longest table name the server accepts, and whether it counts bytes (PostgreSQL's
+    /// `NAMEDATALEN - 1`) or characters (MySQL). `None`: no limit (SQLite).
+    fn identifier_limit(&self) -> Option<IdentLimit> {
+        None
+    }
     /// The placeholder for the n-th (1-based) bound value.
     fn placeholder(&self, n: usize) -> String;
 
@@ -195,6 +233,55 @@ pub fn with_lock<T>(
         (Err(e), Ok(())) => Err(e),
         // golang-migrate joins the two errors with a newline.
         (Err(e), Err(u)) => Err(Error::Other(format!("{e}\n{u}"))),
+    }
+}
+
+/// Which characters a side-table column can hold, for [`fit_text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repertoire {
+    /// Every Unicode scalar value (UTF-8, utf8mb4, PostgreSQL `SQL_ASCII`).
+    Unicode,
+    /// The Basic Multilingual Plane (MySQL's 3-byte `utf8`/`utf8mb3`).
+    Bmp,
+    /// ASCII and U+00A0..=U+00FF (PostgreSQL `LATIN1`; MySQL's `latin1`, which is cp1252
+    /// and has those at the same code points).
+    Latin1,
+    /// ASCII only (any other character set: the safe choice).
+    Ascii,
+}
+
+impl Repertoire {
+    fn has(self, c: char) -> bool {
+        match self {
+            Repertoire::Unicode => true,
+            Repertoire::Bmp => (c as u32) <= 0xFFFF,
+            Repertoire::Latin1 => c.is_ascii() || ('\u{a0}'..='\u{ff}').contains(&c),
+            Repertoire::Ascii => c.is_ascii(),
+        }
+    }
+}
+
+/// `s` with every character outside `rep` written as `\u{hex}`, then cut to `width`
+/// characters (the last three become `...` when something was cut). The result holds only
+/// characters of `rep` and has at most `width` characters.
+pub fn fit_text(s: &str, rep: Repertoire, width: Option<usize>) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        // NUL: PostgreSQL refuses it in text of any encoding.
+        if rep.has(c) && c != '\0' {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    match width {
+        Some(w) if out.chars().count() > w => {
+            let keep = w.saturating_sub(3);
+            let mut cut: String = out.chars().take(keep).collect();
+            cut.push_str(&".".repeat(w.min(3)));
+            cut
+        }
+        _ => out,
     }
 }
 
