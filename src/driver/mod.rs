@@ -307,6 +307,130 @@ pub fn quote_if_needed(name: &str, keywords: &[&str]) -> String {
 mod tests {
     use super::*;
 
+    /// A small deterministic generator for the property tests (xorshift64).
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        /// A string mixing ASCII, Latin-1, other BMP and astral characters, NUL included.
+        fn text(&mut self, max: usize) -> String {
+            const POOL: &[char] = &[
+                'a',
+                'Z',
+                '0',
+                '_',
+                ' ',
+                '\0',
+                '\\',
+                '\'',
+                '"',
+                '\u{7f}',
+                '\u{80}',
+                '\u{9f}',
+                '\u{a0}',
+                'é',
+                'ÿ',
+                'Ā',
+                'ε',
+                '表',
+                '\u{fffd}',
+                '\u{ffff}',
+                '🚀',
+                '\u{10ffff}',
+            ];
+            let n = self.below(max + 1);
+            (0..n).map(|_| POOL[self.below(POOL.len())]).collect()
+        }
+    }
+
+    const REPERTOIRES: [Repertoire; 4] = [
+        Repertoire::Unicode,
+        Repertoire::Bmp,
+        Repertoire::Latin1,
+        Repertoire::Ascii,
+    ];
+
+    /// Whatever goes in, what comes out holds only characters of the repertoire (never
+    /// NUL), is at most `width` characters long, and is the input itself when that fits.
+    #[test]
+    fn fit_text_always_fits() {
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..5000 {
+            let s = g.text(40);
+            let rep = REPERTOIRES[g.below(REPERTOIRES.len())];
+            let width = [None, Some(0), Some(1), Some(3), Some(8), Some(30)][g.below(6)];
+            let out = fit_text(&s, rep, width);
+            assert!(
+                out.chars().all(|c| rep.has(c) && c != '\0'),
+                "{s:?} {rep:?} -> {out:?}"
+            );
+            if let Some(w) = width {
+                assert!(out.chars().count() <= w, "{s:?} {w} -> {out:?}");
+            }
+            let fits = s.chars().all(|c| rep.has(c) && c != '\0')
+                && width.is_none_or(|w| s.chars().count() <= w);
+            if fits {
+                assert_eq!(out, s);
+            }
+        }
+        assert_eq!(
+            fit_text("1_créer_表.up.sql", Repertoire::Latin1, Some(255)),
+            "1_créer_\\u{8868}.up.sql"
+        );
+        assert_eq!(fit_text("abcdef", Repertoire::Ascii, Some(5)), "ab...");
+    }
+
+    /// Side-table names: unchanged when they fit (existing databases keep theirs), within
+    /// the limit otherwise, distinct for distinct tables and for the two suffixes, and the
+    /// same on every call.
+    #[test]
+    fn side_table_names_fit_and_are_stable() {
+        use crate::journal::side_table_name;
+        let limits = [
+            None,
+            Some(IdentLimit::Bytes(63)),
+            Some(IdentLimit::Chars(64)),
+        ];
+        assert_eq!(
+            side_table_name("schema_migrations", "_checksums", limits[1]),
+            "schema_migrations_checksums"
+        );
+        let long = "t".repeat(100);
+        assert_eq!(
+            side_table_name(&long, "_journal", None),
+            format!("{long}_journal")
+        );
+        let mut g = Gen(42);
+        for _ in 0..2000 {
+            let stem = ["t", "é", "表", "🚀", "_"][g.below(5)];
+            let table = stem.repeat(1 + g.below(70));
+            let other = format!("{table}{}", g.below(10));
+            for limit in limits {
+                let (c, j) = (
+                    side_table_name(&table, "_checksums", limit),
+                    side_table_name(&table, "_journal", limit),
+                );
+                assert_ne!(c, j);
+                assert_eq!(c, side_table_name(&table, "_checksums", limit));
+                assert_ne!(c, side_table_name(&other, "_checksums", limit), "{table}");
+                if let Some(l) = limit {
+                    assert!(l.fits(&c) && l.fits(&j), "{c} {j}");
+                    if l.fits(&format!("{table}_checksums")) {
+                        assert_eq!(c, format!("{table}_checksums"));
+                    }
+                }
+            }
+        }
+    }
+
     /// Found by `fuzz/url`: the unknown-driver error printed a password that sat in the
     /// text before the first `:`.
     #[test]

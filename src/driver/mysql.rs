@@ -340,17 +340,15 @@ fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<Option<SslOpts>> {
         _ => {
             // A custom config name: golang-migrate registers it from the x-tls-* options.
             let mut ssl = ssl;
-            match (url.x_param("x-tls-cert"), url.x_param("x-tls-key")) {
-                (Some(cert), Some(key)) => {
-                    ssl = ssl.with_client_identity(Some(mysql::ClientIdentity::new(
-                        std::path::PathBuf::from(cert),
-                        std::path::PathBuf::from(key),
-                    )));
-                }
-                // Checked by `check_custom_tls`.
-                _ => {}
+            // Both or neither: checked by `check_custom_tls`.
+            let given = |k: &str| url.x_param(k).filter(|v| !v.is_empty());
+            if let (Some(cert), Some(key)) = (given("x-tls-cert"), given("x-tls-key")) {
+                ssl = ssl.with_client_identity(Some(mysql::ClientIdentity::new(
+                    std::path::PathBuf::from(cert),
+                    std::path::PathBuf::from(key),
+                )));
             }
-            if let Some(ca) = url.x_param("x-tls-ca") {
+            if let Some(ca) = given("x-tls-ca") {
                 ssl = ssl.with_root_cert_path(Some(std::path::PathBuf::from(ca)));
             }
             if url.x_bool("x-tls-insecure-skip-verify")?.unwrap_or(false) {
@@ -796,6 +794,49 @@ mod tests {
         let d = dsn("mysql:///db")?;
         assert_eq!((d.user, d.addr.as_str()), (None, "127.0.0.1:3306"));
         Ok(())
+    }
+
+    #[test]
+    fn custom_tls_is_any_tls_value_but_a_bool_or_skip_verify() {
+        for v in ["custom", "preferred", "yes", "t", "on"] {
+            assert!(is_custom_tls(v), "{v}");
+        }
+        for v in [
+            "",
+            "1",
+            "true",
+            "TRUE",
+            "True",
+            "0",
+            "false",
+            "FALSE",
+            "False",
+            "skip-verify",
+            "SKIP-VERIFY",
+        ] {
+            assert!(!is_custom_tls(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn pem_blocks_like_go() {
+        let ca = include_str!("../../testdata/tls/ca.pem");
+        let (any, certs) = pem_blocks(ca, |k| k == "CERTIFICATE");
+        assert_eq!((any, certs.len()), (1, 1));
+        assert_eq!(pem_blocks("not pem", |_| true), (0, vec![]));
+        let bad = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        assert_eq!(pem_blocks(bad, |_| true), (1, vec![]));
+        assert_eq!(base64_decode("TWFu"), Some(b"Man".to_vec()));
+        assert_eq!(base64_decode("TWE="), Some(b"Ma".to_vec()));
+    }
+
+    #[test]
+    fn go_path_errors() {
+        let e = std::fs::read("/nonexistent/x.pem").expect_err("missing");
+        assert_eq!(
+            go_path_error("/nonexistent/x.pem", &e),
+            "open /nonexistent/x.pem: no such file or directory"
+        );
     }
 
     #[test]

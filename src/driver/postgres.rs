@@ -816,6 +816,37 @@ mod tests {
     }
 
     #[test]
+    fn transaction_control_is_found_only_at_top_level() {
+        for body in [
+            "CREATE TABLE a (id int); COMMIT; SELEC x;",
+            "BEGIN;\nCREATE TABLE a (id int);\ncommit;\n",
+            "-- note\nEND;",
+            "/* c */ COMMIT WORK;",
+            "ROLLBACK;",
+            "rollback transaction;",
+            "ABORT",
+            "PREPARE TRANSACTION 'x';",
+            "COMMIT PREPARED 'x';",
+            "SELECT 1;\n  end\n",
+        ] {
+            assert!(has_transaction_control(body), "{body:?}");
+        }
+        for body in [
+            "CREATE TABLE a (t text DEFAULT 'COMMIT;');",
+            "SAVEPOINT s; ROLLBACK TO SAVEPOINT s; ROLLBACK TO s;",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END; $$;",
+            "DO $x$ BEGIN COMMIT; END $x$;",
+            "-- COMMIT;\nSELECT 1;",
+            "/* COMMIT; */ SELECT 1;",
+            "BEGIN; SELECT 1;",
+            "CREATE TABLE \"commit\" (id int);",
+            "SELECT committed FROM t;",
+        ] {
+            assert!(!has_transaction_control(body), "{body:?}");
+        }
+    }
+
+    #[test]
     fn marker() {
         assert!(has_no_transaction_marker(
             "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"
