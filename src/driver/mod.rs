@@ -236,6 +236,22 @@ pub fn with_lock<T>(
     }
 }
 
+/// Go's `strconv.Atoi` (64-bit `int`), with its error texts.
+pub(crate) fn go_atoi(v: &str) -> Result<i64> {
+    v.parse::<i64>().map_err(|e| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
+            _ => "invalid syntax",
+        };
+        Error::Other(format!(
+            "strconv.Atoi: parsing {}: {why}",
+            crate::gocompat::quote::quote(v)
+        ))
+    })
+}
+
 /// Which characters a side-table column can hold, for [`fit_text`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repertoire {
@@ -306,6 +322,18 @@ pub fn quote_if_needed(name: &str, keywords: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atoi_like_go() {
+        assert_eq!(go_atoi("+42").ok(), Some(42));
+        assert_eq!(go_atoi("-7").ok(), Some(-7));
+        let e = |v: &str| go_atoi(v).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(e("1s"), "strconv.Atoi: parsing \"1s\": invalid syntax");
+        assert_eq!(
+            e("99999999999999999999"),
+            "strconv.Atoi: parsing \"99999999999999999999\": value out of range"
+        );
+    }
 
     /// A small deterministic generator for the property tests (xorshift64).
     struct Gen(u64);

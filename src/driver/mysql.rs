@@ -152,9 +152,7 @@ impl Options {
         let statement_timeout = match url.x_param("x-statement-timeout").filter(|v| !v.is_empty()) {
             None => None,
             Some(v) => {
-                let ms: i64 = v
-                    .parse()
-                    .map_err(|_| bad(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))?;
+                let ms = super::go_atoi(v)?;
                 (ms > 0).then(|| Duration::from_millis(ms as u64))
             }
         };
@@ -168,7 +166,7 @@ impl Options {
                 None => false,
                 Some(v) => crate::url::parse_go_bool(v).ok_or_else(|| {
                     bad(format!(
-                        "could not parse x-no-lock as bool: strconv.ParseBool: parsing {v:?}: invalid syntax"
+                        "could not parse x-no-lock as bool: strconv.ParseBool: parsing {}: invalid syntax", crate::gocompat::quote::quote(v)
                     ))
                 })?,
             },
@@ -310,7 +308,8 @@ fn check_custom_tls(url: &DatabaseUrl) -> Result<()> {
     {
         if crate::url::parse_go_bool(v).is_none() {
             return Err(bad(format!(
-                "strconv.ParseBool: parsing {v:?}: invalid syntax"
+                "strconv.ParseBool: parsing {}: invalid syntax",
+                crate::gocompat::quote::quote(v)
             )));
         }
     }

@@ -47,11 +47,6 @@ pub struct Options {
     pub multi_statement_max_size: usize,
 }
 
-fn atoi(v: &str) -> Result<i64> {
-    v.parse::<i64>()
-        .map_err(|_| Error::Other(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))
-}
-
 /// An `x-` option's value; golang-migrate ignores an empty one (`len(s) > 0`).
 fn option<'u>(url: &'u DatabaseUrl, name: &str) -> Option<&'u str> {
     url.x_param(name).filter(|v| !v.is_empty())
@@ -62,7 +57,8 @@ fn parse_bool_option(url: &DatabaseUrl, name: &str) -> Result<bool> {
         None => Ok(false),
         Some(v) => crate::url::parse_go_bool(v).ok_or_else(|| {
             Error::Other(format!(
-                "Unable to parse option {name}: strconv.ParseBool: parsing {v:?}: invalid syntax"
+                "Unable to parse option {name}: strconv.ParseBool: parsing {}: invalid syntax",
+                crate::gocompat::quote::quote(v)
             ))
         }),
     }
@@ -96,11 +92,11 @@ impl Options {
         };
         let statement_timeout_ms = match option(url, "x-statement-timeout") {
             None => None,
-            Some(v) => Some(atoi(v)?.max(0) as u64).filter(|&ms| ms > 0),
+            Some(v) => Some(super::go_atoi(v)?.max(0) as u64).filter(|&ms| ms > 0),
         };
         let multi_statement_max_size = match option(url, "x-multi-statement-max-size") {
             None => DEFAULT_MULTI_STATEMENT_MAX_SIZE,
-            Some(v) => match atoi(v)? {
+            Some(v) => match super::go_atoi(v)? {
                 n if n <= 0 => DEFAULT_MULTI_STATEMENT_MAX_SIZE,
                 n => n as usize,
             },
