@@ -7,14 +7,62 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::driver::{Dialect, Driver, Value};
+use crate::driver::{Dialect, Driver, IdentLimit, Value};
 use crate::error::{Error, Result};
 use crate::source::{checksum, Direction, Source};
 use crate::version::DbVersion;
+use sha2::Digest;
 
-/// The side tables' names for a migrations table.
-pub fn table_names(table: &str) -> (String, String) {
-    (format!("{table}_checksums"), format!("{table}_journal"))
+/// The side tables' names for the driver's migrations table: `<table>_checksums` and
+/// `<table>_journal`, unless that is longer than the server's identifier limit
+/// (PostgreSQL 63 bytes, MySQL 64 characters, SQLite none). A name that does not fit becomes
+/// `<prefix>_<hash>_checksums` / `<prefix>_<hash>_journal`: `<hash>` is the first 8 hex
+/// digits of the SHA-256 of the whole table name, `<prefix>` the longest start of the table
+/// name (whole characters) that makes the result fit. Names that fit never change, so
+/// existing side tables keep theirs.
+pub fn table_names(d: &dyn Driver) -> (String, String) {
+    let limit = d.identifier_limit();
+    (
+        side_table_name(d.table(), "_checksums", limit),
+        side_table_name(d.table(), "_journal", limit),
+    )
+}
+
+/// One side table's name: `<table><suffix>`, shortened as [`table_names`] says.
+pub fn side_table_name(table: &str, suffix: &str, limit: Option<IdentLimit>) -> String {
+    let plain = format!("{table}{suffix}");
+    let Some(limit) = limit else {
+        return plain;
+    };
+    if limit.fits(&plain) {
+        return plain;
+    }
+    let digest = sha2::Sha256::digest(table.as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let mut prefix: String = table.to_string();
+    while !prefix.is_empty() && !limit.fits(&format!("{prefix}_{hash}{suffix}")) {
+        prefix.pop();
+    }
+    format!("{prefix}_{hash}{suffix}")
+}
+
+/// Column widths of the side tables (characters), shared by the DDL and [`fit_entry`].
+const FILE_WIDTH: usize = 255;
+const HOST_WIDTH: usize = 255;
+const USER_WIDTH: usize = 255;
+const TOOL_VERSION_WIDTH: usize = 64;
+
+/// A journal row with every free-text value in a form the side tables can store: within its
+/// column's width and in the server's character set ([`Driver::fit_text`]), so the
+/// bookkeeping after a migration that ran cannot fail on a value.
+pub fn fit_entry(d: &mut dyn Driver, e: &Entry) -> Entry {
+    let mut e = e.clone();
+    e.file = e.file.map(|f| d.fit_text(&f, Some(FILE_WIDTH)));
+    e.host = d.fit_text(&e.host, Some(HOST_WIDTH));
+    e.user = d.fit_text(&e.user, Some(USER_WIDTH));
+    e.tool_version = d.fit_text(&e.tool_version, Some(TOOL_VERSION_WIDTH));
+    e.error = e.error.map(|t| d.fit_text(&t, None));
+    e
 }
 
 /// Journal columns, in insertion order (`user` is reserved in PostgreSQL: every column
@@ -48,7 +96,7 @@ const CHECKSUM_COLS: [&str; 6] = [
 /// The DDL of both side tables for a dialect (portable types only: BIGINT, VARCHAR,
 /// a text type for error messages; timestamps are RFC 3339 UTC strings, which sort).
 pub fn ddl(d: &dyn Driver) -> [String; 2] {
-    let (c, j) = table_names(d.table());
+    let (c, j) = table_names(d);
     let q = |s: &str| d.quote_ident(s);
     // MySQL's TEXT holds 64 KiB; an error quoting a whole migration body can be longer.
     let long_text = match d.dialect() {
@@ -58,14 +106,21 @@ pub fn ddl(d: &dyn Driver) -> [String; 2] {
     // SQLite: `INTEGER PRIMARY KEY` makes `seq` the rowid and `WITHOUT ROWID` keeps the
     // checksums in their key's b-tree: one b-tree each instead of two, so every migration's
     // commit writes fewer pages (BENCHMARKS.md).
-    let (seq_type, checksums_suffix) = match d.dialect() {
-        Dialect::Sqlite => ("INTEGER", " WITHOUT ROWID"),
-        Dialect::Mysql | Dialect::Postgres => ("BIGINT", ""),
+    // MySQL: the side tables declare utf8mb4, so a file, host or user name outside the
+    // database's default character set (often latin1) still fits.
+    let (seq_type, checksums_suffix, journal_suffix) = match d.dialect() {
+        Dialect::Sqlite => ("INTEGER", " WITHOUT ROWID", ""),
+        Dialect::Mysql => (
+            "BIGINT",
+            " DEFAULT CHARACTER SET utf8mb4",
+            " DEFAULT CHARACTER SET utf8mb4",
+        ),
+        Dialect::Postgres => ("BIGINT", "", ""),
     };
     [
         format!(
-            "CREATE TABLE IF NOT EXISTS {} ({} BIGINT NOT NULL, {} VARCHAR(4) NOT NULL, {} VARCHAR(255) NOT NULL, {} CHAR(64) NOT NULL, {} VARCHAR(35) NOT NULL, {} BIGINT, PRIMARY KEY ({}, {})){checksums_suffix}",
-            q(&c),
+            "CREATE TABLE IF NOT EXISTS {} ({} BIGINT NOT NULL, {} VARCHAR(4) NOT NULL, {} VARCHAR({FILE_WIDTH}) NOT NULL, {} CHAR(64) NOT NULL, {} VARCHAR(35) NOT NULL, {} BIGINT, PRIMARY KEY ({}, {})){checksums_suffix}",
+            d.quote_table(&c),
             q("version"),
             q("direction"),
             q("file"),
@@ -76,8 +131,8 @@ pub fn ddl(d: &dyn Driver) -> [String; 2] {
             q("direction"),
         ),
         format!(
-            "CREATE TABLE IF NOT EXISTS {} ({} {seq_type} NOT NULL PRIMARY KEY, {} VARCHAR(32) NOT NULL, {} BIGINT, {} BIGINT, {} VARCHAR(255), {} CHAR(64), {} VARCHAR(35) NOT NULL, {} VARCHAR(35) NOT NULL, {} BIGINT NOT NULL, {} VARCHAR(16) NOT NULL, {} {long_text}, {} VARCHAR(64) NOT NULL, {} VARCHAR(255) NOT NULL, {} VARCHAR(255) NOT NULL)",
-            q(&j),
+            "CREATE TABLE IF NOT EXISTS {} ({} {seq_type} NOT NULL PRIMARY KEY, {} VARCHAR(32) NOT NULL, {} BIGINT, {} BIGINT, {} VARCHAR({FILE_WIDTH}), {} CHAR(64), {} VARCHAR(35) NOT NULL, {} VARCHAR(35) NOT NULL, {} BIGINT NOT NULL, {} VARCHAR(16) NOT NULL, {} {long_text}, {} VARCHAR({TOOL_VERSION_WIDTH}) NOT NULL, {} VARCHAR({HOST_WIDTH}) NOT NULL, {} VARCHAR({USER_WIDTH}) NOT NULL){journal_suffix}",
+            d.quote_table(&j),
             q("seq"),
             q("operation"),
             q("version_from"),
@@ -98,7 +153,7 @@ pub fn ddl(d: &dyn Driver) -> [String; 2] {
 
 /// Whether the side tables exist (reads only).
 pub fn exists(d: &mut dyn Driver) -> Result<bool> {
-    let (c, j) = table_names(d.table());
+    let (c, j) = table_names(d);
     Ok(d.table_exists(&c)? && d.table_exists(&j)?)
 }
 
@@ -219,8 +274,9 @@ impl Entry {
 
 /// Appends a journal row (the caller holds the migration lock, so `MAX(seq) + 1` is safe).
 pub fn append(d: &mut dyn Driver, e: &Entry) -> Result<()> {
-    let (_, j) = table_names(d.table());
-    let jq = d.quote_ident(&j);
+    let e = &fit_entry(d, e);
+    let (_, j) = table_names(d);
+    let jq = d.quote_table(&j);
     let next = format!(
         "(SELECT COALESCE(MAX({}), 0) + 1 FROM {jq})",
         d.quote_ident("seq")
@@ -272,7 +328,7 @@ pub fn append(d: &mut dyn Driver, e: &Entry) -> Result<()> {
 
 /// Journal rows, newest first; `limit` 0 = all. Empty when the journal does not exist.
 pub fn entries(d: &mut dyn Driver, limit: u64) -> Result<Vec<Entry>> {
-    let (_, j) = table_names(d.table());
+    let (_, j) = table_names(d);
     if !d.table_exists(&j)? {
         return Ok(Vec::new());
     }
@@ -280,7 +336,7 @@ pub fn entries(d: &mut dyn Driver, limit: u64) -> Result<Vec<Entry>> {
     let mut sql = format!(
         "SELECT {} FROM {} ORDER BY {} DESC",
         cols.join(", "),
-        d.quote_ident(&j),
+        d.quote_table(&j),
         d.quote_ident("seq")
     );
     if limit > 0 {
@@ -324,7 +380,7 @@ pub struct Recorded {
 
 /// Every recorded checksum, by version; empty when the table does not exist.
 pub fn recorded(d: &mut dyn Driver) -> Result<BTreeMap<u64, Vec<Recorded>>> {
-    let (c, _) = table_names(d.table());
+    let (c, _) = table_names(d);
     let mut out: BTreeMap<u64, Vec<Recorded>> = BTreeMap::new();
     if !d.table_exists(&c)? {
         return Ok(out);
@@ -334,7 +390,7 @@ pub fn recorded(d: &mut dyn Driver) -> Result<BTreeMap<u64, Vec<Recorded>>> {
     let sql = format!(
         "SELECT {} FROM {} ORDER BY {}, {} DESC",
         cols.join(", "),
-        d.quote_ident(&c),
+        d.quote_table(&c),
         d.quote_ident("version"),
         d.quote_ident("direction")
     );
@@ -388,7 +444,7 @@ pub fn record_version_with(
     let Some(entry) = source.entry(version) else {
         return Ok(());
     };
-    let (c, _) = table_names(d.table());
+    let (c, _) = table_names(d);
     let cols: Vec<String> = CHECKSUM_COLS.iter().map(|c| d.quote_ident(c)).collect();
     let mut rows = Vec::new();
     let mut params = Vec::new();
@@ -408,7 +464,7 @@ pub fn record_version_with(
         params.extend([
             int(version),
             Value::Text(f.direction.to_string()),
-            Value::Text(f.name.clone()),
+            Value::Text(d.fit_text(&f.name, Some(FILE_WIDTH))),
             Value::Text(sum),
             Value::Text(applied_at.to_string()),
             took.map_or(Value::Null, |t| int(ms(t))),
@@ -419,7 +475,7 @@ pub fn record_version_with(
     }
     let sql = format!(
         "INSERT INTO {} ({}) VALUES {}",
-        d.quote_ident(&c),
+        d.quote_table(&c),
         cols.join(", "),
         rows.join(", ")
     );
@@ -429,10 +485,10 @@ pub fn record_version_with(
 
 /// Removes a version's checksums (it was migrated down).
 pub fn forget_version(d: &mut dyn Driver, version: u64) -> Result<()> {
-    let (c, _) = table_names(d.table());
+    let (c, _) = table_names(d);
     let sql = format!(
         "DELETE FROM {} WHERE {} = {}",
-        d.quote_ident(&c),
+        d.quote_table(&c),
         d.quote_ident("version"),
         d.placeholder(1)
     );
@@ -442,8 +498,8 @@ pub fn forget_version(d: &mut dyn Driver, version: u64) -> Result<()> {
 
 /// Removes every checksum above `version` (`None`: all).
 pub fn forget_above(d: &mut dyn Driver, version: Option<u64>) -> Result<()> {
-    let (c, _) = table_names(d.table());
-    let ct = d.quote_ident(&c);
+    let (c, _) = table_names(d);
+    let ct = d.quote_table(&c);
     match version {
         None => d.execute(&format!("DELETE FROM {ct}"), &[])?,
         Some(v) => d.execute(

@@ -112,8 +112,9 @@ impl DatabaseUrl {
     }
 
     /// An `x-*` boolean parsed as Go's `strconv.ParseBool`, with golang-migrate's error text.
+    /// An empty value counts as absent, as golang-migrate's `len(s) > 0` checks do.
     pub fn x_bool(&self, name: &str) -> Result<Option<bool>> {
-        match self.x_param(name) {
+        match self.x_param(name).filter(|v| !v.is_empty()) {
             None => Ok(None),
             Some(v) => parse_go_bool(v)
                 .map(Some)

@@ -21,6 +21,25 @@ use crate::error::{Error, Result};
 use crate::url::DatabaseUrl;
 use crate::version::DbVersion;
 
+/// A server's limit on identifier length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentLimit {
+    /// At most this many bytes of UTF-8 (PostgreSQL: 63).
+    Bytes(usize),
+    /// At most this many characters (MySQL: 64).
+    Chars(usize),
+}
+
+impl IdentLimit {
+    /// Whether `name` is within the limit.
+    pub fn fits(self, name: &str) -> bool {
+        match self {
+            IdentLimit::Bytes(n) => name.len() <= n,
+            IdentLimit::Chars(n) => name.chars().count() <= n,
+        }
+    }
+}
+
 /// A bound SQL value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -123,6 +142,25 @@ pub trait Driver: Send {
     fn table_exists(&mut self, name: &str) -> Result<bool>;
     /// Quotes an identifier for this dialect.
     fn quote_ident(&self, name: &str) -> String;
+    /// One of migrate's own tables (the side tables), quoted and qualified with the schema
+    /// the driver resolved when it connected, so that a migration changing `search_path`
+    /// cannot move the bookkeeping. Defaults to [`Driver::quote_ident`].
+    fn quote_table(&self, name: &str) -> String {
+        self.quote_ident(name)
+    }
+    /// `s` in a form one of migrate's side-table columns can store: at most `width`
+    /// characters (`None`: no limit) and only characters the server's character set has.
+    /// What does not fit is escaped (`\u{…}`) or cut, never refused, so the bookkeeping
+    /// after a migration that already ran cannot fail on a value. Default: unchanged
+    /// (SQLite stores any text at any length).
+    fn fit_text(&mut self, s: &str, _width: Option<usize>) -> String {
+        s.to_string()
+    }
+    /// The longest table name the server accepts, and whether it counts bytes (PostgreSQL's
+    /// `NAMEDATALEN - 1`) or characters (MySQL). `None`: no limit (SQLite).
+    fn identifier_limit(&self) -> Option<IdentLimit> {
+        None
+    }
     /// The placeholder for the n-th (1-based) bound value.
     fn placeholder(&self, n: usize) -> String;
 
@@ -198,6 +236,71 @@ pub fn with_lock<T>(
     }
 }
 
+/// Go's `strconv.Atoi` (64-bit `int`), with its error texts.
+pub(crate) fn go_atoi(v: &str) -> Result<i64> {
+    v.parse::<i64>().map_err(|e| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
+            _ => "invalid syntax",
+        };
+        Error::Other(format!(
+            "strconv.Atoi: parsing {}: {why}",
+            crate::gocompat::quote::quote(v)
+        ))
+    })
+}
+
+/// Which characters a side-table column can hold, for [`fit_text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repertoire {
+    /// Every Unicode scalar value (UTF-8, utf8mb4, PostgreSQL `SQL_ASCII`).
+    Unicode,
+    /// The Basic Multilingual Plane (MySQL's 3-byte `utf8`/`utf8mb3`).
+    Bmp,
+    /// ASCII and U+00A0..=U+00FF (PostgreSQL `LATIN1`; MySQL's `latin1`, which is cp1252
+    /// and has those at the same code points).
+    Latin1,
+    /// ASCII only (any other character set: the safe choice).
+    Ascii,
+}
+
+impl Repertoire {
+    fn has(self, c: char) -> bool {
+        match self {
+            Repertoire::Unicode => true,
+            Repertoire::Bmp => (c as u32) <= 0xFFFF,
+            Repertoire::Latin1 => c.is_ascii() || ('\u{a0}'..='\u{ff}').contains(&c),
+            Repertoire::Ascii => c.is_ascii(),
+        }
+    }
+}
+
+/// `s` with every character outside `rep` written as `\u{hex}`, then cut to `width`
+/// characters (the last three become `...` when something was cut). The result holds only
+/// characters of `rep` and has at most `width` characters.
+pub fn fit_text(s: &str, rep: Repertoire, width: Option<usize>) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        // NUL: PostgreSQL refuses it in text of any encoding.
+        if rep.has(c) && c != '\0' {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    match width {
+        Some(w) if out.chars().count() > w => {
+            let keep = w.saturating_sub(3);
+            let mut cut: String = out.chars().take(keep).collect();
+            cut.push_str(&".".repeat(w.min(3)));
+            cut
+        }
+        _ => out,
+    }
+}
+
 /// Quotes an identifier with double quotes only when it needs quoting, so the default
 /// `schema_migrations` DDL stays byte-identical to golang-migrate's while a hostile
 /// `x-migrations-table` cannot inject SQL.
@@ -219,6 +322,142 @@ pub fn quote_if_needed(name: &str, keywords: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atoi_like_go() {
+        assert_eq!(go_atoi("+42").ok(), Some(42));
+        assert_eq!(go_atoi("-7").ok(), Some(-7));
+        let e = |v: &str| go_atoi(v).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(e("1s"), "strconv.Atoi: parsing \"1s\": invalid syntax");
+        assert_eq!(
+            e("99999999999999999999"),
+            "strconv.Atoi: parsing \"99999999999999999999\": value out of range"
+        );
+    }
+
+    /// A small deterministic generator for the property tests (xorshift64).
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        /// A string mixing ASCII, Latin-1, other BMP and astral characters, NUL included.
+        fn text(&mut self, max: usize) -> String {
+            const POOL: &[char] = &[
+                'a',
+                'Z',
+                '0',
+                '_',
+                ' ',
+                '\0',
+                '\\',
+                '\'',
+                '"',
+                '\u{7f}',
+                '\u{80}',
+                '\u{9f}',
+                '\u{a0}',
+                'é',
+                'ÿ',
+                'Ā',
+                'ε',
+                '表',
+                '\u{fffd}',
+                '\u{ffff}',
+                '🚀',
+                '\u{10ffff}',
+            ];
+            let n = self.below(max + 1);
+            (0..n).map(|_| POOL[self.below(POOL.len())]).collect()
+        }
+    }
+
+    const REPERTOIRES: [Repertoire; 4] = [
+        Repertoire::Unicode,
+        Repertoire::Bmp,
+        Repertoire::Latin1,
+        Repertoire::Ascii,
+    ];
+
+    /// Whatever goes in, what comes out holds only characters of the repertoire (never
+    /// NUL), is at most `width` characters long, and is the input itself when that fits.
+    #[test]
+    fn fit_text_always_fits() {
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..5000 {
+            let s = g.text(40);
+            let rep = REPERTOIRES[g.below(REPERTOIRES.len())];
+            let width = [None, Some(0), Some(1), Some(3), Some(8), Some(30)][g.below(6)];
+            let out = fit_text(&s, rep, width);
+            assert!(
+                out.chars().all(|c| rep.has(c) && c != '\0'),
+                "{s:?} {rep:?} -> {out:?}"
+            );
+            if let Some(w) = width {
+                assert!(out.chars().count() <= w, "{s:?} {w} -> {out:?}");
+            }
+            let fits = s.chars().all(|c| rep.has(c) && c != '\0')
+                && width.is_none_or(|w| s.chars().count() <= w);
+            if fits {
+                assert_eq!(out, s);
+            }
+        }
+        assert_eq!(
+            fit_text("1_créer_表.up.sql", Repertoire::Latin1, Some(255)),
+            "1_créer_\\u{8868}.up.sql"
+        );
+        assert_eq!(fit_text("abcdef", Repertoire::Ascii, Some(5)), "ab...");
+    }
+
+    /// Side-table names: unchanged when they fit (existing databases keep theirs), within
+    /// the limit otherwise, distinct for distinct tables and for the two suffixes, and the
+    /// same on every call.
+    #[test]
+    fn side_table_names_fit_and_are_stable() {
+        use crate::journal::side_table_name;
+        let limits = [
+            None,
+            Some(IdentLimit::Bytes(63)),
+            Some(IdentLimit::Chars(64)),
+        ];
+        assert_eq!(
+            side_table_name("schema_migrations", "_checksums", limits[1]),
+            "schema_migrations_checksums"
+        );
+        let long = "t".repeat(100);
+        assert_eq!(
+            side_table_name(&long, "_journal", None),
+            format!("{long}_journal")
+        );
+        let mut g = Gen(42);
+        for _ in 0..2000 {
+            let stem = ["t", "é", "表", "🚀", "_"][g.below(5)];
+            let table = stem.repeat(1 + g.below(70));
+            let other = format!("{table}{}", g.below(10));
+            for limit in limits {
+                let (c, j) = (
+                    side_table_name(&table, "_checksums", limit),
+                    side_table_name(&table, "_journal", limit),
+                );
+                assert_ne!(c, j);
+                assert_eq!(c, side_table_name(&table, "_checksums", limit));
+                assert_ne!(c, side_table_name(&other, "_checksums", limit), "{table}");
+                if let Some(l) = limit {
+                    assert!(l.fits(&c) && l.fits(&j), "{c} {j}");
+                    if l.fits(&format!("{table}_checksums")) {
+                        assert_eq!(c, format!("{table}_checksums"));
+                    }
+                }
+            }
+        }
+    }
 
     /// Found by `fuzz/url`: the unknown-driver error printed a password that sat in the
     /// text before the first `:`.

@@ -14,7 +14,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, SslOpts};
 
 use super::lockkey::advisory_lock_id;
-use super::{Dialect, Driver, Row, Value};
+use super::{fit_text, Dialect, Driver, IdentLimit, Repertoire, Row, Value};
 use crate::error::{DbError, Error, Result};
 use crate::url::DatabaseUrl;
 use crate::version::{to_stored, DbVersion};
@@ -149,12 +149,10 @@ pub struct Options {
 
 impl Options {
     pub fn parse(url: &DatabaseUrl) -> Result<Options> {
-        let statement_timeout = match url.x_param("x-statement-timeout") {
+        let statement_timeout = match url.x_param("x-statement-timeout").filter(|v| !v.is_empty()) {
             None => None,
             Some(v) => {
-                let ms: i64 = v
-                    .parse()
-                    .map_err(|_| bad(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))?;
+                let ms = super::go_atoi(v)?;
                 (ms > 0).then(|| Duration::from_millis(ms as u64))
             }
         };
@@ -164,42 +162,192 @@ impl Options {
                 .filter(|t| !t.is_empty())
                 .unwrap_or("schema_migrations")
                 .to_string(),
-            no_lock: url.x_bool("x-no-lock")?.unwrap_or(false),
+            no_lock: match url.x_param("x-no-lock").filter(|v| !v.is_empty()) {
+                None => false,
+                Some(v) => crate::url::parse_go_bool(v).ok_or_else(|| {
+                    bad(format!(
+                        "could not parse x-no-lock as bool: strconv.ParseBool: parsing {}: invalid syntax", crate::gocompat::quote::quote(v)
+                    ))
+                })?,
+            },
             statement_timeout,
         })
     }
 }
 
+/// go-sql-driver's `readBool`, which golang-migrate uses on `tls`.
+fn read_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// Go's `*fs.PathError` text for a failed read of `path` (`open x: no such file or
+/// directory`).
+fn go_path_error(path: &str, e: &std::io::Error) -> String {
+    let (op, text) = match e.raw_os_error() {
+        Some(2) => ("open", "no such file or directory".to_string()),
+        Some(13) => ("open", "permission denied".to_string()),
+        Some(21) => ("read", "is a directory".to_string()),
+        _ => {
+            let t = e.to_string();
+            let t = t.split(" (os error").next().unwrap_or("").to_lowercase();
+            ("open", t)
+        }
+    };
+    format!("{op} {path}: {text}")
+}
+
+/// A standard-alphabet base64 decoder for PEM bodies; `None` on any other character.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// The DER bodies of the PEM blocks of type `label` in `text` that decode.
+fn pem_blocks(text: &str, label: impl Fn(&str) -> bool) -> (usize, Vec<Vec<u8>>) {
+    let mut any = 0;
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(b) = rest.find("-----BEGIN ") {
+        let after = &rest[b + 11..];
+        let Some(e) = after.find("-----") else { break };
+        let kind = &after[..e];
+        let body = &after[e + 5..];
+        let end_marker = format!("-----END {kind}-----");
+        let Some(end) = body.find(&end_marker) else {
+            break;
+        };
+        any += 1;
+        if label(kind) {
+            if let Some(der) = base64_decode(&body[..end]).filter(|d| d.first() == Some(&0x30)) {
+                out.push(der);
+            }
+        }
+        rest = &body[end + end_marker.len()..];
+    }
+    (any, out)
+}
+
+/// golang-migrate's checks of a custom TLS configuration (`tls=<name>`), before it
+/// connects: the `x-tls-ca` file must be readable and hold a certificate (`failed to append
+/// PEM`), `x-tls-cert` and `x-tls-key` come together and hold PEM data, and
+/// `x-tls-insecure-skip-verify` is a Go bool. Same texts as golang-migrate.
+fn check_custom_tls(url: &DatabaseUrl) -> Result<()> {
+    let read = |p: &str| std::fs::read(p).map_err(|e| bad(go_path_error(p, &e)));
+    let ca = url.x_param("x-tls-ca").unwrap_or("");
+    let pem = read(ca)?;
+    let (_, certs) = pem_blocks(&String::from_utf8_lossy(&pem), |k| k == "CERTIFICATE");
+    if certs.is_empty() {
+        return Err(bad("failed to append PEM"));
+    }
+    let cert = url.x_param("x-tls-cert").unwrap_or("");
+    let key = url.x_param("x-tls-key").unwrap_or("");
+    if !cert.is_empty() || !key.is_empty() {
+        if cert.is_empty() || key.is_empty() {
+            return Err(bad(
+                "To use TLS client authentication, both x-tls-cert and x-tls-key must not be empty",
+            ));
+        }
+        let cert_pem = read(cert)?;
+        let key_pem = read(key)?;
+        let (any, certs) = pem_blocks(&String::from_utf8_lossy(&cert_pem), |k| k == "CERTIFICATE");
+        if any == 0 {
+            return Err(bad("tls: failed to find any PEM data in certificate input"));
+        }
+        if certs.is_empty() {
+            return Err(bad(
+                "tls: failed to find \"CERTIFICATE\" PEM block in certificate input",
+            ));
+        }
+        let (any, keys) = pem_blocks(&String::from_utf8_lossy(&key_pem), |k| {
+            k == "PRIVATE KEY" || k.ends_with(" PRIVATE KEY")
+        });
+        if any == 0 {
+            return Err(bad("tls: failed to find any PEM data in key input"));
+        }
+        if keys.is_empty()
+            && !pem_blocks(&String::from_utf8_lossy(&key_pem), |k| k == "CERTIFICATE")
+                .1
+                .is_empty()
+        {
+            return Err(bad(
+                "tls: found a certificate rather than a key in the PEM for the private key",
+            ));
+        }
+        if keys.is_empty() {
+            return Err(bad(
+                "tls: failed to find PEM block with type ending in \"PRIVATE KEY\" in key input",
+            ));
+        }
+    }
+    if let Some(v) = url
+        .x_param("x-tls-insecure-skip-verify")
+        .filter(|v| !v.is_empty())
+    {
+        if crate::url::parse_go_bool(v).is_none() {
+            return Err(bad(format!(
+                "strconv.ParseBool: parsing {}: invalid syntax",
+                crate::gocompat::quote::quote(v)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether golang-migrate builds a custom TLS configuration for this `tls` value: anything
+/// but a go-sql-driver bool and `skip-verify` (so `preferred` too).
+fn is_custom_tls(mode: &str) -> bool {
+    !mode.is_empty() && read_bool(mode).is_none() && !mode.eq_ignore_ascii_case("skip-verify")
+}
+
 fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<Option<SslOpts>> {
     let ssl = SslOpts::default();
     match mode {
-        "" | "false" => Ok(None),
-        "true" => Ok(Some(ssl)),
+        "" => Ok(None),
+        m if read_bool(m) == Some(false) => Ok(None),
+        m if read_bool(m) == Some(true) => Ok(Some(ssl)),
         // go-sql-driver's `preferred` falls back to plain text; the mysql crate cannot,
         // so it means TLS without verification here (docs/drivers.md).
-        "skip-verify" | "preferred" => Ok(Some(
-            ssl.with_danger_accept_invalid_certs(true)
-                .with_danger_skip_domain_validation(true),
-        )),
+        m if m.eq_ignore_ascii_case("skip-verify") || m.eq_ignore_ascii_case("preferred") => {
+            Ok(Some(
+                ssl.with_danger_accept_invalid_certs(true)
+                    .with_danger_skip_domain_validation(true),
+            ))
+        }
         _ => {
             // A custom config name: golang-migrate registers it from the x-tls-* options.
             let mut ssl = ssl;
-            match (url.x_param("x-tls-cert"), url.x_param("x-tls-key")) {
-                (Some(cert), Some(key)) => {
-                    // PEM files, as go-sql-driver's tls.LoadX509KeyPair reads them.
-                    for (what, p) in [("x-tls-cert", cert), ("x-tls-key", key)] {
-                        std::fs::metadata(p)
-                            .map_err(|e| bad(format!("{what}: cannot read {p}: {e}")))?;
-                    }
-                    ssl = ssl.with_client_identity(Some(mysql::ClientIdentity::new(
-                        std::path::PathBuf::from(cert),
-                        std::path::PathBuf::from(key),
-                    )));
-                }
-                (None, None) => {}
-                _ => return Err(bad("x-tls-cert and x-tls-key must be given together")),
+            // Both or neither: checked by `check_custom_tls`.
+            let given = |k: &str| url.x_param(k).filter(|v| !v.is_empty());
+            if let (Some(cert), Some(key)) = (given("x-tls-cert"), given("x-tls-key")) {
+                ssl = ssl.with_client_identity(Some(mysql::ClientIdentity::new(
+                    std::path::PathBuf::from(cert),
+                    std::path::PathBuf::from(key),
+                )));
             }
-            if let Some(ca) = url.x_param("x-tls-ca") {
+            if let Some(ca) = given("x-tls-ca") {
                 ssl = ssl.with_root_cert_path(Some(std::path::PathBuf::from(ca)));
             }
             if url.x_bool("x-tls-insecure-skip-verify")?.unwrap_or(false) {
@@ -212,12 +360,10 @@ fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<Option<SslOpts>> {
     }
 }
 
-/// go-sql-driver's `MySQLError.Error()`: `Error <n> (<state>): <msg>`.
+/// `MySQLError.Error()` of go-sql-driver v1.5.0, the version golang-migrate v4.19.1 pins:
+/// `Error <n>: <msg>`, without the SQLSTATE later versions add in brackets.
 fn my_text(e: &mysql::Error) -> String {
     match e {
-        mysql::Error::MySqlError(m) if !m.state.is_empty() => {
-            format!("Error {} ({}): {}", m.code, m.state, m.message)
-        }
         mysql::Error::MySqlError(m) => format!("Error {}: {}", m.code, m.message),
         mysql::Error::DriverError(d) => d.to_string(),
         mysql::Error::IoError(io) => io.to_string(),
@@ -270,10 +416,32 @@ pub struct Mysql {
     table_sql: String,
     lock_name: String,
     locked: bool,
+    /// The side tables' character set, once read ([`Mysql::side_repertoire`]).
+    side_charset: Option<Repertoire>,
+}
+
+/// MySQL's identifier limit, in characters.
+const MAX_IDENTIFIER_CHARS: usize = 64;
+
+/// The characters a column of this MySQL character set stores.
+fn repertoire(charset: &str) -> Repertoire {
+    match charset.to_ascii_lowercase().as_str() {
+        "utf8mb4" | "binary" => Repertoire::Unicode,
+        "utf16" | "utf16le" | "utf32" => Repertoire::Unicode,
+        "utf8" | "utf8mb3" | "ucs2" => Repertoire::Bmp,
+        "latin1" => Repertoire::Latin1,
+        _ => Repertoire::Ascii,
+    }
 }
 
 impl Mysql {
     pub fn open(url: &DatabaseUrl) -> Result<Mysql> {
+        // golang-migrate checks the custom TLS files before anything else.
+        if let Some((_, mode)) = url.params().iter().find(|(k, _)| k == "tls") {
+            if is_custom_tls(mode) {
+                check_custom_tls(url)?;
+            }
+        }
         let opts = Options::parse(url)?;
         let dsn = Dsn::parse(url)?;
         let mut b = OptsBuilder::new()
@@ -333,7 +501,29 @@ impl Mysql {
             opts,
             lock_name,
             locked: false,
+            side_charset: None,
         })
+    }
+
+    /// What the side tables' text columns store, read once from the journal's `file`
+    /// column: tables created before they declared utf8mb4 have the database's default
+    /// character set. Missing tables will be created with utf8mb4.
+    fn side_repertoire(&mut self) -> Repertoire {
+        if let Some(r) = self.side_charset {
+            return r;
+        }
+        let (_, journal) = crate::journal::table_names(self);
+        let sql = "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'file'";
+        let r = match self
+            .conn
+            .exec_first::<Option<String>, _, _>(sql, (journal,))
+        {
+            Ok(None) => Repertoire::Unicode,
+            Ok(Some(cs)) => repertoire(cs.as_deref().unwrap_or("")),
+            Err(_) => Repertoire::Ascii,
+        };
+        self.side_charset = Some(r);
+        r
     }
 
     /// The `GET_LOCK` name golang-migrate uses for this database and table.
@@ -562,6 +752,15 @@ impl Driver for Mysql {
     fn placeholder(&self, _n: usize) -> String {
         "?".into()
     }
+
+    fn identifier_limit(&self) -> Option<IdentLimit> {
+        Some(IdentLimit::Chars(MAX_IDENTIFIER_CHARS))
+    }
+
+    fn fit_text(&mut self, s: &str, width: Option<usize>) -> String {
+        let rep = self.side_repertoire();
+        fit_text(s, rep, width)
+    }
 }
 
 impl Drop for Mysql {
@@ -594,6 +793,49 @@ mod tests {
         let d = dsn("mysql:///db")?;
         assert_eq!((d.user, d.addr.as_str()), (None, "127.0.0.1:3306"));
         Ok(())
+    }
+
+    #[test]
+    fn custom_tls_is_any_tls_value_but_a_bool_or_skip_verify() {
+        for v in ["custom", "preferred", "yes", "t", "on"] {
+            assert!(is_custom_tls(v), "{v}");
+        }
+        for v in [
+            "",
+            "1",
+            "true",
+            "TRUE",
+            "True",
+            "0",
+            "false",
+            "FALSE",
+            "False",
+            "skip-verify",
+            "SKIP-VERIFY",
+        ] {
+            assert!(!is_custom_tls(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn pem_blocks_like_go() {
+        let ca = include_str!("../../testdata/tls/ca.pem");
+        let (any, certs) = pem_blocks(ca, |k| k == "CERTIFICATE");
+        assert_eq!((any, certs.len()), (1, 1));
+        assert_eq!(pem_blocks("not pem", |_| true), (0, vec![]));
+        let bad = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        assert_eq!(pem_blocks(bad, |_| true), (1, vec![]));
+        assert_eq!(base64_decode("TWFu"), Some(b"Man".to_vec()));
+        assert_eq!(base64_decode("TWE="), Some(b"Ma".to_vec()));
+    }
+
+    #[test]
+    fn go_path_errors() {
+        let e = std::fs::read("/nonexistent/x.pem").expect_err("missing");
+        assert_eq!(
+            go_path_error("/nonexistent/x.pem", &e),
+            "open /nonexistent/x.pem: no such file or directory"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use postgres::{Client, Config, NoTls};
 
 use super::lockkey::advisory_lock_id;
 use super::split;
-use super::{Dialect, Driver, Row, Value};
+use super::{fit_text, Dialect, Driver, IdentLimit, Repertoire, Row, Value};
 use crate::error::{DbError, Error, Result};
 use crate::url::DatabaseUrl;
 use crate::version::{to_stored, DbVersion};
@@ -47,17 +47,18 @@ pub struct Options {
     pub multi_statement_max_size: usize,
 }
 
-fn atoi(v: &str) -> Result<i64> {
-    v.parse::<i64>()
-        .map_err(|_| Error::Other(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))
+/// An `x-` option's value; golang-migrate ignores an empty one (`len(s) > 0`).
+fn option<'u>(url: &'u DatabaseUrl, name: &str) -> Option<&'u str> {
+    url.x_param(name).filter(|v| !v.is_empty())
 }
 
 fn parse_bool_option(url: &DatabaseUrl, name: &str) -> Result<bool> {
-    match url.x_param(name) {
+    match option(url, name) {
         None => Ok(false),
         Some(v) => crate::url::parse_go_bool(v).ok_or_else(|| {
             Error::Other(format!(
-                "Unable to parse option {name}: strconv.ParseBool: parsing {v:?}: invalid syntax"
+                "Unable to parse option {name}: strconv.ParseBool: parsing {}: invalid syntax",
+                crate::gocompat::quote::quote(v)
             ))
         }),
     }
@@ -89,13 +90,13 @@ impl Options {
         } else {
             (None, raw_table.to_string())
         };
-        let statement_timeout_ms = match url.x_param("x-statement-timeout") {
+        let statement_timeout_ms = match option(url, "x-statement-timeout") {
             None => None,
-            Some(v) => Some(atoi(v)?.max(0) as u64).filter(|&ms| ms > 0),
+            Some(v) => Some(super::go_atoi(v)?.max(0) as u64).filter(|&ms| ms > 0),
         };
-        let multi_statement_max_size = match url.x_param("x-multi-statement-max-size") {
+        let multi_statement_max_size = match option(url, "x-multi-statement-max-size") {
             None => DEFAULT_MULTI_STATEMENT_MAX_SIZE,
-            Some(v) => match atoi(v)? {
+            Some(v) => match super::go_atoi(v)? {
                 n if n <= 0 => DEFAULT_MULTI_STATEMENT_MAX_SIZE,
                 n => n as usize,
             },
@@ -373,6 +374,60 @@ pub struct Postgres {
     qualified: String,
     lock_key: i64,
     locked: bool,
+    /// What text the database's encoding can store.
+    repertoire: Repertoire,
+}
+
+/// PostgreSQL's identifier limit: `NAMEDATALEN - 1` bytes; longer names are cut silently.
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// The characters a database of this `server_encoding` stores.
+fn repertoire(encoding: &str) -> Repertoire {
+    match encoding.to_ascii_uppercase().as_str() {
+        "UTF8" | "UTF-8" | "SQL_ASCII" => Repertoire::Unicode,
+        "LATIN1" | "ISO_8859_1" => Repertoire::Latin1,
+        _ => Repertoire::Ascii,
+    }
+}
+
+/// Whether a statement ends the transaction it runs in (`COMMIT`, `END`, `ROLLBACK` but not
+/// `ROLLBACK TO`, `ABORT`, `PREPARE TRANSACTION`, `COMMIT PREPARED`...).
+fn ends_transaction(statement: &str) -> bool {
+    let words: Vec<String> = strip_comments(statement)
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    match words.first().map(String::as_str) {
+        Some("COMMIT" | "END" | "ABORT") => true,
+        Some("ROLLBACK") => words.get(1).map(String::as_str) != Some("TO"),
+        Some("PREPARE") => words.get(1).map(String::as_str) == Some("TRANSACTION"),
+        _ => false,
+    }
+}
+
+/// A statement without its leading comments (`--` lines and `/* */` blocks).
+fn strip_comments(mut s: &str) -> &str {
+    loop {
+        s = s.trim_start();
+        if let Some(rest) = s.strip_prefix("--") {
+            s = rest.find('\n').map_or("", |i| &rest[i..]);
+        } else if let Some(rest) = s.strip_prefix("/*") {
+            s = rest.find("*/").map_or("", |i| &rest[i + 2..]);
+        } else {
+            return s;
+        }
+    }
+}
+
+/// Whether a body commits or rolls back on its own somewhere. Inside migrate's
+/// transaction such a file would commit part of itself and leave the version clean at the
+/// previous one if a later statement failed, so it runs under golang-migrate's
+/// dirty/body/clean protocol instead (a failure leaves the version dirty, as golang-migrate
+/// does).
+pub fn has_transaction_control(body: &str) -> bool {
+    split::statements(body).into_iter().any(ends_transaction)
 }
 
 fn quote(name: &str) -> String {
@@ -393,14 +448,16 @@ impl Postgres {
             let sql = format!("SET statement_timeout = {ms}");
             client.batch_execute(&sql).map_err(|e| db_err(&e, &sql))?;
         }
+        // The schema is resolved once, here: every statement migrate writes names it, so a
+        // migration that changes `search_path` cannot move the bookkeeping.
+        let sql = "SELECT CURRENT_SCHEMA(), current_setting('server_encoding')";
+        let row = client.query_one(sql, &[]).map_err(|e| db_err(&e, sql))?;
+        let repertoire = repertoire(&row.get::<_, String>(1));
         let schema = match &opts.schema {
             Some(s) => s.clone(),
-            None => {
-                let sql = "SELECT CURRENT_SCHEMA()";
-                let row = client.query_one(sql, &[]).map_err(|e| db_err(&e, sql))?;
-                row.get::<_, Option<String>>(0)
-                    .ok_or_else(|| Error::Other("no schema".into()))?
-            }
+            None => row
+                .get::<_, Option<String>>(0)
+                .ok_or_else(|| Error::Other("no schema".into()))?,
         };
         let db_name = match url_path(url) {
             Some(p) => p,
@@ -419,6 +476,7 @@ impl Postgres {
             qualified,
             lock_key,
             locked: false,
+            repertoire,
         })
     }
 
@@ -568,7 +626,7 @@ impl Driver for Postgres {
     }
 
     fn transactional_for(&self, body: &str) -> bool {
-        self.transactional() && !has_no_transaction_marker(body)
+        self.transactional() && !has_no_transaction_marker(body) && !has_transaction_control(body)
     }
 
     fn begin(&mut self) -> Result<()> {
@@ -677,6 +735,18 @@ impl Driver for Postgres {
         quote(name)
     }
 
+    fn quote_table(&self, name: &str) -> String {
+        format!("{}.{}", quote(&self.schema), quote(name))
+    }
+
+    fn identifier_limit(&self) -> Option<IdentLimit> {
+        Some(IdentLimit::Bytes(MAX_IDENTIFIER_BYTES))
+    }
+
+    fn fit_text(&mut self, s: &str, width: Option<usize>) -> String {
+        fit_text(s, self.repertoire, width)
+    }
+
     fn placeholder(&self, n: usize) -> String {
         format!("${n}")
     }
@@ -739,6 +809,37 @@ mod tests {
         assert_eq!(line_col("SELECT 1;\r\nCREAT TABLE x;", 11), Some((2, 1)));
         assert_eq!(line_col("SELECT 1;\nSELECT x;", 18), Some((2, 8)));
         assert_eq!(line_col("abc", 9), None);
+    }
+
+    #[test]
+    fn transaction_control_is_found_only_at_top_level() {
+        for body in [
+            "CREATE TABLE a (id int); COMMIT; SELEC x;",
+            "BEGIN;\nCREATE TABLE a (id int);\ncommit;\n",
+            "-- note\nEND;",
+            "/* c */ COMMIT WORK;",
+            "ROLLBACK;",
+            "rollback transaction;",
+            "ABORT",
+            "PREPARE TRANSACTION 'x';",
+            "COMMIT PREPARED 'x';",
+            "SELECT 1;\n  end\n",
+        ] {
+            assert!(has_transaction_control(body), "{body:?}");
+        }
+        for body in [
+            "CREATE TABLE a (t text DEFAULT 'COMMIT;');",
+            "SAVEPOINT s; ROLLBACK TO SAVEPOINT s; ROLLBACK TO s;",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END; $$;",
+            "DO $x$ BEGIN COMMIT; END $x$;",
+            "-- COMMIT;\nSELECT 1;",
+            "/* COMMIT; */ SELECT 1;",
+            "BEGIN; SELECT 1;",
+            "CREATE TABLE \"commit\" (id int);",
+            "SELECT committed FROM t;",
+        ] {
+            assert!(!has_transaction_control(body), "{body:?}");
+        }
     }
 
     #[test]
