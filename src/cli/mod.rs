@@ -4,7 +4,7 @@
 mod commands;
 mod create;
 mod journal;
-mod log;
+pub mod log;
 #[cfg(feature = "sqlite")]
 mod safety;
 mod signal;
@@ -158,12 +158,12 @@ pub fn run(args: Vec<String>) -> Code {
     let parsed = match parsed {
         Ok(p) => p,
         Err(ParseError::Help) => {
-            eprint!("{}", usage::global());
+            log::err(&usage::global());
             return 0;
         }
         Err(ParseError::Invalid(msg)) => {
-            eprintln!("{msg}");
-            eprint!("{}", usage::global());
+            log::errln(&msg);
+            log::err(&usage::global());
             return 2;
         }
     };
@@ -171,11 +171,11 @@ pub fn run(args: Vec<String>) -> Code {
         verbose: parsed.bool("verbose"),
     };
     if parsed.bool("version") {
-        eprintln!("{}", env!("CARGO_PKG_VERSION"));
+        log::errln(env!("CARGO_PKG_VERSION"));
         return 0;
     }
     if parsed.bool("help") {
-        eprint!("{}", usage::global());
+        log::err(&usage::global());
         return 0;
     }
     let mut source_url = parsed.string("source");
@@ -203,7 +203,9 @@ pub fn run(args: Vec<String>) -> Code {
         let mut f = safety::Flags::from(&parsed);
         f.dry_run |= safety::take_dry_run(&command, &mut args);
         if let Some(bad) = &f.bad_check {
-            eprintln!("invalid value {bad:?} for flag -integrity-check: want quick or full");
+            log::errln(&format!(
+                "invalid value {bad:?} for flag -integrity-check: want quick or full"
+            ));
             return 2;
         }
         f
@@ -280,7 +282,7 @@ pub fn run(args: Vec<String>) -> Code {
     }
     let code = match command.as_str() {
         "" => {
-            eprint!("{}", usage::global());
+            log::err(&usage::global());
             2
         }
         "create" => create::run(&mut ctx, &args),
@@ -305,7 +307,7 @@ pub fn run(args: Vec<String>) -> Code {
         "validate" => journal::validate(&mut ctx, &args),
         "repair" => journal::repair(&mut ctx, &args),
         _ => {
-            eprint!("{}", usage::global());
+            log::err(&usage::global());
             2
         }
     };
@@ -350,7 +352,7 @@ fn db_command(
         [] => Ok(None),
         [one] => Ok(Some(*one)),
         _ => {
-            eprintln!("error: use only one of -migrate-db, -revert-db, -force-db V, -db-status");
+            log::errln("error: use only one of -migrate-db, -revert-db, -force-db V, -db-status");
             Err(2)
         }
     }
@@ -374,7 +376,11 @@ fn run_db_command(
         Ok(s) => s,
         Err(e) => return fatal_err(&log, &e),
     };
-    let mut console = migrate::gate::Console::stdio("migrate");
+    let mut console = migrate::gate::Console {
+        prog: "migrate".into(),
+        out: Box::new(log::Writer(log::Stream::Stdout)),
+        err: Box::new(log::Writer(log::Stream::Stderr)),
+    };
     #[cfg(feature = "sqlite")]
     {
         let f = safety::Flags::from(parsed);
@@ -384,7 +390,7 @@ fn run_db_command(
             }
             DbCommand::Revert | DbCommand::Force(_) if f.dry_run => {
                 // Never run a changing command when a dry run was asked for.
-                eprintln!("error: -dry-run works with -migrate-db only (and with up, down, goto); nothing was changed");
+                log::errln("error: -dry-run works with -migrate-db only (and with up, down, goto); nothing was changed");
                 return 2;
             }
             _ => {}
@@ -431,20 +437,20 @@ pub fn parse_command(
 ) -> Result<migrate::gocompat::flag::Parsed, Code> {
     match set.parse(args) {
         Ok(p) if p.bool("help") => {
-            eprintln!("{snippet}");
-            eprint!("{}", set.defaults());
+            log::errln(snippet);
+            log::err(&set.defaults());
             Err(0)
         }
         Ok(p) => Ok(p),
         Err(ParseError::Help) => {
-            eprintln!("Usage of {name}:");
-            eprint!("{}", set.defaults());
+            log::errln(&format!("Usage of {name}:"));
+            log::err(&set.defaults());
             Err(0)
         }
         Err(ParseError::Invalid(msg)) => {
-            eprintln!("{msg}");
-            eprintln!("Usage of {name}:");
-            eprint!("{}", set.defaults());
+            log::errln(&msg);
+            log::errln(&format!("Usage of {name}:"));
+            log::err(&set.defaults());
             Err(2)
         }
     }

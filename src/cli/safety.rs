@@ -470,7 +470,7 @@ fn print_plan(m: &mut migrate::Migrator, target: Target, log: super::log::Log) -
             )),
         }
     }
-    print!("{out}");
+    super::log::out(&out);
     match plan.then {
         Some(e) => fatal_err(&log, &e),
         None => 0,
@@ -589,18 +589,18 @@ pub fn backups_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                 ));
                 return 0;
             }
-            println!(
+            super::log::outln(&format!(
                 "{:<16} {:<20} {:>12}  FILE",
                 "VERSION", "TIME (UTC)", "SIZE"
-            );
+            ));
             for b in list {
-                println!(
+                super::log::outln(&format!(
                     "{:<16} {:<20} {:>12}  {}",
                     b.version,
                     b.time.format("%Y-%m-%dT%H:%M:%SZ"),
                     b.size,
                     b.path.display()
-                );
+                ));
             }
             0
         }
@@ -688,11 +688,11 @@ pub fn rehearse_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                 v(&r.from),
                 v(if r.to.is_some() { &r.to } else { &r.from })
             ));
-            print!("{out}");
+            super::log::out(&out);
             0
         }
         Err(e) => {
-            print!("{out}");
+            super::log::out(&out);
             log.println("rehearsal failed; the database was not changed");
             fatal_err(&log, &e)
         }
