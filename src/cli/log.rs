@@ -5,7 +5,7 @@
 //! A write never panics. When the reader of stdout or stderr has gone away (`migrate
 //! status | head -1`), the process ends the way a Go program does: killed by SIGPIPE,
 //! silently. Any other write error (a full device) is remembered; the command goes on, and
-//! [`finish`] reports the first such error on stderr and turns the exit code into 1.
+//! [`finish`] reports the first such error on stderr and turns a success into exit 1.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -90,8 +90,9 @@ fn reader_gone() -> ! {
     std::process::exit(128 + signal_hook::consts::SIGPIPE);
 }
 
-/// The exit code once the command is done: `code`, or 1 when some output could not be
-/// written; that error is reported on stderr (if stderr itself can take it).
+/// The exit code once the command is done: `code`, except that a success whose output
+/// could not all be written exits 1 (a failure's own code is kept). The write error is
+/// reported on stderr, if stderr itself can take it.
 pub fn finish(code: i32) -> i32 {
     let failed = FAILED.lock().ok().and_then(|mut f| f.take());
     let Some((stream, e)) = failed else {
@@ -100,7 +101,11 @@ pub fn finish(code: i32) -> i32 {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: cannot write to {}: {e}", stream.name());
     let _ = stderr.flush();
-    1
+    if code == 0 {
+        1
+    } else {
+        code
+    }
 }
 
 /// A `Write` for APIs that take one (the library's `gate::Console`), going through

@@ -9,5 +9,6 @@ mod compat;
 mod concurrency;
 mod diverges;
 mod journal;
+mod output;
 mod safety;
 mod transcripts;
