@@ -8,6 +8,7 @@ mod binary;
 mod compat;
 mod concurrency;
 mod diverges;
+mod exit_codes;
 mod journal;
 mod output;
 mod safety;
