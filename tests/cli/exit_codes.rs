@@ -85,7 +85,6 @@ fn tables(file: &str, text: &str) -> Vec<Documented> {
             continue;
         }
         let header = cells(lines[i]);
-        let start = i;
         let mut rows = Vec::new();
         i += 1;
         while i < lines.len() && lines[i].trim_start().starts_with('|') {
@@ -108,7 +107,6 @@ fn tables(file: &str, text: &str) -> Vec<Documented> {
         } else {
             continue;
         };
-        let _ = start;
         for (line_no, r) in rows {
             let Some(code) = r
                 .get(code_col)
@@ -137,12 +135,12 @@ fn sentences(file: &str, text: &str) -> Vec<Documented> {
     let mut out = Vec::new();
     let joined = text.replace('\n', " ");
     // "(exit 0 up to date, 3 pending, ...)" and "gate add: 3 migrations pending (...), 4 dirty, ...".
+    let starts = regex::Regex::new(r"(?:^|, )(\d) ").expect("regex");
     for (open, close) in [("(exit ", ")"), ("gate add: ", ". ")] {
         let mut rest = joined.as_str();
         while let Some(p) = rest.find(open) {
             let seg = &rest[p + open.len()..];
             let seg = &seg[..seg.find(close).unwrap_or(seg.len())];
-            let starts = regex::Regex::new(r"(?:^|, )(\d) ").expect("regex");
             let at: Vec<_> = starts
                 .captures_iter(seg)
                 .map(|c| c.get(0).expect("match"))
