@@ -207,15 +207,34 @@ pub fn status(ctx: &mut Ctx, args: &[String]) -> Code {
             Err(c) => return c,
         }
     };
+    // A missing SQLite file is reported as such; its code is -db-status's (3, pending).
+    let missing = if ctx.db_missing {
+        super::missing_sqlite_file(&ctx.database_url)
+    } else {
+        None
+    };
     match res {
         Ok(s) => {
             if json {
-                match serde_json::to_string_pretty(&s) {
-                    Ok(t) => super::log::outln(&t),
+                let mut t = match serde_json::to_string_pretty(&s) {
+                    Ok(t) => t,
                     Err(e) => return fatal(&ctx.log, &format!("error: {e}")),
+                };
+                if let Some(p) = &missing {
+                    // First, keeping the order of the other fields.
+                    let path = serde_json::Value::from(p.display().to_string());
+                    t = t.replacen('{', &format!("{{\n  \"database_file_missing\": {path},"), 1);
                 }
+                super::log::outln(&t);
             } else {
-                super::log::out(&render_status(&s));
+                let mut text = render_status(&s);
+                if let Some(p) = &missing {
+                    text = format!(
+                        "database: file {} does not exist (nothing was created)\n{text}",
+                        p.display()
+                    );
+                }
+                super::log::out(&text);
             }
             s.exit_code
         }

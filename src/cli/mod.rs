@@ -120,24 +120,28 @@ fn construct(source_url: &str, database_url: &str, create_table: bool) -> Result
     Ok(m)
 }
 
-/// Whether the database URL names a SQLite file that does not exist (opening it would
+/// The SQLite file the database URL names, when it does not exist (opening it would
 /// create it).
-fn sqlite_file_missing(database_url: &str) -> bool {
+pub fn missing_sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
     #[cfg(feature = "sqlite")]
     {
         use migrate::driver::sqlite::{Config, Target};
-        let Ok(u) = migrate::url::DatabaseUrl::parse(database_url) else {
-            return false;
-        };
+        let u = migrate::url::DatabaseUrl::parse(database_url).ok()?;
         if !matches!(u.scheme(), "sqlite3" | "sqlite") {
-            return false;
+            return None;
         }
-        matches!(Config::parse(&u), Ok(Config { target: Target::File(p), .. }) if !p.exists())
+        match Config::parse(&u) {
+            Ok(Config {
+                target: Target::File(p),
+                ..
+            }) if !p.exists() => Some(p),
+            _ => None,
+        }
     }
     #[cfg(not(feature = "sqlite"))]
     {
         let _ = database_url;
-        false
+        None
     }
 }
 
@@ -213,7 +217,7 @@ pub fn run(args: Vec<String>) -> Code {
     let lock_timeout = std::time::Duration::from_secs(parsed.uint("lock-timeout"));
     // The read-only extensions never write: no version table, no database file.
     let read_only = matches!(command.as_str(), "status" | "history" | "validate");
-    let db_missing = read_only && sqlite_file_missing(&database_url);
+    let db_missing = read_only && missing_sqlite_file(&database_url).is_some();
     let single_transaction = parsed.bool("single-transaction");
     let allow = migrate::journal::Allow {
         drift: parsed.bool("allow-drift"),

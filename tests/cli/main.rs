@@ -9,6 +9,7 @@ mod compat;
 mod concurrency;
 mod diverges;
 mod exit_codes;
+mod first_contact;
 mod journal;
 mod output;
 mod safety;
