@@ -3,6 +3,7 @@
 
 mod commands;
 mod create;
+mod failure;
 mod journal;
 pub mod log;
 #[cfg(feature = "sqlite")]

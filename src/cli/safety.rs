@@ -146,6 +146,7 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
                 "warning: the backup could not be recorded in the journal: {e}"
             ));
         }
+        super::failure::backup_taken(&b.path);
         s.backup = Some(b.path);
         Ok(())
     }));
@@ -277,9 +278,7 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
         // No backup (-no-backup, or nothing to lose): the error's own hint applies.
         return 1;
     };
-    if code != 0 {
-        log.println(&format!("hint: {problem}"));
-    }
+    // A failed run's state was told by the failed file's hint (failure.rs).
     let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
         return 1;
     };
