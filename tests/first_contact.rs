@@ -369,3 +369,188 @@ fn failed_file_hint_names_the_backup() {
     let utc = regex::Regex::new(r"\d{8}T\d{6}Z").expect("regex");
     assert_snapshot!(utc.replace_all(&err, "[UTC]"));
 }
+
+/// Runs `migrate up` while the test holds the migration lock; once the one-line notice
+/// appears on stderr, `release` lets go. Returns the notice and the whole stderr, after
+/// checking that the run then went through.
+fn wait_for_lock(dir: &Path, url: &str, release: impl FnOnce()) -> (String, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .env_remove("DATABASE_URL")
+        .args(["-lock-timeout", "60", "-no-backup", "-path"])
+        .arg(dir)
+        .args(["-database", url, "up"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn migrate");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut all = String::new();
+    let notice = loop {
+        let Some(line) = lines.next() else {
+            let status = child.wait().expect("wait");
+            panic!("migrate ended ({status}) without a lock-wait notice: {all}");
+        };
+        let line = line.expect("line");
+        all.push_str(&line);
+        all.push('\n');
+        if line.starts_with("waiting for the migration lock") {
+            break line;
+        }
+    };
+    release();
+    for line in lines {
+        all.push_str(&line.expect("line"));
+        all.push('\n');
+    }
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status}: {all}");
+    let notices = all
+        .lines()
+        .filter(|l| l.starts_with("waiting for the migration lock"))
+        .count();
+    assert_eq!(notices, 1, "one notice per wait: {all}");
+    assert!(
+        notice.ends_with("; giving up after 1m0s (-lock-timeout)"),
+        "{notice}"
+    );
+    (notice, all)
+}
+
+#[test]
+fn lock_wait_notice_sqlite() {
+    let db = Db::open(Driver::Sqlite).expect("sqlite");
+    let files = tempfile::tempdir().expect("tempdir");
+    let dir = files.path().join("m");
+    write_files(&dir, 0, true, false);
+    let Db::Sqlite(tmp) = &db else {
+        unreachable!("sqlite");
+    };
+    let lock = migrate::driver::lockfile::path_for(&tmp.path().join("db.sqlite"));
+    let held = migrate::driver::lockfile::acquire(&lock, std::time::Duration::ZERO).expect("hold");
+    let (notice, _) = wait_for_lock(&dir, &db.url(""), || {
+        migrate::driver::lockfile::release(held)
+    });
+    let me = format!("held by pid {} (", std::process::id());
+    assert!(notice.contains(&me), "{notice}");
+    assert!(notice.contains(&lock.display().to_string()), "{notice}");
+    assert_eq!(db.version(), DbVersion::Clean(30));
+}
+
+/// A lock held by a process that does not record itself (golang-migrate has no lock file;
+/// any `flock`): the notice still comes, without a holder.
+#[test]
+fn lock_wait_notice_sqlite_unknown_holder() {
+    let db = Db::open(Driver::Sqlite).expect("sqlite");
+    let files = tempfile::tempdir().expect("tempdir");
+    let dir = files.path().join("m");
+    write_files(&dir, 0, true, false);
+    let Db::Sqlite(tmp) = &db else {
+        unreachable!("sqlite");
+    };
+    let lock = migrate::driver::lockfile::path_for(&tmp.path().join("db.sqlite"));
+    let f = std::fs::File::create(&lock).expect("lock file");
+    f.lock().expect("hold");
+    let (notice, _) = wait_for_lock(&dir, &db.url(""), || drop(f));
+    assert!(notice.contains("held by another process;"), "{notice}");
+}
+
+#[test]
+fn lock_wait_notice_postgres() {
+    let Some(Db::Server(t)) = Db::open(Driver::Postgres) else {
+        return;
+    };
+    let files = tempfile::tempdir().expect("tempdir");
+    let dir = files.path().join("m");
+    write_files(&dir, 0, true, false);
+    let mut holder = t.driver();
+    let key = migrate::driver::lockkey::advisory_lock_id(
+        &format!("/{}", t.name),
+        &["public", "schema_migrations"],
+    );
+    holder
+        .query(
+            "SELECT pg_advisory_lock($1)",
+            &[migrate::driver::Value::Int(key.into())],
+        )
+        .expect("lock");
+    let pid = holder.query("SELECT pg_backend_pid()", &[]).expect("pid")[0][0]
+        .as_i64()
+        .expect("pid");
+    let (notice, _) = wait_for_lock(&dir, &t.url, || drop(holder));
+    assert!(
+        notice.contains(&format!(
+            "held by PostgreSQL backend pid {pid} (user postgres"
+        )),
+        "{notice}"
+    );
+    assert!(
+        notice.contains(&format!("pg_advisory_lock({key})")),
+        "{notice}"
+    );
+    let db = Db::Server(t);
+    assert_eq!(db.version(), DbVersion::Clean(30));
+}
+
+#[test]
+fn lock_wait_notice_mysql() {
+    let Some(Db::Server(t)) = Db::open(Driver::Mysql) else {
+        return;
+    };
+    let files = tempfile::tempdir().expect("tempdir");
+    let dir = files.path().join("m");
+    write_files(&dir, 0, true, false);
+    let mut holder = t.driver();
+    let name =
+        migrate::driver::lockkey::advisory_lock_id(&format!("{}:schema_migrations", t.name), &[])
+            .to_string();
+    let got = holder
+        .query(
+            "SELECT GET_LOCK(?, 1)",
+            &[migrate::driver::Value::Text(name.clone())],
+        )
+        .expect("lock");
+    assert_eq!(got[0][0].as_i64(), Some(1));
+    let id = holder.query("SELECT CONNECTION_ID()", &[]).expect("id")[0][0]
+        .as_i64()
+        .expect("id");
+    let (notice, _) = wait_for_lock(&dir, &t.url, || drop(holder));
+    assert!(
+        notice.contains(&format!("held by MySQL connection {id} (user root@")),
+        "{notice}"
+    );
+    assert!(notice.contains(&format!("GET_LOCK('{name}')")), "{notice}");
+    let db = Db::Server(t);
+    assert_eq!(db.version(), DbVersion::Clean(30));
+}
+
+/// The wait ends at `-lock-timeout`: the notice, then golang-migrate's timeout error.
+#[test]
+fn lock_wait_notice_then_timeout() {
+    let db = Db::open(Driver::Sqlite).expect("sqlite");
+    let files = tempfile::tempdir().expect("tempdir");
+    let dir = files.path().join("m");
+    write_files(&dir, 0, true, false);
+    let Db::Sqlite(tmp) = &db else {
+        unreachable!("sqlite");
+    };
+    let lock = migrate::driver::lockfile::path_for(&tmp.path().join("db.sqlite"));
+    let held = migrate::driver::lockfile::acquire(&lock, std::time::Duration::ZERO).expect("hold");
+    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .env_remove("DATABASE_URL")
+        .args(["-lock-timeout", "2", "-path"])
+        .arg(&dir)
+        .args(["-database", &db.url(""), "up"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run migrate");
+    drop(held);
+    let err = db.filter(&String::from_utf8_lossy(&out.stderr));
+    let err = err.replace(&std::process::id().to_string(), "[PID]");
+    let since = regex::Regex::new(r"\(\S+\) on \S+ since \S+Z").expect("regex");
+    let err = since.replace_all(&err, "([PROGRAM]) on [HOST] since [UTC]");
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(db.version(), DbVersion::Nil);
+    assert_snapshot!(err);
+}

@@ -175,6 +175,8 @@ pub fn run(args: Vec<String>) -> Code {
     let log = Log {
         verbose: parsed.bool("verbose"),
     };
+    // One line on stderr once a wait for the migration lock passes a second.
+    migrate::driver::lockwait::set_notice(move |w| log.println(&w.to_string()));
     if parsed.bool("version") {
         log::errln(env!("CARGO_PKG_VERSION"));
         return 0;
