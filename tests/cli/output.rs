@@ -139,6 +139,23 @@ fn cases() -> Vec<Case> {
         ),
         case("-db-status", "basic", UP1, &["-db-status"]),
         case("-migrate-db", "basic", UP1, &["-migrate-db"]),
+        case("down (prompt)", "basic", UP, &["down"]),
+        case(
+            "create",
+            "basic",
+            &[],
+            &["create", "-ext", "sql", "-dir", "m", "x"],
+        ),
+        case("rehearse", "basic", UP1, &["rehearse"]),
+        case("-revert-db", "basic", UP, &["-revert-db"]),
+        case("-force-db 1", "basic", UP, &["-force-db", "1"]),
+        case("version (nil)", "basic", &[], &["version"]),
+        case(
+            "validate json",
+            "up_only",
+            &[],
+            &["validate", "-format", "json"],
+        ),
         case("status -help", "basic", &[], &["status", "-help"]),
         case("unknown flag", "basic", &[], &["-nope"]),
         Case {
