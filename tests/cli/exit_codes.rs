@@ -270,3 +270,68 @@ fn a_wrong_documented_code_is_caught() {
         .collect();
     assert_eq!(wrong, vec!["newer than the migrations".to_string()]);
 }
+
+/// docs/release-binary.md's `DBStatus:` table, row by row, against the exit code of the
+/// gate outcome each state names (`GateStatus::exit_code`, not the word rules above).
+#[test]
+fn dbstatus_table_matches_gate_outcomes() {
+    use migrate::GateStatus;
+    let outcome = |state: &str| -> Option<GateStatus> {
+        Some(match state {
+            "up to date" => GateStatus::UpToDate { version: 6 },
+            "behind" => GateStatus::Behind {
+                current: Some(2),
+                latest: 6,
+                pending: vec![3, 4, 5, 6],
+            },
+            "no row" => GateStatus::Behind {
+                current: None,
+                latest: 6,
+                pending: vec![1, 2, 3, 4, 5, 6],
+            },
+            "no version table" => GateStatus::NoVersionTable {
+                table: "schema_migrations".into(),
+                latest: 6,
+            },
+            "no file" => GateStatus::NoDatabaseFile {
+                path: "var/job.db".into(),
+                latest: 6,
+            },
+            "ahead" => GateStatus::Ahead {
+                current: 7,
+                latest: 6,
+            },
+            "dirty" => GateStatus::Dirty {
+                version: 4,
+                latest: 6,
+                previous: 3,
+            },
+            "drift" => GateStatus::Drifted {
+                current: 6,
+                latest: 6,
+                files: vec!["5_x.up.sql".into()],
+            },
+            _ => return None,
+        })
+    };
+    let text = std::fs::read_to_string(repo().join("docs/release-binary.md")).expect("read");
+    let rows: Vec<Documented> = tables("docs/release-binary.md", &text)
+        .into_iter()
+        .filter(|d| {
+            text.lines()
+                .nth(
+                    d.at.rsplit(':')
+                        .next()
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .unwrap_or(1)
+                        - 1,
+                )
+                .is_some_and(|l| l.contains("`DBStatus:"))
+        })
+        .collect();
+    assert_eq!(rows.len(), 8, "the DBStatus table has eight states");
+    for d in rows {
+        let s = outcome(&d.text).unwrap_or_else(|| panic!("{}: unknown state {:?}", d.at, d.text));
+        assert_eq!(i32::from(s.exit_code()), d.code, "{}: {}", d.at, d.text);
+    }
+}
