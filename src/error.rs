@@ -278,6 +278,34 @@ impl Error {
         }
     }
 
+    /// The 1-based line where the driver reports the error, in the statement it ran
+    /// (golang-migrate's `in line N`), when it reports one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            Error::Database(d) if d.line > 0 => Some(d.line),
+            Error::DatabaseOpen(inner) => inner.line(),
+            _ => None,
+        }
+    }
+
+    /// [`Error::line`] counted in the migration file `body`: a driver that runs a file
+    /// statement by statement (PostgreSQL's `-- migrate:no-transaction`,
+    /// `x-multi-statement`) reports the line within the statement, which starts further
+    /// down the file.
+    pub fn line_in_file(&self, body: &str) -> Option<u64> {
+        let line = self.line()?;
+        let Error::Database(d) = self else {
+            return Some(line);
+        };
+        let before = match d.query.is_empty() {
+            true => 0,
+            false => body
+                .find(d.query.as_str())
+                .map_or(0, |at| body[..at].matches('\n').count() as u64),
+        };
+        Some(before + line)
+    }
+
     pub(crate) fn db(orig: impl std::fmt::Display, query: impl Into<String>) -> Error {
         Error::Database(DbError {
             orig: orig.to_string(),
@@ -285,6 +313,116 @@ impl Error {
             line: 0,
             query: query.into(),
         })
+    }
+}
+
+/// Why a failed file's statements were not all-or-nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTransaction {
+    /// MySQL commits every schema change (DDL) by itself.
+    MysqlDdl,
+    /// The file opted out: `-- migrate:no-transaction` on its first line (PostgreSQL).
+    FileMarker,
+    /// The database URL turned transactions off; the parameter, e.g. `x-no-tx-wrap=true`.
+    UrlParameter(&'static str),
+}
+
+/// The database's state read back after a migration file failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateAfterFailure {
+    /// Clean at this version (`None` = nothing applied): the file was rolled back.
+    Clean(Option<u64>),
+    /// Dirty at this version (golang-migrate's marker for a half-run file).
+    Dirty(i64),
+    /// The state could not be read.
+    Unknown,
+}
+
+/// A migration file that failed, with what it left behind: which file, the line the
+/// driver reported, the versions before and after the file, the state read back from the
+/// database after the failure, why the file was not all-or-nothing, and the backup taken
+/// before the run. [`FailedFile::hint`] says what state the database is in and the way on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedFile {
+    pub file: String,
+    /// The 1-based line in the file where the driver reports the error, if it does.
+    pub line: Option<u64>,
+    /// The version before the file ran (`None` = nothing applied).
+    pub before: Option<u64>,
+    /// The version the file migrates to (`None` = nothing applied).
+    pub after: Option<u64>,
+    pub state: StateAfterFailure,
+    /// Set when the file ran outside a transaction.
+    pub no_transaction: Option<NoTransaction>,
+    /// The backup taken just before the run, if any.
+    pub backup: Option<PathBuf>,
+    /// The error has advice of its own (read-only file, full disk, ...): the cause may not
+    /// be the file, so the hint does not say to fix it.
+    pub error_has_hint: bool,
+}
+
+fn force_cmd(v: Option<u64>) -> String {
+    match v {
+        Some(v) => format!("`migrate force {v}`"),
+        None => "`migrate force -- -1`".to_string(),
+    }
+}
+
+fn clean_at(v: Option<u64>) -> String {
+    match v {
+        Some(v) => format!("clean at version {v}"),
+        None => "clean with no version (nothing applied)".to_string(),
+    }
+}
+
+impl FailedFile {
+    /// What the database looks like now and what to do, for the `hint:` line.
+    pub fn hint(&self) -> String {
+        let at = match self.line {
+            Some(l) => format!(" at line {l}"),
+            None => String::new(),
+        };
+        let file = &self.file;
+        let again = if self.error_has_hint {
+            "run the command again once the cause is fixed"
+        } else {
+            "fix the file and run the command again"
+        };
+        match self.state {
+            StateAfterFailure::Clean(v) => format!(
+                "{file} failed{at} and was rolled back: the database is {} and nothing of {file} is applied; {again}",
+                clean_at(v)
+            ),
+            StateAfterFailure::Dirty(v) => {
+                let why = match self.no_transaction {
+                    Some(NoTransaction::MysqlDdl) => {
+                        "MySQL commits each schema change by itself".to_string()
+                    }
+                    Some(NoTransaction::FileMarker) => {
+                        "it ran without a transaction (-- migrate:no-transaction)".to_string()
+                    }
+                    Some(NoTransaction::UrlParameter(p)) => {
+                        format!("it ran without a transaction ({p})")
+                    }
+                    None => "it ran without a transaction".to_string(),
+                };
+                let restore = match &self.backup {
+                    Some(b) => format!(
+                        "restore the backup taken before this run ({}; the command is below), or ",
+                        b.display()
+                    ),
+                    None => String::new(),
+                };
+                format!(
+                    "{file} failed{at}; {why}, so its statements before the failing one may have stayed applied, and the database is dirty at version {v}. To go on: {restore}repair the schema by hand, then record the version it is really at: {} if nothing of {file} remains, {} if all of it is applied; then {again}",
+                    force_cmd(self.before),
+                    force_cmd(self.after)
+                )
+            }
+            StateAfterFailure::Unknown => format!(
+                "{file} failed{at}; the database's state could not be read back: `migrate version` shows it"
+            ),
+        }
     }
 }
 
@@ -314,3 +452,107 @@ impl PartialEq for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every combination of state, transaction mode, backup and line: the hint names the
+    /// file, the line when there is one, the state, and only the ways out that apply.
+    #[test]
+    fn failed_file_hint_covers_every_state() {
+        let states = [
+            StateAfterFailure::Clean(None),
+            StateAfterFailure::Clean(Some(7)),
+            StateAfterFailure::Dirty(9),
+            StateAfterFailure::Dirty(-1),
+            StateAfterFailure::Unknown,
+        ];
+        let modes = [
+            None,
+            Some(NoTransaction::MysqlDdl),
+            Some(NoTransaction::FileMarker),
+            Some(NoTransaction::UrlParameter("x-no-tx-wrap=true")),
+        ];
+        for state in states {
+            for no_transaction in modes {
+                for backup in [None, Some(PathBuf::from("/b/db.backup-v0007"))] {
+                    for line in [None, Some(4)] {
+                        for error_has_hint in [false, true] {
+                            let f = FailedFile {
+                                file: "9_x.up.sql".into(),
+                                line,
+                                before: Some(7),
+                                after: Some(9),
+                                state,
+                                no_transaction,
+                                backup: backup.clone(),
+                                error_has_hint,
+                            };
+                            let h = f.hint();
+                            let ctx = format!("{f:?}: {h}");
+                            assert!(h.starts_with("9_x.up.sql failed"), "{ctx}");
+                            assert_eq!(h.contains("at line 4"), line.is_some(), "{ctx}");
+                            let dirty = matches!(state, StateAfterFailure::Dirty(_));
+                            assert_eq!(h.contains("`migrate force 7`"), dirty, "{ctx}");
+                            assert_eq!(h.contains("`migrate force 9`"), dirty, "{ctx}");
+                            assert_eq!(
+                                h.contains("/b/db.backup-v0007"),
+                                dirty && backup.is_some(),
+                                "{ctx}"
+                            );
+                            match state {
+                                StateAfterFailure::Clean(Some(v)) => {
+                                    assert!(h.contains(&format!("clean at version {v}")), "{ctx}")
+                                }
+                                StateAfterFailure::Clean(None) => {
+                                    assert!(h.contains("clean with no version"), "{ctx}")
+                                }
+                                StateAfterFailure::Dirty(v) => {
+                                    assert!(h.contains(&format!("dirty at version {v}.")), "{ctx}");
+                                    let why = match no_transaction {
+                                        Some(NoTransaction::MysqlDdl) => "MySQL",
+                                        Some(NoTransaction::FileMarker) => {
+                                            "-- migrate:no-transaction"
+                                        }
+                                        Some(NoTransaction::UrlParameter(p)) => p,
+                                        None => "without a transaction",
+                                    };
+                                    assert!(h.contains(why), "{ctx}");
+                                }
+                                StateAfterFailure::Unknown => {
+                                    assert!(h.contains("`migrate version`"), "{ctx}")
+                                }
+                            }
+                            if state != StateAfterFailure::Unknown {
+                                assert_eq!(h.contains("fix the file"), !error_has_hint, "{ctx}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn line_in_file_counts_the_statement_offset() {
+        let body = "-- migrate:no-transaction\nCREATE TABLE a (id int);\n\nCREATE TABLE b (\n  id intt\n);\n";
+        let e = |line, query: &str| {
+            Error::Database(DbError {
+                orig: "pq: type \"intt\" does not exist".into(),
+                msg: "migration failed".into(),
+                line,
+                query: query.into(),
+            })
+        };
+        // The whole body sent at once: the driver's line is the file's.
+        assert_eq!(e(5, body).line_in_file(body), Some(5));
+        // One statement sent: its line 2 is the file's line 5.
+        assert_eq!(
+            e(2, "CREATE TABLE b (\n  id intt\n);").line_in_file(body),
+            Some(5)
+        );
+        assert_eq!(e(0, "x").line_in_file(body), None);
+        assert_eq!(Error::NoChange.line_in_file(body), None);
+    }
+}

@@ -3,6 +3,10 @@
 //!
 //! The state lives in golang-migrate's `schema_migrations(version, dirty)` table, byte for
 //! byte, so golang-migrate and this crate can take turns on one database.
+//!
+//! The library prints nothing itself (the print macros, which panic on a closed pipe, are
+//! denied): output goes to a caller's `gate::Console` or through notices it installs.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod driver;
 pub mod error;

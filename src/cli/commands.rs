@@ -26,7 +26,14 @@ pub fn parse_int(s: &str) -> Option<i64> {
 
 /// Prints golang-migrate's progress lines as steps run.
 pub fn observe(m: &mut Migrator, log: Log) {
-    m.set_observer(move |e| match e {
+    m.set_observer(move |e| {
+        super::failure::observe(e);
+        observe_log(e, log)
+    });
+}
+
+fn observe_log(e: &Event<'_>, log: Log) {
+    match e {
         Event::StepStarting {
             step,
             identifier,
@@ -65,13 +72,14 @@ pub fn observe(m: &mut Migrator, log: Log) {
                 log.printf(&format!("{s} ({})\n", go_duration(*elapsed)));
             }
         }
-    });
+    }
 }
 
 /// golang-migrate's handling of a migrate call's result: `no change` is success, the
 /// `no migration found` error is printed twice on one line (spec §4.2), others once.
-pub fn finish(ctx: &Ctx, res: Result<Report, Error>) -> Code {
-    let log = &ctx.log;
+pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
+    let log = ctx.log;
+    let log = &log;
     let code = match res {
         Ok(_) | Err(Error::NoChange) => {
             if matches!(res, Err(Error::NoChange)) {
@@ -83,7 +91,19 @@ pub fn finish(ctx: &Ctx, res: Result<Report, Error>) -> Code {
             log.printf(&format!("error: {e}"));
             fatal_err(log, &e)
         }
-        Err(e) => fatal_err(log, &e),
+        Err(e) => {
+            let code = fatal_err(log, &e);
+            // A failed migration file: the state the database is in now, and the way on.
+            if let Some(h) = ctx
+                .migrator
+                .as_mut()
+                .ok()
+                .and_then(|m| super::failure::hint(m, &e))
+            {
+                log.println(&format!("hint: {h}"));
+            }
+            code
+        }
     };
     if code == 0 {
         finished_after(ctx);

@@ -207,15 +207,34 @@ pub fn status(ctx: &mut Ctx, args: &[String]) -> Code {
             Err(c) => return c,
         }
     };
+    // A missing SQLite file is reported as such; its code is -db-status's (3, pending).
+    let missing = if ctx.db_missing {
+        super::missing_sqlite_file(&ctx.database_url)
+    } else {
+        None
+    };
     match res {
         Ok(s) => {
             if json {
-                match serde_json::to_string_pretty(&s) {
-                    Ok(t) => println!("{t}"),
+                let mut t = match serde_json::to_string_pretty(&s) {
+                    Ok(t) => t,
                     Err(e) => return fatal(&ctx.log, &format!("error: {e}")),
+                };
+                if let Some(p) = &missing {
+                    // First, keeping the order of the other fields.
+                    let path = serde_json::Value::from(p.display().to_string());
+                    t = t.replacen('{', &format!("{{\n  \"database_file_missing\": {path},"), 1);
                 }
+                super::log::outln(&t);
             } else {
-                print!("{}", render_status(&s));
+                let mut text = render_status(&s);
+                if let Some(p) = &missing {
+                    text = format!(
+                        "database: file {} does not exist (nothing was created)\n{text}",
+                        p.display()
+                    );
+                }
+                super::log::out(&text);
             }
             s.exit_code
         }
@@ -252,13 +271,13 @@ pub fn history(ctx: &mut Ctx, args: &[String]) -> Code {
         Ok(e) => {
             if json {
                 match serde_json::to_string_pretty(&e) {
-                    Ok(t) => println!("{t}"),
+                    Ok(t) => super::log::outln(&t),
                     Err(err) => return fatal(&ctx.log, &format!("error: {err}")),
                 }
             } else if e.is_empty() {
-                println!("no journal entries");
+                super::log::outln("no journal entries");
             } else {
-                print!("{}", journal_table(&e));
+                super::log::out(&journal_table(&e));
             }
             0
         }
@@ -297,17 +316,17 @@ pub fn validate(ctx: &mut Ctx, args: &[String]) -> Code {
             "problems": problems,
         });
         match serde_json::to_string_pretty(&v) {
-            Ok(t) => println!("{t}"),
+            Ok(t) => super::log::outln(&t),
             Err(e) => return fatal(&ctx.log, &format!("error: {e}")),
         }
     } else {
         for p in &problems {
             match &p.file {
-                Some(f) => println!("{}: {f}: {}", p.severity, p.message),
-                None => println!("{}: {}", p.severity, p.message),
+                Some(f) => super::log::outln(&format!("{}: {f}: {}", p.severity, p.message)),
+                None => super::log::outln(&format!("{}: {}", p.severity, p.message)),
             }
         }
-        println!("{errors} error(s), {warnings} warning(s)");
+        super::log::outln(&format!("{errors} error(s), {warnings} warning(s)"));
     }
     i32::from(errors > 0)
 }
@@ -325,7 +344,7 @@ pub fn repair(ctx: &mut Ctx, args: &[String]) -> Code {
     };
     match m.repair() {
         Ok(()) => {
-            println!("recorded the current files as applied");
+            super::log::outln("recorded the current files as applied");
             0
         }
         Err(e) => fatal_err(&log, &e),

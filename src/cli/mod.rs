@@ -3,8 +3,9 @@
 
 mod commands;
 mod create;
+mod failure;
 mod journal;
-mod log;
+pub mod log;
 #[cfg(feature = "sqlite")]
 mod safety;
 mod signal;
@@ -120,24 +121,28 @@ fn construct(source_url: &str, database_url: &str, create_table: bool) -> Result
     Ok(m)
 }
 
-/// Whether the database URL names a SQLite file that does not exist (opening it would
+/// The SQLite file the database URL names, when it does not exist (opening it would
 /// create it).
-fn sqlite_file_missing(database_url: &str) -> bool {
+pub fn missing_sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
     #[cfg(feature = "sqlite")]
     {
         use migrate::driver::sqlite::{Config, Target};
-        let Ok(u) = migrate::url::DatabaseUrl::parse(database_url) else {
-            return false;
-        };
+        let u = migrate::url::DatabaseUrl::parse(database_url).ok()?;
         if !matches!(u.scheme(), "sqlite3" | "sqlite") {
-            return false;
+            return None;
         }
-        matches!(Config::parse(&u), Ok(Config { target: Target::File(p), .. }) if !p.exists())
+        match Config::parse(&u) {
+            Ok(Config {
+                target: Target::File(p),
+                ..
+            }) if !p.exists() => Some(p),
+            _ => None,
+        }
     }
     #[cfg(not(feature = "sqlite"))]
     {
         let _ = database_url;
-        false
+        None
     }
 }
 
@@ -158,24 +163,26 @@ pub fn run(args: Vec<String>) -> Code {
     let parsed = match parsed {
         Ok(p) => p,
         Err(ParseError::Help) => {
-            eprint!("{}", usage::global());
+            log::err(&usage::global());
             return 0;
         }
         Err(ParseError::Invalid(msg)) => {
-            eprintln!("{msg}");
-            eprint!("{}", usage::global());
+            log::errln(&msg);
+            log::err(&usage::global());
             return 2;
         }
     };
     let log = Log {
         verbose: parsed.bool("verbose"),
     };
+    // One line on stderr once a wait for the migration lock passes a second.
+    migrate::driver::lockwait::set_notice(move |w| log.println(&w.to_string()));
     if parsed.bool("version") {
-        eprintln!("{}", env!("CARGO_PKG_VERSION"));
+        log::errln(env!("CARGO_PKG_VERSION"));
         return 0;
     }
     if parsed.bool("help") {
-        eprint!("{}", usage::global());
+        log::err(&usage::global());
         return 0;
     }
     let mut source_url = parsed.string("source");
@@ -203,7 +210,9 @@ pub fn run(args: Vec<String>) -> Code {
         let mut f = safety::Flags::from(&parsed);
         f.dry_run |= safety::take_dry_run(&command, &mut args);
         if let Some(bad) = &f.bad_check {
-            eprintln!("invalid value {bad:?} for flag -integrity-check: want quick or full");
+            log::errln(&format!(
+                "invalid value {bad:?} for flag -integrity-check: want quick or full"
+            ));
             return 2;
         }
         f
@@ -211,7 +220,7 @@ pub fn run(args: Vec<String>) -> Code {
     let lock_timeout = std::time::Duration::from_secs(parsed.uint("lock-timeout"));
     // The read-only extensions never write: no version table, no database file.
     let read_only = matches!(command.as_str(), "status" | "history" | "validate");
-    let db_missing = read_only && sqlite_file_missing(&database_url);
+    let db_missing = read_only && missing_sqlite_file(&database_url).is_some();
     let single_transaction = parsed.bool("single-transaction");
     let allow = migrate::journal::Allow {
         drift: parsed.bool("allow-drift"),
@@ -280,7 +289,7 @@ pub fn run(args: Vec<String>) -> Code {
     }
     let code = match command.as_str() {
         "" => {
-            eprint!("{}", usage::global());
+            log::err(&usage::global());
             2
         }
         "create" => create::run(&mut ctx, &args),
@@ -305,7 +314,7 @@ pub fn run(args: Vec<String>) -> Code {
         "validate" => journal::validate(&mut ctx, &args),
         "repair" => journal::repair(&mut ctx, &args),
         _ => {
-            eprint!("{}", usage::global());
+            log::err(&usage::global());
             2
         }
     };
@@ -350,7 +359,7 @@ fn db_command(
         [] => Ok(None),
         [one] => Ok(Some(*one)),
         _ => {
-            eprintln!("error: use only one of -migrate-db, -revert-db, -force-db V, -db-status");
+            log::errln("error: use only one of -migrate-db, -revert-db, -force-db V, -db-status");
             Err(2)
         }
     }
@@ -374,7 +383,11 @@ fn run_db_command(
         Ok(s) => s,
         Err(e) => return fatal_err(&log, &e),
     };
-    let mut console = migrate::gate::Console::stdio("migrate");
+    let mut console = migrate::gate::Console {
+        prog: "migrate".into(),
+        out: Box::new(log::Writer(log::Stream::Stdout)),
+        err: Box::new(log::Writer(log::Stream::Stderr)),
+    };
     #[cfg(feature = "sqlite")]
     {
         let f = safety::Flags::from(parsed);
@@ -384,7 +397,7 @@ fn run_db_command(
             }
             DbCommand::Revert | DbCommand::Force(_) if f.dry_run => {
                 // Never run a changing command when a dry run was asked for.
-                eprintln!("error: -dry-run works with -migrate-db only (and with up, down, goto); nothing was changed");
+                log::errln("error: -dry-run works with -migrate-db only (and with up, down, goto); nothing was changed");
                 return 2;
             }
             _ => {}
@@ -431,20 +444,20 @@ pub fn parse_command(
 ) -> Result<migrate::gocompat::flag::Parsed, Code> {
     match set.parse(args) {
         Ok(p) if p.bool("help") => {
-            eprintln!("{snippet}");
-            eprint!("{}", set.defaults());
+            log::errln(snippet);
+            log::err(&set.defaults());
             Err(0)
         }
         Ok(p) => Ok(p),
         Err(ParseError::Help) => {
-            eprintln!("Usage of {name}:");
-            eprint!("{}", set.defaults());
+            log::errln(&format!("Usage of {name}:"));
+            log::err(&set.defaults());
             Err(0)
         }
         Err(ParseError::Invalid(msg)) => {
-            eprintln!("{msg}");
-            eprintln!("Usage of {name}:");
-            eprint!("{}", set.defaults());
+            log::errln(&msg);
+            log::errln(&format!("Usage of {name}:"));
+            log::err(&set.defaults());
             Err(2)
         }
     }

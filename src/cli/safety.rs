@@ -146,6 +146,7 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
                 "warning: the backup could not be recorded in the journal: {e}"
             ));
         }
+        super::failure::backup_taken(&b.path);
         s.backup = Some(b.path);
         Ok(())
     }));
@@ -277,9 +278,7 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
         // No backup (-no-backup, or nothing to lose): the error's own hint applies.
         return 1;
     };
-    if code != 0 {
-        log.println(&format!("hint: {problem}"));
-    }
+    // A failed run's state was told by the failed file's hint (failure.rs).
     let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
         return 1;
     };
@@ -470,7 +469,7 @@ fn print_plan(m: &mut migrate::Migrator, target: Target, log: super::log::Log) -
             )),
         }
     }
-    print!("{out}");
+    super::log::out(&out);
     match plan.then {
         Some(e) => fatal_err(&log, &e),
         None => 0,
@@ -589,18 +588,18 @@ pub fn backups_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                 ));
                 return 0;
             }
-            println!(
+            super::log::outln(&format!(
                 "{:<16} {:<20} {:>12}  FILE",
                 "VERSION", "TIME (UTC)", "SIZE"
-            );
+            ));
             for b in list {
-                println!(
+                super::log::outln(&format!(
                     "{:<16} {:<20} {:>12}  {}",
                     b.version,
                     b.time.format("%Y-%m-%dT%H:%M:%SZ"),
                     b.size,
                     b.path.display()
-                );
+                ));
             }
             0
         }
@@ -688,11 +687,11 @@ pub fn rehearse_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                 v(&r.from),
                 v(if r.to.is_some() { &r.to } else { &r.from })
             ));
-            print!("{out}");
+            super::log::out(&out);
             0
         }
         Err(e) => {
-            print!("{out}");
+            super::log::out(&out);
             log.println("rehearsal failed; the database was not changed");
             fatal_err(&log, &e)
         }

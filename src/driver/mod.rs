@@ -5,6 +5,7 @@
 pub mod lockfile;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod lockkey;
+pub mod lockwait;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]

@@ -8,7 +8,7 @@
 //! `can't acquire lock`), and whitespace-only files are skipped instead of failing with
 //! `Query was empty`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, SslOpts};
@@ -360,6 +360,48 @@ fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<Option<SslOpts>> {
     }
 }
 
+/// Who holds the named lock, from `IS_USED_LOCK` and the process list: the connection id,
+/// user, client host, database and what it is doing. `None` when the server does not tell
+/// (no PROCESS privilege for another user's connection, or it just let go).
+fn lock_holder(conn: &mut Conn, name: &str) -> Option<String> {
+    let id: Option<u64> = conn
+        .exec_first("SELECT IS_USED_LOCK(?)", (name,))
+        .ok()
+        .flatten()
+        .flatten();
+    let id = id?;
+    type Proc = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    let p: Option<Proc> = conn
+        .exec_first(
+            "SELECT USER, HOST, DB, COMMAND, TIME FROM information_schema.PROCESSLIST WHERE ID = ?",
+            (id,),
+        )
+        .ok()
+        .flatten();
+    let Some((user, host, db, command, time)) = p else {
+        return Some(format!("MySQL connection {id}"));
+    };
+    let mut s = format!(
+        "MySQL connection {id} (user {}@{}",
+        user.unwrap_or_default(),
+        host.unwrap_or_default()
+    );
+    if let Some(db) = db {
+        s.push_str(&format!(", database {db}"));
+    }
+    if let (Some(c), Some(t)) = (command, time) {
+        s.push_str(&format!(", {c} for {t}s"));
+    }
+    s.push(')');
+    Some(s)
+}
+
 /// `MySQLError.Error()` of go-sql-driver v1.5.0, the version golang-migrate v4.19.1 pins:
 /// `Error <n>: <msg>`, without the SQLSTATE later versions add in brackets.
 fn my_text(e: &mysql::Error) -> String {
@@ -612,31 +654,32 @@ impl Driver for Mysql {
         if self.locked {
             return Err(Error::CantAcquireLock);
         }
-        let deadline = Instant::now() + timeout;
         let sql = "SELECT GET_LOCK(?, 0)";
-        loop {
-            let got: Option<Option<i64>> = self
-                .conn
-                .exec_first(sql, (self.lock_name.as_str(),))
-                .map_err(|e| {
-                    Error::Database(DbError {
-                        orig: my_text(&e),
-                        msg: "try lock failed".into(),
-                        line: 0,
-                        query: "SELECT GET_LOCK(?, 10)".into(),
-                    })
-                })?;
-            if got.flatten() == Some(1) {
-                self.locked = true;
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::LockTimeout {
-                    lock: format!("GET_LOCK('{}')", self.lock_name),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let name = self.lock_name.clone();
+        let lock = format!("GET_LOCK('{name}')");
+        let conn = std::cell::RefCell::new(&mut self.conn);
+        super::lockwait::wait(
+            &lock,
+            timeout,
+            || {
+                let got: Option<Option<i64>> = conn
+                    .borrow_mut()
+                    .exec_first(sql, (name.as_str(),))
+                    .map_err(|e| {
+                        Error::Database(DbError {
+                            orig: my_text(&e),
+                            msg: "try lock failed".into(),
+                            line: 0,
+                            query: "SELECT GET_LOCK(?, 10)".into(),
+                        })
+                    })?;
+                Ok(got.flatten() == Some(1))
+            },
+            || lock_holder(&mut conn.borrow_mut(), &name),
+            || Error::LockTimeout { lock: lock.clone() },
+        )?;
+        self.locked = true;
+        Ok(())
     }
 
     fn unlock(&mut self) -> Result<()> {

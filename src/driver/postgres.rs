@@ -7,7 +7,7 @@
 //! `-lock-timeout` (golang-migrate #269 blocks forever); a file whose first line is
 //! `-- migrate:no-transaction` runs statement by statement outside a transaction.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use postgres::config::SslMode;
 use postgres::error::ErrorPosition;
@@ -208,6 +208,41 @@ fn tls_connector(c: &Connect) -> Result<tokio_postgres_rustls::MakeRustlsConnect
             .map(|(cert, key)| (cert.as_str(), key.as_str())),
     )?;
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// Who holds the advisory lock `key` in this database, from `pg_locks` and
+/// `pg_stat_activity`: the backend's pid, user, application and client address. `None`
+/// when the server does not tell (no rights on the other session, or it just let go).
+fn lock_holder(client: &mut postgres::Client, key: i64) -> Option<String> {
+    // A bigint advisory lock is shown as classid = high 32 bits, objid = low 32 bits,
+    // objsubid = 1.
+    let class = ((key as u64) >> 32) as u32;
+    let obj = (key as u64 & 0xffff_ffff) as u32;
+    let sql = format!(
+        "SELECT a.pid, COALESCE(a.usename::text, ''), COALESCE(a.application_name, ''), \
+         COALESCE(host(a.client_addr), 'local socket'), COALESCE(a.state, '') \
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {class} \
+         AND l.objid = {obj} AND l.objsubid = 1 \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         LIMIT 1"
+    );
+    let row = client.query_opt(sql.as_str(), &[]).ok()??;
+    let pid: i32 = row.try_get(0).ok()?;
+    let user: String = row.try_get(1).ok()?;
+    let app: String = row.try_get(2).ok()?;
+    let addr: String = row.try_get(3).ok()?;
+    let state: String = row.try_get(4).ok()?;
+    let mut s = format!("PostgreSQL backend pid {pid} (user {user}");
+    if !app.is_empty() {
+        s.push_str(&format!(", application {app:?}"));
+    }
+    s.push_str(&format!(", from {addr}"));
+    if !state.is_empty() {
+        s.push_str(&format!(", {state}"));
+    }
+    s.push(')');
+    Some(s)
 }
 
 /// The URL path with its leading slash, as golang-migrate keys the lock (`/mydb`).
@@ -581,32 +616,33 @@ impl Driver for Postgres {
         if self.locked {
             return Err(Error::CantAcquireLock);
         }
-        let deadline = Instant::now() + timeout;
         let sql = "SELECT pg_try_advisory_lock($1)";
-        loop {
-            let got: bool = self
-                .client
-                .query_one(sql, &[&self.lock_key])
-                .map_err(|e| {
-                    Error::Database(DbError {
-                        orig: pq_text(&e),
-                        msg: "try lock failed".into(),
-                        line: 0,
-                        query: "SELECT pg_advisory_lock($1)".into(),
-                    })
-                })?
-                .get(0);
-            if got {
-                self.locked = true;
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::LockTimeout {
-                    lock: format!("pg_advisory_lock({})", self.lock_key),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let key = self.lock_key;
+        let lock = format!("pg_advisory_lock({key})");
+        let client = std::cell::RefCell::new(&mut self.client);
+        super::lockwait::wait(
+            &lock,
+            timeout,
+            || {
+                let got: bool = client
+                    .borrow_mut()
+                    .query_one(sql, &[&key])
+                    .map_err(|e| {
+                        Error::Database(DbError {
+                            orig: pq_text(&e),
+                            msg: "try lock failed".into(),
+                            line: 0,
+                            query: "SELECT pg_advisory_lock($1)".into(),
+                        })
+                    })?
+                    .get(0);
+                Ok(got)
+            },
+            || lock_holder(&mut client.borrow_mut(), key),
+            || Error::LockTimeout { lock: lock.clone() },
+        )?;
+        self.locked = true;
+        Ok(())
     }
 
     fn unlock(&mut self) -> Result<()> {

@@ -698,7 +698,9 @@ impl Driver for Sqlite {
     fn unlock(&mut self) -> Result<()> {
         // Closing the file releases the lock. The file stays: deleting it would let a
         // waiter and a newcomer lock two different inodes.
-        self.lock = None;
+        if let Some(f) = self.lock.take() {
+            super::lockfile::release(f);
+        }
         Ok(())
     }
 

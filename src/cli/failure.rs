@@ -1,0 +1,90 @@
+//! The `hint:` after a failed migration file: which file, the line the driver reports,
+//! and the state the database is in now, read back from the database after the failure
+//! (`migrate::error::FailedFile`). The step comes from the migrator's events, the backup
+//! from the safety layer.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use migrate::driver::Dialect;
+use migrate::error::{FailedFile, NoTransaction, StateAfterFailure};
+use migrate::{DbVersion, Direction, Event, Migrator, Step};
+
+/// The step that started and has not finished.
+static RUNNING: Mutex<Option<Step>> = Mutex::new(None);
+/// The backup taken before this run.
+static BACKUP: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Follows the migrator's events: a step starts, a step finishes.
+pub fn observe(e: &Event<'_>) {
+    let now = match e {
+        Event::StepStarting { step, .. } => Some(**step),
+        Event::StepFinished { .. } => None,
+        _ => return,
+    };
+    if let Ok(mut r) = RUNNING.lock() {
+        *r = now;
+    }
+}
+
+/// The safety layer took a backup before the run.
+pub fn backup_taken(p: &Path) {
+    if let Ok(mut b) = BACKUP.lock() {
+        *b = Some(p.to_path_buf());
+    }
+}
+
+/// The hint for a run that ended with `e`, when a migration file was running.
+pub fn hint(m: &mut Migrator, e: &migrate::Error) -> Option<String> {
+    let step = RUNNING.lock().ok()?.take()?;
+    let entry = m.source().entry(step.version);
+    let file = entry.and_then(|en| en.get(step.direction));
+    let name = file.map_or_else(|| format!("version {}", step.version), |f| f.name.clone());
+    let before = match step.direction {
+        Direction::Up => m
+            .source()
+            .entries()
+            .range(..step.version)
+            .next_back()
+            .map(|(v, _)| *v),
+        Direction::Down => Some(step.version),
+    };
+    let body = file.and_then(|f| m.source().read_text(f).ok());
+    let d = m.driver();
+    let no_transaction = match d.dialect() {
+        Dialect::Mysql => Some(NoTransaction::MysqlDdl),
+        Dialect::Sqlite if !d.transactional() => {
+            Some(NoTransaction::UrlParameter("x-no-tx-wrap=true"))
+        }
+        Dialect::Postgres if !d.transactional() => {
+            Some(NoTransaction::UrlParameter("x-multi-statement=true"))
+        }
+        _ if body.as_deref().is_some_and(|b| !d.transactional_for(b)) => {
+            Some(NoTransaction::FileMarker)
+        }
+        _ => None,
+    };
+    let state = match m.version() {
+        Ok(DbVersion::Nil) => StateAfterFailure::Clean(None),
+        Ok(DbVersion::Clean(v)) => StateAfterFailure::Clean(Some(v)),
+        Ok(DbVersion::Dirty(v)) => StateAfterFailure::Dirty(v),
+        Err(_) => StateAfterFailure::Unknown,
+    };
+    let backup = BACKUP.lock().ok().and_then(|b| b.clone());
+    Some(
+        FailedFile {
+            file: name,
+            line: match &body {
+                Some(b) => e.line_in_file(b),
+                None => e.line(),
+            },
+            before,
+            after: step.target,
+            state,
+            no_transaction,
+            backup,
+            error_has_hint: e.hint().is_some(),
+        }
+        .hint(),
+    )
+}
