@@ -3,17 +3,16 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use migrate::gocompat::flag::{Def, Kind};
+use migrate::gocompat::flag::{Def, Kind, Parsed};
 use migrate::gocompat::{layout, zone};
 
-use super::{command_flags, fatal, parse_command, usage, Code, Ctx};
+use super::{fatal, Code, Ctx};
 
 const DEFAULT_FORMAT: &str = "20060102150405";
 
-pub fn run(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags(
-        "create",
-        vec![
+/// golang-migrate's flags of `create`.
+pub fn flag_defs() -> Vec<Def> {
+    vec![
             Def { name: "ext", kind: Kind::String, default: "", usage: "File extension" },
             Def {
                 name: "dir",
@@ -45,12 +44,10 @@ pub fn run(ctx: &mut Ctx, args: &[String]) -> Code {
                 default: "6",
                 usage: "The number of digits to use in sequences (default: 6)",
             },
-        ],
-    );
-    let p = match parse_command(&set, "create", usage::CREATE, args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
+    ]
+}
+
+pub fn run(ctx: &mut Ctx, p: &Parsed) -> Code {
     let log = ctx.log;
     let Some(name) = p.args().first() else {
         return fatal(&log, "error: please specify name");
