@@ -805,3 +805,56 @@ fn distance(a: &str, b: &str) -> usize {
     }
     prev[b.len()]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn own_options_are_taken_from_anywhere_before_a_double_dash() {
+        let (own, rest) = take_own_options(&words(
+            "2 -dry-run --no-backup -backup-keep 3 -backup-dir=/b -all -- -optimize",
+        ));
+        assert_eq!(
+            own,
+            words("-dry-run --no-backup -backup-keep 3 -backup-dir=/b")
+        );
+        assert_eq!(rest, words("2 -all -- -optimize"));
+        // A value option at the end has no value: Go's error comes from the global parse.
+        let (own, rest) = take_own_options(&words("-backup-dir"));
+        assert_eq!((own, rest), (words("-backup-dir"), vec![]));
+    }
+
+    #[test]
+    fn closest_command_is_at_most_two_edits_away() {
+        assert_eq!(closest("upp"), Some("up"));
+        assert_eq!(closest("stauts"), Some("status"));
+        assert_eq!(closest("verison"), Some("version"));
+        assert_eq!(closest("foo"), None);
+        assert_eq!(closest(""), None);
+        for c in COMMANDS {
+            assert_eq!(closest(c), Some(*c));
+            assert_eq!(distance(c, c), 0);
+            for other in COMMANDS {
+                assert_eq!(distance(c, other), distance(other, c));
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_parses_and_unknown_words_do_not() {
+        for c in COMMANDS {
+            // The backup commands print their own -help when they run.
+            match parse(&words(&format!("{c} -help"))) {
+                Err(e) => assert_eq!(e.code, 0, "{c}"),
+                Ok(cli) => assert_eq!(cli.command.name(), *c),
+            }
+        }
+        let cli = parse(&words("upp")).map_err(|e| e.stderr).expect("parses");
+        assert!(matches!(cli.command, Command::Unknown(w) if w == "upp"));
+    }
+}

@@ -49,7 +49,7 @@ fn version_text(v: &DbVersion) -> String {
 fn objects_query(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
-        Dialect::Postgres => "SELECT 'table', table_name FROM information_schema.tables WHERE table_schema=(SELECT current_schema()) AND table_type='BASE TABLE' ORDER BY table_name",
+        Dialect::Postgres => "SELECT 'table'::text, table_name::text FROM information_schema.tables WHERE table_schema=(SELECT current_schema()) AND table_type='BASE TABLE' ORDER BY table_name",
         Dialect::Mysql => "SELECT IF(table_type = 'VIEW', 'view', 'table'), table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name",
     }
 }
