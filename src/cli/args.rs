@@ -109,8 +109,8 @@ fn exit(code: Code, stderr: impl Into<String>) -> Exit {
 
 /// Every command word, in the order the usage lists them.
 pub const COMMANDS: &[&str] = &[
-    "create", "goto", "up", "down", "drop", "force", "version", "status", "history",
-    "validate", "repair", "backup", "backups", "restore", "rehearse",
+    "create", "goto", "up", "down", "drop", "force", "version", "status", "history", "validate",
+    "repair", "backup", "backups", "restore", "rehearse",
 ];
 
 /// migrate's own global options: name, kind, default, and the line the usage prints.
@@ -224,8 +224,18 @@ fn global_flags() -> FlagSet {
 /// command.
 fn is_global(name: &str) -> bool {
     const GLOBAL: &[&str] = &[
-        "help", "version", "verbose", "prefetch", "lock-timeout", "path", "database", "source",
-        "migrate-db", "revert-db", "force-db", "db-status",
+        "help",
+        "version",
+        "verbose",
+        "prefetch",
+        "lock-timeout",
+        "path",
+        "database",
+        "source",
+        "migrate-db",
+        "revert-db",
+        "force-db",
+        "db-status",
     ];
     GLOBAL.contains(&name) || own_option(name).is_some()
 }
@@ -461,7 +471,12 @@ pub fn parse_command(
 /// Refuses an option word left after the arguments a command reads: Go's flag parsing
 /// stops at the first argument, so golang-migrate would ignore it.
 fn no_trailing_options(name: &str, p: &Parsed, reads: usize) -> Result<(), Exit> {
-    let Some(word) = p.args().iter().skip(reads).find(|a| option_name(a).is_some()) else {
+    let Some(word) = p
+        .args()
+        .iter()
+        .skip(reads)
+        .find(|a| option_name(a).is_some())
+    else {
         return Ok(());
     };
     let flag = option_name(word).map_or(word.as_str(), |(n, _)| n);
@@ -499,12 +514,13 @@ fn command(word: &str, args: &[String]) -> Result<Command, Exit> {
         }
         "down" => down(args)?,
         "drop" => {
-            let f = bool_def("f", "Force the drop command by bypassing the confirmation prompt");
+            let f = bool_def(
+                "f",
+                "Force the drop command by bypassing the confirmation prompt",
+            );
             let p = parse_command(&command_flags("drop", vec![f]), "drop", usage::DROP, args)?;
             no_trailing_options("drop", &p, 0)?;
-            Command::Drop {
-                force: p.bool("f"),
-            }
+            Command::Drop { force: p.bool("f") }
         }
         "force" => {
             let p = parse_command(&command_flags("force", vec![]), "force", usage::FORCE, args)?;
@@ -614,7 +630,10 @@ fn journal(word: &str, args: &[String]) -> Result<Command, Exit> {
     };
     let (defs, snippet) = match word {
         "status" => (
-            vec![format, uint("journal", "5", "How many journal rows to show")],
+            vec![
+                format,
+                uint("journal", "5", "How many journal rows to show"),
+            ],
             STATUS_USAGE,
         ),
         "history" => (
@@ -632,7 +651,10 @@ fn journal(word: &str, args: &[String]) -> Result<Command, Exit> {
             "text" => false,
             "json" => true,
             other => {
-                let mut e = exit(1, format!("error: unknown -format {other:?}: use text or json"));
+                let mut e = exit(
+                    1,
+                    format!("error: unknown -format {other:?}: use text or json"),
+                );
                 e.log = Some(super::Log::default());
                 return Err(e);
             }

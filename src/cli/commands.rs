@@ -100,7 +100,7 @@ pub fn finished_after(ctx: &Ctx) {
 
 /// The migrator, then the command's argument: golang-migrate reports a construction
 /// error before a bad argument. `Err` carries the exit code.
-fn with_arg<'a, T>(ctx: &'a mut Ctx, arg: Result<T, ArgError>) -> Result<(&'a mut Migrator, T), Code> {
+fn with_arg<T>(ctx: &mut Ctx, arg: Result<T, ArgError>) -> Result<(&mut Migrator, T), Code> {
     let log = ctx.log;
     let m = ctx.migrator()?;
     match arg {

@@ -13,37 +13,37 @@ const DEFAULT_FORMAT: &str = "20060102150405";
 /// golang-migrate's flags of `create`.
 pub fn flag_defs() -> Vec<Def> {
     vec![
-            Def { name: "ext", kind: Kind::String, default: "", usage: "File extension" },
-            Def {
-                name: "dir",
-                kind: Kind::String,
-                default: "",
-                usage: "Directory to place file in (default: current working directory)",
-            },
-            Def {
-                name: "format",
-                kind: Kind::String,
-                default: DEFAULT_FORMAT,
-                usage: "The Go time format string to use. If the string \"unix\" or \"unixNano\" is specified, then the seconds or nanoseconds since January 1, 1970 UTC respectively will be used. Caution, due to the behavior of time.Time.Format(), invalid format strings will not error",
-            },
-            Def {
-                name: "tz",
-                kind: Kind::String,
-                default: "UTC",
-                usage: "The timezone that will be used for generating timestamps (default: utc)",
-            },
-            Def {
-                name: "seq",
-                kind: Kind::Bool,
-                default: "false",
-                usage: "Use sequential numbers instead of timestamps (default: false)",
-            },
-            Def {
-                name: "digits",
-                kind: Kind::Int,
-                default: "6",
-                usage: "The number of digits to use in sequences (default: 6)",
-            },
+        Def { name: "ext", kind: Kind::String, default: "", usage: "File extension" },
+        Def {
+            name: "dir",
+            kind: Kind::String,
+            default: "",
+            usage: "Directory to place file in (default: current working directory)",
+        },
+        Def {
+            name: "format",
+            kind: Kind::String,
+            default: DEFAULT_FORMAT,
+            usage: "The Go time format string to use. If the string \"unix\" or \"unixNano\" is specified, then the seconds or nanoseconds since January 1, 1970 UTC respectively will be used. Caution, due to the behavior of time.Time.Format(), invalid format strings will not error",
+        },
+        Def {
+            name: "tz",
+            kind: Kind::String,
+            default: "UTC",
+            usage: "The timezone that will be used for generating timestamps (default: utc)",
+        },
+        Def {
+            name: "seq",
+            kind: Kind::Bool,
+            default: "false",
+            usage: "Use sequential numbers instead of timestamps (default: false)",
+        },
+        Def {
+            name: "digits",
+            kind: Kind::Int,
+            default: "6",
+            usage: "The number of digits to use in sequences (default: 6)",
+        },
     ]
 }
 

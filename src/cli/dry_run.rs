@@ -103,6 +103,8 @@ fn force(ctx: &mut Ctx, v: Result<i64, ArgError>) -> Code {
     } else {
         format!("{v} (clean)")
     };
-    println!("-- dry run: force would set the version to {to}, from version {from}; nothing was changed");
+    println!(
+        "-- dry run: force would set the version to {to}, from version {from}; nothing was changed"
+    );
     0
 }

@@ -17,8 +17,8 @@ use migrate::gate::DbCommand;
 use migrate::gocompat::flag::{FlagSet, Parsed};
 use migrate::{Error, Migrator, Source};
 
-use args::{Cli, Command, Exit, Global};
 pub use args::command_flags;
+use args::{Cli, Command, Exit, Global};
 pub use log::Log;
 
 /// How a command ended: the process exit code.
@@ -319,7 +319,12 @@ fn run_db_command(cmd: DbCommand, g: &Global) -> Code {
     }
     #[cfg(not(feature = "sqlite"))]
     {
-        i32::from(migrate::gate::run(cmd, source, &g.database_url, &mut console))
+        i32::from(migrate::gate::run(
+            cmd,
+            source,
+            &g.database_url,
+            &mut console,
+        ))
     }
 }
 

@@ -55,18 +55,36 @@ Database drivers: {}
 
 /// migrate's own commands (golang-migrate has none of them).
 const OWN_COMMANDS: &[(&str, &str)] = &[
-    ("status [-format text|json] [-journal N]", "Show the version, every migration's state and the last N journal rows (read-only)"),
-    ("history [-format text|json] [-limit N]", "Show the operation journal, newest first"),
-    ("validate [-format text|json]", "Check the migrations directory offline (no database needed)"),
-    ("repair", "Accept the current files as the applied ones (records their checksums, journaled)"),
+    (
+        "status [-format text|json] [-journal N]",
+        "Show the version, every migration's state and the last N journal rows (read-only)",
+    ),
+    (
+        "history [-format text|json] [-limit N]",
+        "Show the operation journal, newest first",
+    ),
+    (
+        "validate [-format text|json]",
+        "Check the migrations directory offline (no database needed)",
+    ),
+    (
+        "repair",
+        "Accept the current files as the applied ones (records their checksums, journaled)",
+    ),
     #[cfg(feature = "sqlite")]
     ("backup [-dir DIR]", "Back the SQLite database up now"),
     #[cfg(feature = "sqlite")]
     ("backups", "List the backups of the SQLite database"),
     #[cfg(feature = "sqlite")]
-    ("restore BACKUP", "Replace the SQLite database with a backup (the current one is backed up first)"),
+    (
+        "restore BACKUP",
+        "Replace the SQLite database with a backup (the current one is backed up first)",
+    ),
     #[cfg(feature = "sqlite")]
-    ("rehearse [N | goto V]", "Apply the pending migrations to a temporary copy, timed; the database is not changed"),
+    (
+        "rehearse [N | goto V]",
+        "Apply the pending migrations to a temporary copy, timed; the database is not changed",
+    ),
 ];
 
 /// Lines `  LEFT  text` with the texts aligned, as golang-migrate's usage aligns them.

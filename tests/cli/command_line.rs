@@ -174,7 +174,9 @@ fn cases(command: &[&str], backup: &str, rng: &mut Lcg) -> Vec<Case> {
     let mut sets: Vec<Vec<usize>> = vec![vec![]];
     sets.extend((0..OPTIONS.len()).map(|i| vec![i]));
     for _ in 0..3 {
-        let mut s: Vec<usize> = (0..2 + rng.next(2)).map(|_| rng.next(OPTIONS.len())).collect();
+        let mut s: Vec<usize> = (0..2 + rng.next(2))
+            .map(|_| rng.next(OPTIONS.len()))
+            .collect();
         s.sort_unstable();
         s.dedup();
         sets.push(s);
@@ -184,7 +186,9 @@ fn cases(command: &[&str], backup: &str, rng: &mut Lcg) -> Vec<Case> {
         .map(|a| if *a == "RESTORE" { backup } else { a }.to_string())
         .collect();
     // A database command is an option itself: everything goes before it.
-    let can_follow = command.first().is_some_and(|w| !w.starts_with('-') && w != "upp");
+    let can_follow = command
+        .first()
+        .is_some_and(|w| !w.starts_with('-') && w != "upp");
     sets.into_iter()
         .map(|set| {
             let mut c = Case {
@@ -306,10 +310,7 @@ fn options_a_command_cannot_honour_are_refused() {
                 assert_eq!(t.code, 2, "{argv:?}\n{t}");
                 assert_eq!(
                     t.stderr,
-                    format!(
-                        "error: option {} does not apply to {word}\n",
-                        opt[0]
-                    ),
+                    format!("error: option {} does not apply to {word}\n", opt[0]),
                     "{argv:?}"
                 );
                 assert_eq!(tree(&e), before, "{argv:?}\n{t}");
@@ -341,7 +342,12 @@ fn own_options_after_the_command_mean_the_same() {
                 let backups = std::fs::read_dir(e.dir.path())
                     .expect("ls")
                     .flatten()
-                    .chain(std::fs::read_dir(e.path("bk")).into_iter().flatten().flatten())
+                    .chain(
+                        std::fs::read_dir(e.path("bk"))
+                            .into_iter()
+                            .flatten()
+                            .flatten(),
+                    )
                     .filter(|d| d.file_name().to_string_lossy().contains(".backup-"))
                     .count();
                 let state = (e.rows(), e.tables(), e.count("users"));
@@ -363,10 +369,7 @@ fn own_options_after_the_command_mean_the_same() {
 #[test]
 fn dry_run_drop_and_force() {
     let (e, _) = at_version_2();
-    assert_snapshot!(
-        "dry_run_drop",
-        e.migrate(&["-dry-run", "drop"]).to_string()
-    );
+    assert_snapshot!("dry_run_drop", e.migrate(&["-dry-run", "drop"]).to_string());
     assert_snapshot!(
         "dry_run_force",
         e.migrate(&["force", "3", "-dry-run"]).to_string()
@@ -407,7 +410,8 @@ fn dry_run_drop_on_servers() {
         let t = e.run_with(&args(&["-dry-run", "drop", "-f"]), None);
         assert_eq!(t.code, 0, "{t}");
         assert!(
-            t.stdout.starts_with("-- dry run: drop would remove 5 object(s)"),
+            t.stdout
+                .starts_with("-- dry run: drop would remove 5 object(s)"),
             "{}: {t}",
             server.label()
         );
@@ -423,7 +427,11 @@ fn dry_run_drop_on_servers() {
         }
         let mut d = db.driver();
         for table in tables {
-            assert!(d.table_exists(table).expect("query"), "{}: {table}", server.label());
+            assert!(
+                d.table_exists(table).expect("query"),
+                "{}: {table}",
+                server.label()
+            );
         }
         assert_eq!(
             d.version().expect("version"),
@@ -529,8 +537,16 @@ fn usage_is_golang_migrates_then_migrates_own() {
         .expect("own section");
     let gm = format!("{gm}\n");
     assert!(gm.starts_with("Usage: migrate OPTIONS COMMAND [arg...]\n"));
-    assert!(gm.ends_with("Database drivers: sqlite3, sqlite, postgres, postgresql, pgx, pgx4, pgx5, mysql\n"));
-    for argv in [&["-h"][..], &[], &["nope"], &["-nope"], &["-prefetch", "x", "up"]] {
+    assert!(gm.ends_with(
+        "Database drivers: sqlite3, sqlite, postgres, postgresql, pgx, pgx4, pgx5, mysql\n"
+    ));
+    for argv in [
+        &["-h"][..],
+        &[],
+        &["nope"],
+        &["-nope"],
+        &["-prefetch", "x", "up"],
+    ] {
         let t = e.run(argv);
         assert_eq!(t.code, if argv == ["-h"] { 0 } else { 2 }, "{argv:?}");
         assert!(t.stderr.contains(&gm), "{argv:?}\n{t}");
@@ -541,7 +557,11 @@ fn usage_is_golang_migrates_then_migrates_own() {
         let Some(rest) = line.strip_prefix("  -") else {
             continue;
         };
-        let Some(name) = rest.split_whitespace().next().filter(|_| !rest.contains(" | ")) else {
+        let Some(name) = rest
+            .split_whitespace()
+            .next()
+            .filter(|_| !rest.contains(" | "))
+        else {
             continue;
         };
         let value = match name {
@@ -555,12 +575,20 @@ fn usage_is_golang_migrates_then_migrates_own() {
         argv.push("nope".into());
         let t = e.run_with(&argv, None);
         assert_eq!(t.code, 2, "{argv:?}");
-        assert!(t.stderr.starts_with("error: unknown command \"nope\""), "{argv:?}\n{t}");
+        assert!(
+            t.stderr.starts_with("error: unknown command \"nope\""),
+            "{argv:?}\n{t}"
+        );
         options += 1;
     }
     assert_eq!(options, 11, "{own}");
-    for command in ["status", "history", "validate", "repair", "backup", "backups", "restore", "rehearse"] {
-        assert!(format!("\n{own}").contains(&format!("\n  {command}")), "{command}");
+    for command in [
+        "status", "history", "validate", "repair", "backup", "backups", "restore", "rehearse",
+    ] {
+        assert!(
+            format!("\n{own}").contains(&format!("\n  {command}")),
+            "{command}"
+        );
         let t = e.run(&[command, "-help"]);
         assert_eq!(t.code, 0, "{command}: {t}");
     }
