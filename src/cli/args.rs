@@ -10,6 +10,7 @@
 use migrate::gate::DbCommand;
 use migrate::gocompat::flag::{Def, FlagSet, Kind, ParseError, Parsed};
 use migrate::journal::Allow;
+#[cfg(feature = "sqlite")]
 use migrate::Target;
 
 use super::commands::{parse_int, parse_uint};
@@ -67,9 +68,13 @@ pub enum Command {
     },
     Repair,
     /// `backup`, `backups` and `restore` parse their own flags (src/cli/safety.rs).
+    #[cfg(feature = "sqlite")]
     Backup(Vec<String>),
+    #[cfg(feature = "sqlite")]
     Backups(Vec<String>),
+    #[cfg(feature = "sqlite")]
     Restore(Vec<String>),
+    #[cfg(feature = "sqlite")]
     Rehearse(Result<Target, ArgError>),
     /// A database command given as a global option (`-migrate-db`, ...), instead of a
     /// command word.
@@ -109,13 +114,32 @@ fn exit(code: Code, stderr: impl Into<String>) -> Exit {
 
 /// Every command word, in the order the usage lists them.
 pub const COMMANDS: &[&str] = &[
-    "create", "goto", "up", "down", "drop", "force", "version", "status", "history", "validate",
-    "repair", "backup", "backups", "restore", "rehearse",
+    "create",
+    "goto",
+    "up",
+    "down",
+    "drop",
+    "force",
+    "version",
+    "status",
+    "history",
+    "validate",
+    "repair",
+    #[cfg(feature = "sqlite")]
+    "backup",
+    #[cfg(feature = "sqlite")]
+    "backups",
+    #[cfg(feature = "sqlite")]
+    "restore",
+    #[cfg(feature = "sqlite")]
+    "rehearse",
 ];
 
 /// migrate's own global options: name, kind, default, and the line the usage prints.
 /// (golang-migrate's options and the database commands are in [`global_flags`].)
 pub const OWN_OPTIONS: &[(&str, Kind, &str, &str)] = &[
+    // The plans of a dry run are printed by src/cli/safety.rs, built with SQLite.
+    #[cfg(feature = "sqlite")]
     (
         "dry-run",
         Kind::Bool,
@@ -534,6 +558,7 @@ fn command(word: &str, args: &[String]) -> Result<Command, Exit> {
             Command::Version
         }
         "status" | "history" | "validate" | "repair" => journal(word, args)?,
+        #[cfg(feature = "sqlite")]
         "rehearse" => rehearse(args)?,
         #[cfg(feature = "sqlite")]
         "backup" => Command::Backup(args.to_vec()),
@@ -612,6 +637,7 @@ const VALIDATE_USAGE: &str =
     "validate [-format text|json]\n  Check the migrations directory offline (no database needed)";
 const REPAIR_USAGE: &str =
     "repair\n  Accept the current files as the applied ones (records their checksums, journaled)";
+#[cfg(feature = "sqlite")]
 pub const REHEARSE_USAGE: &str = "rehearse [N | goto V]\n\tApply the pending migrations (all, the next N, or up to V) to a temporary copy of the database and report how long each takes; the database is not changed";
 
 /// `status`, `history`, `validate`, `repair`: migrate's journal commands.
@@ -674,6 +700,7 @@ fn journal(word: &str, args: &[String]) -> Result<Command, Exit> {
     })
 }
 
+#[cfg(feature = "sqlite")]
 fn rehearse(args: &[String]) -> Result<Command, Exit> {
     let set = command_flags("rehearse", vec![]);
     let p = parse_command(&set, "rehearse", REHEARSE_USAGE, args)?;
@@ -711,9 +738,13 @@ impl Command {
             Command::History { .. } => "history",
             Command::Validate { .. } => "validate",
             Command::Repair => "repair",
+            #[cfg(feature = "sqlite")]
             Command::Backup(_) => "backup",
+            #[cfg(feature = "sqlite")]
             Command::Backups(_) => "backups",
+            #[cfg(feature = "sqlite")]
             Command::Restore(_) => "restore",
+            #[cfg(feature = "sqlite")]
             Command::Rehearse(_) => "rehearse",
             Command::Db(c) => db_option(*c),
         }
@@ -732,45 +763,45 @@ impl Command {
         )
     }
 
+    /// Whether this is one of the commands named in `names`.
+    fn is(&self, names: &[&str]) -> bool {
+        !matches!(self, Command::Unknown(_)) && names.contains(&self.name())
+    }
+
+    /// The backup commands and `rehearse` only read the database or handle its file
+    /// themselves: it is opened without creating the file or the version table.
+    pub fn handles_its_file(&self) -> bool {
+        self.is(&["backup", "backups", "restore", "rehearse"])
+    }
+
     /// Whether `-dry-run` is honoured: the command prints what it would do (or only reads)
     /// and changes nothing. The others refuse it.
     pub fn dry_runs(&self) -> bool {
-        !matches!(
-            self,
-            Command::Create(_)
-                | Command::Repair
-                | Command::Backup(_)
-                | Command::Restore(_)
-                | Command::Db(DbCommand::Revert | DbCommand::Force(_))
-        )
+        !self.is(&[
+            "create",
+            "repair",
+            "backup",
+            "restore",
+            "-revert-db",
+            "-force-db",
+        ])
     }
 
     /// Whether the command honours migrate's own option `option` (without its dash).
     pub fn honours(&self, option: &str) -> bool {
-        let migrates = matches!(self, Command::Goto(_) | Command::Up(_) | Command::Down(_));
+        let migrates = self.is(&["up", "down", "goto"]);
         let changes = self.changes_database();
-        let db_changes = matches!(
-            self,
-            Command::Db(DbCommand::Migrate | DbCommand::Revert | DbCommand::Force(_))
-        );
+        let db_changes = self.is(&["-migrate-db", "-revert-db", "-force-db"]);
+        let backs_up = changes || db_changes;
         match option {
             "dry-run" => self.dry_runs(),
             "allow-drift" | "allow-missing" | "allow-out-of-order" | "single-transaction" => {
                 migrates
             }
-            "no-backup" => changes || db_changes || matches!(self, Command::Restore(_)),
-            "backup-keep" => {
-                changes || db_changes || matches!(self, Command::Restore(_) | Command::Backup(_))
-            }
-            "backup-dir" => {
-                changes
-                    || db_changes
-                    || matches!(
-                        self,
-                        Command::Restore(_) | Command::Backup(_) | Command::Backups(_)
-                    )
-            }
-            "integrity-check" => changes || matches!(self, Command::Rehearse(_)),
+            "no-backup" => backs_up || self.is(&["restore"]),
+            "backup-keep" => backs_up || self.is(&["restore", "backup"]),
+            "backup-dir" => backs_up || self.is(&["restore", "backup", "backups"]),
+            "integrity-check" => changes || self.is(&["rehearse"]),
             "restore-on-failure" | "optimize" => changes,
             _ => true,
         }

@@ -14,9 +14,11 @@ mod signal;
 mod usage;
 
 use migrate::gate::DbCommand;
+#[cfg(feature = "sqlite")]
 use migrate::gocompat::flag::{FlagSet, Parsed};
 use migrate::{Error, Migrator, Source};
 
+#[cfg(feature = "sqlite")]
 pub use args::command_flags;
 use args::{Cli, Command, Exit, Global};
 pub use log::Log;
@@ -168,11 +170,7 @@ fn open_mode(cli: &Cli) -> (Open, bool) {
         Command::Status { .. } | Command::History { .. } | Command::Validate { .. }
     );
     let db_missing = read_only && sqlite_file_missing(&cli.global.database_url);
-    let no_create = cli.global.dry_run
-        || matches!(
-            cli.command,
-            Command::Backup(_) | Command::Backups(_) | Command::Restore(_) | Command::Rehearse(_)
-        );
+    let no_create = cli.global.dry_run || cli.command.handles_its_file();
     let mode = if matches!(cli.command, Command::Validate { .. }) || db_missing {
         Open::No
     } else if read_only {
@@ -265,10 +263,6 @@ fn run_command(ctx: &mut Ctx, cli: &Cli) -> Code {
         Command::Restore(a) => safety::restore_cmd(ctx, &cli.global.safety, a),
         #[cfg(feature = "sqlite")]
         Command::Rehearse(t) => safety::rehearse_cmd(ctx, &cli.global.safety, *t),
-        #[cfg(not(feature = "sqlite"))]
-        Command::Backup(_) | Command::Backups(_) | Command::Restore(_) | Command::Rehearse(_) => {
-            unknown_command(cli.command.name())
-        }
         Command::Db(_) => 2,
     }
 }
@@ -328,6 +322,7 @@ fn run_db_command(cmd: DbCommand, g: &Global) -> Code {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// [`args::parse_command`] for the commands that parse their own flags: prints the text
 /// it ends with and returns the exit code.
 pub fn parse_command(
