@@ -263,7 +263,7 @@ fn run_command(ctx: &mut Ctx, cli: &Cli) -> Code {
         Command::Restore(a) => safety::restore_cmd(ctx, &cli.global.safety, a),
         #[cfg(feature = "sqlite")]
         Command::Rehearse(t) => safety::rehearse_cmd(ctx, &cli.global.safety, *t),
-        Command::Db(_) => 2,
+        Command::Db(cmd) => run_db_command(*cmd, &cli.global),
     }
 }
 
