@@ -1,11 +1,11 @@
 //! golang-migrate's commands: goto, up, down, drop, force, version (spec §1.5).
 
 use migrate::gocompat::duration::format as go_duration;
-use migrate::gocompat::flag::{Def, Kind};
 use migrate::migrator::log_string;
 use migrate::{DbVersion, Error, Event, Migrator, Report};
 
-use super::{command_flags, fatal, fatal_err, parse_command, usage, Code, Ctx, Log};
+use super::args::{ArgError, DownTo};
+use super::{fatal, fatal_err, Code, Ctx, Log};
 
 /// Go's `strconv.ParseUint(s, 10, 64)`: digits only, no sign.
 pub fn parse_uint(s: &str) -> Option<u64> {
@@ -111,30 +111,22 @@ pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
     code
 }
 
-fn finished_after(ctx: &Ctx) {
+pub fn finished_after(ctx: &Ctx) {
     ctx.log.verbose(&format!(
         "Finished after {}",
         go_duration(ctx.started.elapsed())
     ));
 }
 
-/// The `V` of `goto V` / `force V`, with golang-migrate's two messages; `None` after
-/// printing one (exit 1).
-fn version_arg<T>(
-    p: &migrate::gocompat::flag::Parsed,
-    log: &Log,
-    parse: fn(&str) -> Option<T>,
-) -> Option<T> {
-    let arg = p.args().first().map(String::as_str).unwrap_or("");
-    if arg.is_empty() {
-        fatal(log, "error: please specify version argument V");
-        return None;
+/// The migrator, then the command's argument: golang-migrate reports a construction
+/// error before a bad argument. `Err` carries the exit code.
+fn with_arg<T>(ctx: &mut Ctx, arg: Result<T, ArgError>) -> Result<(&mut Migrator, T), Code> {
+    let log = ctx.log;
+    let m = ctx.migrator()?;
+    match arg {
+        Ok(a) => Ok((m, a)),
+        Err(ArgError(msg)) => Err(fatal(&log, msg)),
     }
-    let v = parse(arg);
-    if v.is_none() {
-        fatal(log, "error: can't read version argument V");
-    }
-    v
 }
 
 /// Reads one whitespace-delimited answer from stdin (Go's `fmt.Scanln`); `y` is yes.
@@ -146,42 +138,22 @@ fn confirm() -> bool {
         .is_some_and(|t| t.to_lowercase() == "y")
 }
 
-pub fn goto(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags("goto", vec![]);
-    let p = match parse_command(&set, "goto", usage::GOTO, args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
+pub fn goto(ctx: &mut Ctx, v: Result<u64, ArgError>) -> Code {
     let log = ctx.log;
-    let m = match ctx.migrator() {
-        Ok(m) => m,
+    let (m, v) = match with_arg(ctx, v) {
+        Ok(x) => x,
         Err(c) => return c,
-    };
-    let Some(v) = version_arg(&p, &log, parse_uint) else {
-        return 1;
     };
     observe(m, log);
     let res = m.goto(v);
     finish(ctx, res)
 }
 
-pub fn up(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags("up", vec![]);
-    let p = match parse_command(&set, "up", usage::UP, args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
+pub fn up(ctx: &mut Ctx, limit: Result<Option<u64>, ArgError>) -> Code {
     let log = ctx.log;
-    let m = match ctx.migrator() {
-        Ok(m) => m,
+    let (m, limit) = match with_arg(ctx, limit) {
+        Ok(x) => x,
         Err(c) => return c,
-    };
-    let limit = match p.args().first().map(String::as_str) {
-        None | Some("") => None,
-        Some(a) => match parse_uint(a) {
-            Some(n) => Some(n),
-            None => return fatal(&log, "error: can't read limit argument N"),
-        },
     };
     observe(m, log);
     let res = match limit {
@@ -191,74 +163,32 @@ pub fn up(ctx: &mut Ctx, args: &[String]) -> Code {
     finish(ctx, res)
 }
 
-pub fn down(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags(
-        "down",
-        vec![Def {
-            name: "all",
-            kind: Kind::Bool,
-            default: "false",
-            usage: "Apply all down migrations",
-        }],
-    );
-    let p = match parse_command(&set, "down", usage::DOWN, args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
+pub fn down(ctx: &mut Ctx, to: Result<DownTo, ArgError>) -> Code {
     let log = ctx.log;
-    let m = match ctx.migrator() {
-        Ok(m) => m,
+    let (m, to) = match with_arg(ctx, to) {
+        Ok(x) => x,
         Err(c) => return c,
     };
-    let rest = p.args();
-    let limit = if p.bool("all") {
-        if !rest.is_empty() {
-            return fatal(&log, "error: -all cannot be used with other arguments");
+    if to == DownTo::AskAll {
+        log.println("Are you sure you want to apply all down migrations? [y/N]");
+        if confirm() {
+            log.println("Applying all down migrations");
+        } else {
+            return fatal(&log, "Not applying all down migrations");
         }
-        None
-    } else {
-        match rest {
-            [] => {
-                log.println("Are you sure you want to apply all down migrations? [y/N]");
-                if confirm() {
-                    log.println("Applying all down migrations");
-                } else {
-                    return fatal(&log, "Not applying all down migrations");
-                }
-                None
-            }
-            [a] => match parse_uint(a) {
-                Some(n) => Some(n),
-                None => return fatal(&log, "error: can't read limit argument N"),
-            },
-            _ => return fatal(&log, "error: too many arguments"),
-        }
-    };
+    }
     observe(m, log);
-    let res = match limit {
-        Some(n) => m.steps(-i64::try_from(n).unwrap_or(i64::MAX)),
-        None => m.down(),
+    let res = match to {
+        DownTo::By(n) => m.steps(-i64::try_from(n).unwrap_or(i64::MAX)),
+        DownTo::All | DownTo::AskAll => m.down(),
     };
     finish(ctx, res)
 }
 
-pub fn drop(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags(
-        "drop",
-        vec![Def {
-            name: "f",
-            kind: Kind::Bool,
-            default: "false",
-            usage: "Force the drop command by bypassing the confirmation prompt",
-        }],
-    );
-    let p = match parse_command(&set, "drop", usage::DROP, args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
+pub fn drop(ctx: &mut Ctx, force: bool) -> Code {
     let log = ctx.log;
     // golang-migrate asks before it reports a construction error.
-    if !p.bool("f") {
+    if !force {
         log.println("Are you sure you want to drop the entire database schema? [y/N]");
         if confirm() {
             log.println("Dropping the entire database schema");
@@ -279,19 +209,11 @@ pub fn drop(ctx: &mut Ctx, args: &[String]) -> Code {
     }
 }
 
-pub fn force(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags("force", vec![]);
-    let p = match parse_command(&set, "force", usage::FORCE, args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
+pub fn force(ctx: &mut Ctx, v: Result<i64, ArgError>) -> Code {
     let log = ctx.log;
-    let m = match ctx.migrator() {
-        Ok(m) => m,
+    let (m, v) = match with_arg(ctx, v) {
+        Ok(x) => x,
         Err(c) => return c,
-    };
-    let Some(v) = version_arg(&p, &log, parse_int) else {
-        return 1;
     };
     if v < -1 {
         return fatal(&log, "error: argument V must be >= -1");

@@ -3,54 +3,51 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use migrate::gocompat::flag::{Def, Kind};
+use migrate::gocompat::flag::{Def, Kind, Parsed};
 use migrate::gocompat::{layout, zone};
 
-use super::{command_flags, fatal, parse_command, usage, Code, Ctx};
+use super::{fatal, Code, Ctx};
 
 const DEFAULT_FORMAT: &str = "20060102150405";
 
-pub fn run(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags(
-        "create",
-        vec![
-            Def { name: "ext", kind: Kind::String, default: "", usage: "File extension" },
-            Def {
-                name: "dir",
-                kind: Kind::String,
-                default: "",
-                usage: "Directory to place file in (default: current working directory)",
-            },
-            Def {
-                name: "format",
-                kind: Kind::String,
-                default: DEFAULT_FORMAT,
-                usage: "The Go time format string to use. If the string \"unix\" or \"unixNano\" is specified, then the seconds or nanoseconds since January 1, 1970 UTC respectively will be used. Caution, due to the behavior of time.Time.Format(), invalid format strings will not error",
-            },
-            Def {
-                name: "tz",
-                kind: Kind::String,
-                default: "UTC",
-                usage: "The timezone that will be used for generating timestamps (default: utc)",
-            },
-            Def {
-                name: "seq",
-                kind: Kind::Bool,
-                default: "false",
-                usage: "Use sequential numbers instead of timestamps (default: false)",
-            },
-            Def {
-                name: "digits",
-                kind: Kind::Int,
-                default: "6",
-                usage: "The number of digits to use in sequences (default: 6)",
-            },
-        ],
-    );
-    let p = match parse_command(&set, "create", usage::CREATE, args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
+/// golang-migrate's flags of `create`.
+pub fn flag_defs() -> Vec<Def> {
+    vec![
+        Def { name: "ext", kind: Kind::String, default: "", usage: "File extension" },
+        Def {
+            name: "dir",
+            kind: Kind::String,
+            default: "",
+            usage: "Directory to place file in (default: current working directory)",
+        },
+        Def {
+            name: "format",
+            kind: Kind::String,
+            default: DEFAULT_FORMAT,
+            usage: "The Go time format string to use. If the string \"unix\" or \"unixNano\" is specified, then the seconds or nanoseconds since January 1, 1970 UTC respectively will be used. Caution, due to the behavior of time.Time.Format(), invalid format strings will not error",
+        },
+        Def {
+            name: "tz",
+            kind: Kind::String,
+            default: "UTC",
+            usage: "The timezone that will be used for generating timestamps (default: utc)",
+        },
+        Def {
+            name: "seq",
+            kind: Kind::Bool,
+            default: "false",
+            usage: "Use sequential numbers instead of timestamps (default: false)",
+        },
+        Def {
+            name: "digits",
+            kind: Kind::Int,
+            default: "6",
+            usage: "The number of digits to use in sequences (default: 6)",
+        },
+    ]
+}
+
+pub fn run(ctx: &mut Ctx, p: &Parsed) -> Code {
     let log = ctx.log;
     let Some(name) = p.args().first() else {
         return fatal(&log, "error: please specify name");

@@ -2,50 +2,11 @@
 //! `repair`. Their data goes to stdout, errors stay on stderr. docs/journal.md documents
 //! the output shapes and exit codes.
 
-use migrate::gocompat::flag::{Def, Kind};
 use migrate::journal::{Entry, State, Status};
 use migrate::validate::Severity;
 use migrate::Source;
 
-use super::{command_flags, fatal, fatal_err, parse_command, Code, Ctx};
-
-const STATUS_USAGE: &str = "status [-format text|json] [-journal N]\n  Show the version, every migration's state and the last N journal rows (read-only)";
-const HISTORY_USAGE: &str =
-    "history [-format text|json] [-limit N]\n  Show the operation journal, newest first";
-const VALIDATE_USAGE: &str =
-    "validate [-format text|json]\n  Check the migrations directory offline (no database needed)";
-const REPAIR_USAGE: &str =
-    "repair\n  Accept the current files as the applied ones (records their checksums, journaled)";
-
-fn def(name: &'static str, kind: Kind, default: &'static str, usage: &'static str) -> Def {
-    Def {
-        name,
-        kind,
-        default,
-        usage,
-    }
-}
-
-fn format_flag() -> Def {
-    def(
-        "format",
-        Kind::String,
-        "text",
-        "Output format: text or json",
-    )
-}
-
-/// Checks `-format`; `Err` carries the exit code.
-fn json_format(ctx: &Ctx, f: &str) -> Result<bool, Code> {
-    match f {
-        "text" => Ok(false),
-        "json" => Ok(true),
-        other => Err(fatal(
-            &ctx.log,
-            &format!("error: unknown -format {other:?}: use text or json"),
-        )),
-    }
-}
+use super::{fatal, fatal_err, Code, Ctx};
 
 fn or_dash(s: Option<String>) -> String {
     s.unwrap_or_else(|| "-".into())
@@ -178,23 +139,7 @@ fn open_source(ctx: &Ctx) -> Result<Source, Code> {
 
 /// `status`: read-only; exit 0 up to date, 3 pending, 4 dirty, 5 drift/missing/out of
 /// order, 6 database newer than the files, 1 error.
-pub fn status(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags(
-        "status",
-        vec![
-            format_flag(),
-            def("journal", Kind::Uint, "5", "How many journal rows to show"),
-        ],
-    );
-    let p = match parse_command(&set, "status", STATUS_USAGE, args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let json = match json_format(ctx, &p.string("format")) {
-        Ok(j) => j,
-        Err(c) => return c,
-    };
-    let rows = p.uint("journal");
+pub fn status(ctx: &mut Ctx, json: bool, rows: u64) -> Code {
     let res = if ctx.db_missing {
         // A missing SQLite file: report without creating it.
         match open_source(ctx) {
@@ -243,27 +188,12 @@ pub fn status(ctx: &mut Ctx, args: &[String]) -> Code {
 }
 
 /// `history`: the journal, newest first.
-pub fn history(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags(
-        "history",
-        vec![
-            format_flag(),
-            def("limit", Kind::Uint, "0", "Show at most N rows (0: all)"),
-        ],
-    );
-    let p = match parse_command(&set, "history", HISTORY_USAGE, args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let json = match json_format(ctx, &p.string("format")) {
-        Ok(j) => j,
-        Err(c) => return c,
-    };
+pub fn history(ctx: &mut Ctx, json: bool, limit: u64) -> Code {
     let entries = if ctx.db_missing {
         Ok(Vec::new())
     } else {
         match ctx.migrator() {
-            Ok(m) => m.history(p.uint("limit")),
+            Ok(m) => m.history(limit),
             Err(c) => return c,
         }
     };
@@ -286,16 +216,7 @@ pub fn history(ctx: &mut Ctx, args: &[String]) -> Code {
 }
 
 /// `validate`: offline checks; exit 1 when there are errors.
-pub fn validate(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags("validate", vec![format_flag()]);
-    let p = match parse_command(&set, "validate", VALIDATE_USAGE, args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let json = match json_format(ctx, &p.string("format")) {
-        Ok(j) => j,
-        Err(c) => return c,
-    };
+pub fn validate(ctx: &mut Ctx, json: bool) -> Code {
     let dir = match migrate::source::dir_from_url(&ctx.source_url) {
         Ok(d) => d,
         Err(e) => return fatal_err(&ctx.log, &e),
@@ -332,11 +253,7 @@ pub fn validate(ctx: &mut Ctx, args: &[String]) -> Code {
 }
 
 /// `repair`: the current files become the recorded truth (journaled).
-pub fn repair(ctx: &mut Ctx, args: &[String]) -> Code {
-    let set = command_flags("repair", vec![]);
-    if let Err(c) = parse_command(&set, "repair", REPAIR_USAGE, args) {
-        return c;
-    }
+pub fn repair(ctx: &mut Ctx) -> Code {
     let log = ctx.log;
     let m = match ctx.migrator() {
         Ok(m) => m,

@@ -1,8 +1,11 @@
 //! The command line: Go-style flags, golang-migrate's start-up order (spec §1.3), one
 //! function per command, golang-migrate's texts on stderr and its exit codes (0/1/2).
 
+mod args;
 mod commands;
 mod create;
+#[cfg(feature = "sqlite")]
+mod dry_run;
 mod failure;
 mod journal;
 pub mod log;
@@ -12,60 +15,17 @@ mod signal;
 mod usage;
 
 use migrate::gate::DbCommand;
-use migrate::gocompat::flag::{Def, FlagSet, Kind, ParseError};
+#[cfg(feature = "sqlite")]
+use migrate::gocompat::flag::{FlagSet, Parsed};
 use migrate::{Error, Migrator, Source};
 
+#[cfg(feature = "sqlite")]
+pub use args::command_flags;
+use args::{Cli, Command, Exit, Global};
 pub use log::Log;
 
 /// How a command ended: the process exit code.
 pub type Code = i32;
-
-fn global_flags() -> FlagSet {
-    let d = |name, kind, default| Def {
-        name,
-        kind,
-        default,
-        usage: "",
-    };
-    FlagSet::new(
-        "migrate",
-        vec![
-            d("help", Kind::Bool, "false"),
-            d("version", Kind::Bool, "false"),
-            d("verbose", Kind::Bool, "false"),
-            d("prefetch", Kind::Uint, "10"),
-            d("lock-timeout", Kind::Uint, "15"),
-            d("path", Kind::String, ""),
-            d("database", Kind::String, ""),
-            d("source", Kind::String, ""),
-            // Extensions (issue #3, docs/journal.md); not in golang-migrate's usage text.
-            d("allow-drift", Kind::Bool, "false"),
-            d("allow-missing", Kind::Bool, "false"),
-            d("allow-out-of-order", Kind::Bool, "false"),
-            // Extension (issue #7): every pending step in one transaction.
-            d("single-transaction", Kind::Bool, "false"),
-            // Extension: cc-backend's database commands as global options (gate.rs).
-            d("migrate-db", Kind::Bool, "false"),
-            d("revert-db", Kind::Bool, "false"),
-            d("force-db", Kind::String, ""),
-            d("db-status", Kind::Bool, "false"),
-        ]
-        .into_iter()
-        .chain(safety_defs())
-        .collect(),
-    )
-}
-
-// --- safety (issue 4): global flags -backup-dir, -backup-keep, -no-backup,
-// -integrity-check, -restore-on-failure, -optimize, -dry-run (see docs/backups.md) ---
-#[cfg(feature = "sqlite")]
-fn safety_defs() -> Vec<Def> {
-    safety::global_defs()
-}
-#[cfg(not(feature = "sqlite"))]
-fn safety_defs() -> Vec<Def> {
-    Vec::new()
-}
 
 /// Everything a command needs from the global flags.
 #[allow(dead_code)] // the URLs and timeout serve the extension commands
@@ -121,6 +81,20 @@ fn construct(source_url: &str, database_url: &str, create_table: bool) -> Result
     Ok(m)
 }
 
+/// Opens the database without creating the file or the version table (SQLite: read-only,
+/// a missing file as an empty in-memory database).
+fn construct_no_create(source_url: &str, database_url: &str) -> Result<Migrator, Error> {
+    #[cfg(feature = "sqlite")]
+    {
+        migrate::url::scheme(source_url, migrate::error::UrlKind::Source)?;
+        migrate::url::scheme(database_url, migrate::error::UrlKind::Database)?;
+        let source = Source::open(source_url)?;
+        migrate::safety::open_no_create(source, database_url)
+    }
+    #[cfg(not(feature = "sqlite"))]
+    construct(source_url, database_url, false)
+}
+
 /// The SQLite file the database URL names, when it does not exist (opening it would
 /// create it).
 pub fn missing_sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
@@ -146,239 +120,183 @@ pub fn missing_sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
     }
 }
 
-/// Runs the CLI on `args` (without the program name) and returns the exit code.
-pub fn run(args: Vec<String>) -> Code {
-    let flags = global_flags();
-    // `-force-db` without a value is refused with an explanation (gate.rs), not Go's
-    // "flag needs an argument".
-    let mut force_without_value = false;
-    let mut parsed = flags.parse(&args);
-    if let Err(ParseError::Invalid(msg)) = &parsed {
-        if msg == "flag needs an argument: -force-db" {
-            force_without_value = true;
-            let trimmed = &args[..args.len().saturating_sub(1)];
-            parsed = flags.parse(trimmed);
-        }
-    }
-    let parsed = match parsed {
-        Ok(p) => p,
-        Err(ParseError::Help) => {
-            log::err(&usage::global());
-            return 0;
-        }
-        Err(ParseError::Invalid(msg)) => {
-            log::errln(&msg);
-            log::err(&usage::global());
-            return 2;
-        }
+/// Runs the CLI on `argv` (without the program name) and returns the exit code.
+pub fn run(argv: Vec<String>) -> Code {
+    let cli = match args::parse(&argv) {
+        Ok(c) => c,
+        Err(e) => return print_exit(e),
     };
     let log = Log {
-        verbose: parsed.bool("verbose"),
+        verbose: cli.global.verbose,
     };
     // One line on stderr once a wait for the migration lock passes a second.
     migrate::driver::lockwait::set_notice(move |w| log.println(&w.to_string()));
-    if parsed.bool("version") {
-        log::errln(env!("CARGO_PKG_VERSION"));
-        return 0;
+    if let Command::Db(cmd) = cli.command {
+        return run_db_command(cmd, &cli.global);
     }
-    if parsed.bool("help") {
-        log::err(&usage::global());
-        return 0;
-    }
-    let mut source_url = parsed.string("source");
-    let path = parsed.string("path");
-    if source_url.is_empty() && !path.is_empty() {
-        source_url = format!("file://{path}");
-    }
-    let mut database_url = parsed.string("database");
-    if database_url.is_empty() {
-        // Extension: fall back to $DATABASE_URL, as many deployments already set it.
-        database_url = std::env::var("DATABASE_URL").unwrap_or_default();
-    }
-    let db_command = match db_command(&parsed, force_without_value) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    if let Some(cmd) = db_command {
-        return run_db_command(cmd, &parsed, &source_url, &database_url, log);
-    }
-    let rest = parsed.args().to_vec();
-    let command = rest.first().cloned().unwrap_or_default();
-    let mut args: Vec<String> = rest.iter().skip(1).cloned().collect();
-    #[cfg(feature = "sqlite")]
-    let sflags = {
-        let mut f = safety::Flags::from(&parsed);
-        f.dry_run |= safety::take_dry_run(&command, &mut args);
-        if let Some(bad) = &f.bad_check {
-            log::errln(&format!(
-                "invalid value {bad:?} for flag -integrity-check: want quick or full"
-            ));
-            return 2;
-        }
-        f
-    };
-    let lock_timeout = std::time::Duration::from_secs(parsed.uint("lock-timeout"));
-    // The read-only extensions never write: no version table, no database file.
-    let read_only = matches!(command.as_str(), "status" | "history" | "validate");
-    let db_missing = read_only && missing_sqlite_file(&database_url).is_some();
-    let single_transaction = parsed.bool("single-transaction");
-    let allow = migrate::journal::Allow {
-        drift: parsed.bool("allow-drift"),
-        missing: parsed.bool("allow-missing"),
-        out_of_order: parsed.bool("allow-out-of-order"),
-    };
-    // golang-migrate constructs the migrator for every command, even `create` and unknown
-    // ones, and reports the error only where a command needs it.
-    let build = |create_table: bool| {
-        construct(&source_url, &database_url, create_table).map(|mut m| {
-            m.set_lock_timeout(lock_timeout);
-            m.set_allow(allow);
-            m.set_single_transaction(single_transaction);
-            m
-        })
-    };
-    let migrator = if command == "validate" || db_missing {
-        Err(Error::Other("no database needed".into()))
-    } else if read_only {
-        build(false)
-    } else {
-        #[cfg(feature = "sqlite")]
-        let m = if safety::opens_read_only(&command, sflags.dry_run) {
-            // Dry runs and the safety commands must not create the file or the table.
-            migrate::url::scheme(&source_url, migrate::error::UrlKind::Source)
-                .and_then(|_| {
-                    migrate::url::scheme(&database_url, migrate::error::UrlKind::Database)
-                })
-                .and_then(|_| Source::open(&source_url))
-                .and_then(|s| migrate::safety::open_no_create(s, &database_url))
-                .map(|mut m| {
-                    m.set_lock_timeout(lock_timeout);
-                    m.set_allow(allow);
-                    m.set_single_transaction(single_transaction);
-                    m
-                })
-        } else {
-            build(true)
-        };
-        #[cfg(not(feature = "sqlite"))]
-        let m = build(true);
-        m
-    };
-    if let Ok(m) = &migrator {
-        signal::install(m.stop_flag(), log);
-    }
-    let mut ctx = Ctx {
-        log,
-        source_url,
-        database_url,
-        lock_timeout,
-        migrator,
-        started: std::time::Instant::now(),
-        db_missing,
-    };
-    #[cfg(feature = "sqlite")]
-    let changes =
-        matches!(command.as_str(), "up" | "down" | "goto" | "drop" | "force") && !sflags.dry_run;
-    #[cfg(feature = "sqlite")]
-    let sstate = changes.then(|| safety::install(&mut ctx, &sflags));
-    #[cfg(feature = "sqlite")]
-    if changes {
-        if let Some(code) = safety::preflight(&mut ctx, &sflags) {
-            return code;
-        }
-    }
-    let code = match command.as_str() {
-        "" => {
-            log::err(&usage::global());
-            2
-        }
-        "create" => create::run(&mut ctx, &args),
-        #[cfg(feature = "sqlite")]
-        "up" | "down" | "goto" if sflags.dry_run => safety::dry_run(&mut ctx, &command, &args),
-        #[cfg(feature = "sqlite")]
-        "backup" => safety::backup_cmd(&mut ctx, &sflags, &args),
-        #[cfg(feature = "sqlite")]
-        "backups" => safety::backups_cmd(&mut ctx, &sflags, &args),
-        #[cfg(feature = "sqlite")]
-        "restore" => safety::restore_cmd(&mut ctx, &sflags, &args),
-        #[cfg(feature = "sqlite")]
-        "rehearse" => safety::rehearse_cmd(&mut ctx, &sflags, &args),
-        "goto" => commands::goto(&mut ctx, &args),
-        "up" => commands::up(&mut ctx, &args),
-        "down" => commands::down(&mut ctx, &args),
-        "drop" => commands::drop(&mut ctx, &args),
-        "force" => commands::force(&mut ctx, &args),
-        "version" => commands::version(&mut ctx),
-        "status" => journal::status(&mut ctx, &args),
-        "history" => journal::history(&mut ctx, &args),
-        "validate" => journal::validate(&mut ctx, &args),
-        "repair" => journal::repair(&mut ctx, &args),
-        _ => {
-            log::err(&usage::global());
-            2
-        }
-    };
-    #[cfg(feature = "sqlite")]
-    let code = match &sstate {
-        Some(st) => safety::after(&mut ctx, &sflags, st, code),
-        None => code,
-    };
-    if code == 0
-        && ctx.migrator.is_ok()
-        && !matches!(
-            command.as_str(),
-            "" | "create" | "status" | "history" | "validate" | "repair"
-        )
-    {
-        log.verbose("Closing source and database");
+    let mut ctx = context(&cli);
+    let code = dispatch(&mut ctx, &cli);
+    let closes = !matches!(
+        cli.command,
+        Command::Missing
+            | Command::Create(_)
+            | Command::Status { .. }
+            | Command::History { .. }
+            | Command::Validate { .. }
+            | Command::Repair
+    );
+    if code == 0 && ctx.migrator.is_ok() && closes {
+        ctx.log.verbose("Closing source and database");
     }
     code
 }
 
-/// The database command given as a global option (`-migrate-db`, `-revert-db`,
-/// `-force-db V`, `-db-status`), if any; more than one is a usage error (exit 2).
-fn db_command(
-    p: &migrate::gocompat::flag::Parsed,
-    force_without_value: bool,
-) -> Result<Option<DbCommand>, Code> {
-    let mut given = Vec::new();
-    if p.bool("migrate-db") {
-        given.push(DbCommand::Migrate);
+/// Prints the text a parse ended with and returns its exit code.
+fn print_exit(e: Exit) -> Code {
+    match e.log {
+        Some(log) => log.println(e.stderr.trim_end_matches('\n')),
+        None => log::err(&e.stderr),
     }
-    if p.bool("revert-db") {
-        given.push(DbCommand::Revert);
+    e.code
+}
+
+/// How a command opens the database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// Not at all (`validate`; `status`/`history` on a SQLite file that does not exist).
+    No,
+    /// Without creating the version table (the read-only extensions).
+    NoTable,
+    /// Without creating the file or the table: dry runs and the backup commands.
+    NoCreate,
+    /// golang-migrate's way: the version table is created on open, for every command,
+    /// even `create` and unknown ones; errors are reported where a command needs them.
+    Create,
+}
+
+fn open_mode(cli: &Cli) -> (Open, bool) {
+    let read_only = matches!(
+        cli.command,
+        Command::Status { .. } | Command::History { .. } | Command::Validate { .. }
+    );
+    let db_missing = read_only && missing_sqlite_file(&cli.global.database_url).is_some();
+    let no_create = cli.global.dry_run || cli.command.handles_its_file();
+    let mode = if matches!(cli.command, Command::Validate { .. }) || db_missing {
+        Open::No
+    } else if read_only {
+        Open::NoTable
+    } else if no_create && cfg!(feature = "sqlite") {
+        Open::NoCreate
+    } else {
+        Open::Create
+    };
+    (mode, db_missing)
+}
+
+/// The migrator (or its construction error) and everything else a command needs.
+fn context(cli: &Cli) -> Ctx {
+    let g = &cli.global;
+    let log = Log { verbose: g.verbose };
+    let (mode, db_missing) = open_mode(cli);
+    let migrator = match mode {
+        Open::No => Err(Error::Other("no database needed".into())),
+        Open::NoTable => construct(&g.source_url, &g.database_url, false),
+        Open::NoCreate => construct_no_create(&g.source_url, &g.database_url),
+        Open::Create => construct(&g.source_url, &g.database_url, true),
     }
-    if force_without_value || p.is_set("force-db") {
-        // A value that is not an integer is treated as a missing one: refused, explained.
-        given.push(DbCommand::Force(commands::parse_int(&p.string("force-db"))));
+    .map(|mut m| {
+        m.set_lock_timeout(g.lock_timeout);
+        m.set_allow(g.allow);
+        m.set_single_transaction(g.single_transaction);
+        m
+    });
+    if let Ok(m) = &migrator {
+        signal::install(m.stop_flag(), log);
     }
-    if p.bool("db-status") {
-        given.push(DbCommand::Status);
-    }
-    match given.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some(*one)),
-        _ => {
-            log::errln("error: use only one of -migrate-db, -revert-db, -force-db V, -db-status");
-            Err(2)
-        }
+    Ctx {
+        log,
+        source_url: g.source_url.clone(),
+        database_url: g.database_url.clone(),
+        lock_timeout: g.lock_timeout,
+        migrator,
+        started: std::time::Instant::now(),
+        db_missing,
     }
 }
 
-/// Runs a database command on the source and database given by the global flags. The
+/// Runs the command, with `-dry-run` and, around a change, the safety hook (SQLite).
+fn dispatch(ctx: &mut Ctx, cli: &Cli) -> Code {
+    #[cfg(feature = "sqlite")]
+    {
+        let flags = &cli.global.safety;
+        if cli.global.dry_run {
+            if let Some(code) = dry_run::run(ctx, &cli.command) {
+                return code;
+            }
+        }
+        if cli.command.changes_database() && !cli.global.dry_run {
+            let state = safety::install(ctx, flags);
+            if let Some(code) = safety::preflight(ctx, flags) {
+                return code;
+            }
+            let code = run_command(ctx, cli);
+            return safety::after(ctx, flags, &state, code);
+        }
+    }
+    run_command(ctx, cli)
+}
+
+/// The one place a command is matched to the function that runs it.
+fn run_command(ctx: &mut Ctx, cli: &Cli) -> Code {
+    match &cli.command {
+        Command::Missing => {
+            log::err(&usage::global());
+            2
+        }
+        Command::Unknown(word) => unknown_command(word),
+        Command::Create(p) => create::run(ctx, p),
+        Command::Goto(v) => commands::goto(ctx, *v),
+        Command::Up(limit) => commands::up(ctx, *limit),
+        Command::Down(to) => commands::down(ctx, *to),
+        Command::Drop { force } => commands::drop(ctx, *force),
+        Command::Force(v) => commands::force(ctx, *v),
+        Command::Version => commands::version(ctx),
+        Command::Status { json, journal } => journal::status(ctx, *json, *journal),
+        Command::History { json, limit } => journal::history(ctx, *json, *limit),
+        Command::Validate { json } => journal::validate(ctx, *json),
+        Command::Repair => journal::repair(ctx),
+        #[cfg(feature = "sqlite")]
+        Command::Backup(a) => safety::backup_cmd(ctx, &cli.global.safety, a),
+        #[cfg(feature = "sqlite")]
+        Command::Backups(a) => safety::backups_cmd(ctx, &cli.global.safety, a),
+        #[cfg(feature = "sqlite")]
+        Command::Restore(a) => safety::restore_cmd(ctx, &cli.global.safety, a),
+        #[cfg(feature = "sqlite")]
+        Command::Rehearse(t) => safety::rehearse_cmd(ctx, &cli.global.safety, *t),
+        Command::Db(cmd) => run_db_command(*cmd, &cli.global),
+    }
+}
+
+/// An unknown command: named (with the closest command), then golang-migrate's usage.
+fn unknown_command(word: &str) -> Code {
+    let quoted = migrate::gocompat::quote::quote(word);
+    match args::closest(word) {
+        Some(c) => log::errln(&format!("error: unknown command {quoted}; did you mean {c}?")),
+        None => log::errln(&format!("error: unknown command {quoted}")),
+    }
+    log::err(&usage::global());
+    2
+}
+
+/// Runs a database command on the source and database given by the global options. The
 /// check is read-only and nothing is created before the command decides to write. The
-/// safety flags apply: `-no-backup`, `-backup-dir`, `-backup-keep`, and `-dry-run` (with
-/// `-migrate-db` only).
-fn run_db_command(
-    cmd: DbCommand,
-    parsed: &migrate::gocompat::flag::Parsed,
-    source_url: &str,
-    database_url: &str,
-    log: Log,
-) -> Code {
-    let opened = migrate::url::scheme(source_url, migrate::error::UrlKind::Source)
-        .and_then(|_| migrate::url::scheme(database_url, migrate::error::UrlKind::Database))
-        .and_then(|_| Source::open(source_url));
+/// options it honours (src/cli/args.rs): `-no-backup`, `-backup-dir`, `-backup-keep`, and
+/// `-dry-run` with `-migrate-db` and `-db-status`.
+fn run_db_command(cmd: DbCommand, g: &Global) -> Code {
+    let log = Log { verbose: g.verbose };
+    let opened = migrate::url::scheme(&g.source_url, migrate::error::UrlKind::Source)
+        .and_then(|_| migrate::url::scheme(&g.database_url, migrate::error::UrlKind::Database))
+        .and_then(|_| Source::open(&g.source_url));
     let source = match opened {
         Ok(s) => s,
         Err(e) => return fatal_err(&log, &e),
@@ -390,75 +308,42 @@ fn run_db_command(
     };
     #[cfg(feature = "sqlite")]
     {
-        let f = safety::Flags::from(parsed);
-        match cmd {
-            DbCommand::Migrate if f.dry_run => {
-                return safety::migrate_db_dry_run(source, database_url, &mut console, log);
-            }
-            DbCommand::Revert | DbCommand::Force(_) if f.dry_run => {
-                // Never run a changing command when a dry run was asked for.
-                log::errln("error: -dry-run works with -migrate-db only (and with up, down, goto); nothing was changed");
-                return 2;
-            }
-            _ => {}
+        let f = &g.safety;
+        if matches!(cmd, DbCommand::Migrate) && f.dry_run {
+            return safety::migrate_db_dry_run(source, &g.database_url, &mut console, log);
         }
         let backups = migrate::gate::BackupSettings {
             enabled: !f.opts.no_backup,
-            dir: f.opts.backup_dir,
+            dir: f.opts.backup_dir.clone(),
             keep: f.opts.keep,
         };
         i32::from(migrate::gate::run_with(
             cmd,
             source,
-            database_url,
+            &g.database_url,
             &backups,
             &mut console,
         ))
     }
     #[cfg(not(feature = "sqlite"))]
     {
-        let _ = parsed;
-        i32::from(migrate::gate::run(cmd, source, database_url, &mut console))
+        i32::from(migrate::gate::run(
+            cmd,
+            source,
+            &g.database_url,
+            &mut console,
+        ))
     }
 }
 
-/// A command's flag set: golang-migrate gives each a `-help` flag.
-pub fn command_flags(name: &str, mut defs: Vec<Def>) -> FlagSet {
-    defs.push(Def {
-        name: "help",
-        kind: Kind::Bool,
-        default: "false",
-        usage: "Print help information",
-    });
-    FlagSet::new(name, defs)
-}
-
-/// Parses a command's flags the way Go's `ExitOnError` flag sets do: on error the message
-/// and `Usage of <cmd>:` (exit 2); `-h` prints the same usage (exit 0); `-help` prints
-/// the command's usage snippet and its flags (exit 0).
+#[cfg(feature = "sqlite")]
+/// [`args::parse_command`] for the commands that parse their own flags: prints the text
+/// it ends with and returns the exit code.
 pub fn parse_command(
     set: &FlagSet,
     name: &str,
     snippet: &str,
     args: &[String],
-) -> Result<migrate::gocompat::flag::Parsed, Code> {
-    match set.parse(args) {
-        Ok(p) if p.bool("help") => {
-            log::errln(snippet);
-            log::err(&set.defaults());
-            Err(0)
-        }
-        Ok(p) => Ok(p),
-        Err(ParseError::Help) => {
-            log::errln(&format!("Usage of {name}:"));
-            log::err(&set.defaults());
-            Err(0)
-        }
-        Err(ParseError::Invalid(msg)) => {
-            log::errln(&msg);
-            log::errln(&format!("Usage of {name}:"));
-            log::err(&set.defaults());
-            Err(2)
-        }
-    }
+) -> Result<Parsed, Code> {
+    args::parse_command(set, name, snippet, args).map_err(print_exit)
 }

@@ -12,27 +12,8 @@ use migrate::plan::Plan;
 use migrate::safety::{self, backup, integrity, Check, Options};
 use migrate::{DbVersion, Direction, Error, Source, Target};
 
-use super::commands::parse_uint;
+use super::args::ArgError;
 use super::{command_flags, fatal, fatal_err, parse_command, Code, Ctx};
-
-/// The global flags this module adds (none appear in golang-migrate's usage text).
-pub fn global_defs() -> Vec<Def> {
-    let d = |name, kind, default| Def {
-        name,
-        kind,
-        default,
-        usage: "",
-    };
-    vec![
-        d("backup-dir", Kind::String, ""),
-        d("backup-keep", Kind::Uint, "10"),
-        d("no-backup", Kind::Bool, "false"),
-        d("integrity-check", Kind::String, "quick"),
-        d("restore-on-failure", Kind::Bool, "false"),
-        d("optimize", Kind::Bool, "false"),
-        d("dry-run", Kind::Bool, "false"),
-    ]
-}
 
 /// The parsed safety flags.
 #[derive(Debug, Clone)]
@@ -62,30 +43,6 @@ impl Flags {
             bad_check: Check::parse(&check).is_none().then_some(check),
         }
     }
-}
-
-/// `up -dry-run`, `down 1 -dry-run`, ...: the global flag also works after the command
-/// (it is taken out before the command's own flags are parsed, so golang-migrate's
-/// per-command `-help` text is unchanged).
-pub fn take_dry_run(command: &str, args: &mut Vec<String>) -> bool {
-    if !matches!(command, "up" | "down" | "goto") {
-        return false;
-    }
-    let before = args.len();
-    args.retain(|a| {
-        !matches!(
-            a.as_str(),
-            "-dry-run" | "--dry-run" | "-dry-run=true" | "--dry-run=true"
-        )
-    });
-    args.len() != before
-}
-
-/// Commands that only read the database (or handle its file themselves): the CLI opens
-/// the database for them without creating the version table or the file.
-pub fn opens_read_only(command: &str, dry_run: bool) -> bool {
-    matches!(command, "backup" | "backups" | "restore" | "rehearse")
-        || (dry_run && matches!(command, "up" | "down" | "goto"))
 }
 
 /// What the hook saw during a run.
@@ -313,77 +270,8 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
     1
 }
 
-/// Parses up/down/goto arguments into a target, as the real commands do.
-fn target(ctx: &Ctx, command: &str, args: &[String]) -> Result<Target, Code> {
-    let log = &ctx.log;
-    let all = Def {
-        name: "all",
-        kind: Kind::Bool,
-        default: "false",
-        usage: "Apply all down migrations",
-    };
-    let (set, snippet) = match command {
-        "up" => (command_flags("up", vec![]), super::usage::UP),
-        "down" => (command_flags("down", vec![all]), super::usage::DOWN),
-        "rehearse" => (command_flags("rehearse", vec![]), REHEARSE_USAGE),
-        _ => (command_flags("goto", vec![]), super::usage::GOTO),
-    };
-    let p = parse_command(&set, command, snippet, args)?;
-    let first = p.args().first().map(String::as_str);
-    match command {
-        "goto" => {
-            let a = first.unwrap_or("");
-            if a.is_empty() {
-                return Err(fatal(log, "error: please specify version argument V"));
-            }
-            parse_uint(a)
-                .map(Target::Goto)
-                .ok_or_else(|| fatal(log, "error: can't read version argument V"))
-        }
-        "down" => {
-            if p.bool("all") && !p.args().is_empty() {
-                return Err(fatal(
-                    log,
-                    "error: -all cannot be used with other arguments",
-                ));
-            }
-            match p.args() {
-                [] => Ok(Target::DownAll),
-                [a] => parse_uint(a)
-                    .map(Target::DownBy)
-                    .ok_or_else(|| fatal(log, "error: can't read limit argument N")),
-                _ => Err(fatal(log, "error: too many arguments")),
-            }
-        }
-        "rehearse" => match first {
-            None | Some("") | Some("up") => Ok(Target::Up),
-            Some("goto") => p
-                .args()
-                .get(1)
-                .and_then(|a| parse_uint(a))
-                .map(Target::Goto)
-                .ok_or_else(|| fatal(log, "error: can't read version argument V")),
-            Some(a) => parse_uint(a)
-                .map(Target::UpBy)
-                .ok_or_else(|| fatal(log, "error: can't read limit argument N")),
-        },
-        _ => match first {
-            None | Some("") => Ok(Target::Up),
-            Some(a) => parse_uint(a)
-                .map(Target::UpBy)
-                .ok_or_else(|| fatal(log, "error: can't read limit argument N")),
-        },
-    }
-}
-
-const REHEARSE_USAGE: &str = "rehearse [N | goto V]\n\tApply the pending migrations (all, the next N, or up to V) to a temporary copy of the database and report how long each takes; the database is not changed";
-
 /// `up|down|goto ... -dry-run`: prints the plan on stdout and changes nothing.
-pub fn dry_run(ctx: &mut Ctx, command: &str, args: &[String]) -> Code {
-    let target = match target(ctx, command, args) {
-        Ok(t) => t,
-        Err(c) => return c,
-    };
+pub fn dry_run(ctx: &mut Ctx, target: Target) -> Code {
     let log = ctx.log;
     let m = match ctx.migrator() {
         Ok(m) => m,
@@ -649,12 +537,12 @@ pub fn restore_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
 }
 
 /// `rehearse [N | goto V]`: the pending migrations on a temporary copy, timed.
-pub fn rehearse_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
-    let target = match target(ctx, "rehearse", args) {
-        Ok(t) => t,
-        Err(c) => return c,
-    };
+pub fn rehearse_cmd(ctx: &mut Ctx, flags: &Flags, target: Result<Target, ArgError>) -> Code {
     let log = ctx.log;
+    let target = match target {
+        Ok(t) => t,
+        Err(ArgError(msg)) => return fatal(&log, msg),
+    };
     if let Err(c) = ctx.migrator() {
         return c;
     }

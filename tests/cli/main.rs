@@ -1,7 +1,11 @@
 //! Integration tests: the real `migrate` binary, transcripts snapshotted with insta,
 //! database state checked directly.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
+
+mod command_line;
 
 mod bad_input;
 mod binary;

@@ -384,8 +384,9 @@ fn create_timestamped_and_errors() {
         e.run(&["create", "-ext", "sql", "-dir", "s", "-seq", "-digits", "1", "a"])
             .to_string()
     );
+    // golang-migrate ignores an option after the name (Go's flags stop there): refused
     assert_snapshot!(
-        "create_flag_after_name_ignored",
+        "create_flag_after_name_refused",
         e.run(&["create", "x", "-ext", "sql"]).to_string()
     );
 }
