@@ -1,0 +1,810 @@
+//! Two tools taking turns on one database: golang-migrate (played exactly by [`World::gm`]
+//! from spec/golang-migrate.md §3-§4: dirty row, body, clean row; it writes only
+//! `schema_migrations`, never the side tables), people (`UPDATE schema_migrations`,
+//! restoring an older backup) and `migrate` (the real binary, and the library). Before it
+//! judges anything, `migrate` reconciles its side tables with `schema_migrations`
+//! (docs/journal.md, "Reconciliation"); every place that judges must agree.
+//!
+//! On SQLite, PostgreSQL and MariaDB: both repros of the reconciliation issue, a table of
+//! mixed sequences, and generated sequences checked against a model of the rules.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use common::{fresh, Server, TestDb};
+use migrate::driver::Driver;
+use migrate::gate::{self, GateStatus};
+use migrate::{DbVersion, Error, Migrator, Source, Target};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+/// A migrations directory and a database, played on by both tools.
+struct World {
+    kind: Kind,
+    dir: tempfile::TempDir,
+    server: Option<TestDb>,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The up file's body for a version and an edit generation: re-running it on a database
+/// that has it fails (`t<v>` exists), so a tool that runs a file twice is caught.
+fn up_body(v: u64, gen: u32) -> String {
+    format!("CREATE TABLE t{v} (id INTEGER, g{gen} INTEGER)")
+}
+
+impl World {
+    fn new(kind: Kind) -> Option<World> {
+        let server = match kind {
+            Kind::Sqlite => None,
+            Kind::Postgres => Some(fresh(Server::Postgres)?),
+            Kind::Mysql => Some(fresh(Server::Mysql)?),
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("m")).expect("mkdir");
+        Some(World { kind, dir, server })
+    }
+
+    fn url(&self) -> String {
+        match &self.server {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite3://{}", self.db_file().display()),
+        }
+    }
+
+    fn db_file(&self) -> PathBuf {
+        self.dir.path().join("db.sqlite")
+    }
+
+    fn m_dir(&self) -> PathBuf {
+        self.dir.path().join("m")
+    }
+
+    /// Writes version `v`'s up and down files (`gen` > 0: an edited up file).
+    fn file(&self, v: u64, gen: u32) {
+        let m = self.m_dir();
+        std::fs::write(
+            m.join(format!("{v:03}_t{v}.up.sql")),
+            up_body(v, gen) + ";\n",
+        )
+        .expect("write");
+        std::fs::write(
+            m.join(format!("{v:03}_t{v}.down.sql")),
+            format!("DROP TABLE t{v};\n"),
+        )
+        .expect("write");
+    }
+
+    fn source(&self) -> Source {
+        Source::from_dir(&self.m_dir()).expect("source")
+    }
+
+    /// The real `migrate` binary with `-path` and `-database`.
+    fn run(&self, args: &[&str]) -> Out {
+        let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
+            .current_dir(self.dir.path())
+            .env_remove("DATABASE_URL")
+            .arg("-path")
+            .arg(self.m_dir())
+            .arg("-database")
+            .arg(self.url())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run migrate");
+        let filter = |s: &[u8]| {
+            let mut s =
+                String::from_utf8_lossy(s).replace(&self.dir.path().display().to_string(), "[TMP]");
+            if let Some(db) = &self.server {
+                s = s.replace(&db.name, "[DB]");
+            }
+            let dur = regex::Regex::new(r"\b\d+(\.\d+)?(ns|µs|ms|s|m|h)([0-9.]+(ms|s|m))*\b")
+                .expect("regex");
+            let s = dur.replace_all(&s, "[DUR]").into_owned();
+            let ts = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z").expect("regex");
+            let s = ts.replace_all(&s, "[TIME]").into_owned();
+            let backup = regex::Regex::new(r"\d{8}T\d{6}Z").expect("regex");
+            let s = backup.replace_all(&s, "[BACKUP-TIME]").into_owned();
+            let pad = regex::Regex::new(r"  +").expect("regex");
+            pad.replace_all(&s, "  ").into_owned()
+        };
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: filter(&out.stdout),
+            stderr: filter(&out.stderr),
+        }
+    }
+
+    fn driver(&self) -> Box<dyn Driver> {
+        migrate::driver::open(&migrate::url::DatabaseUrl::parse(&self.url()).expect("url"))
+            .expect("open database")
+    }
+
+    fn migrator(&self) -> Migrator {
+        Migrator::open(self.source(), &self.url()).expect("open migrator")
+    }
+
+    fn version(&self) -> DbVersion {
+        self.driver().version().expect("version")
+    }
+
+    /// The versions whose table `t<v>` exists (what the schema really has).
+    fn tables(&self, candidates: impl IntoIterator<Item = u64>) -> BTreeSet<u64> {
+        let mut d = self.driver();
+        candidates
+            .into_iter()
+            .filter(|v| d.table_exists(&format!("t{v}")).expect("table_exists"))
+            .collect()
+    }
+
+    /// Versions with rows in migrate's checksums table.
+    fn recorded(&self) -> BTreeSet<u64> {
+        let mut d = self.driver();
+        migrate::journal::recorded(d.as_mut())
+            .expect("recorded")
+            .into_keys()
+            .collect()
+    }
+
+    /// `(operation, from, to)` of the journal, oldest first.
+    fn journal(&self) -> Vec<(String, Option<u64>, Option<u64>)> {
+        let mut d = self.driver();
+        let mut j: Vec<_> = migrate::journal::entries(d.as_mut(), 0)
+            .expect("journal")
+            .into_iter()
+            .map(|e| (e.operation, e.version_from, e.version_to))
+            .collect();
+        j.reverse();
+        j
+    }
+
+    /// Everything a judging command must leave as it was: the version, the schema's
+    /// tables, the side tables' rows.
+    fn state(&self) -> String {
+        let mut d = self.driver();
+        let mut s = format!("{:?}\n", d.version().expect("version"));
+        for t in ["schema_migrations_checksums", "schema_migrations_journal"] {
+            if d.table_exists(t).expect("exists") {
+                let q = d.quote_ident(t);
+                for r in d.query(&format!("SELECT * FROM {q}"), &[]).expect("rows") {
+                    s.push_str(&format!("{r:?}\n"));
+                }
+            } else {
+                s.push_str(&format!("no {t}\n"));
+            }
+        }
+        s.push_str(&format!("{:?}", self.tables(0..100)));
+        s
+    }
+
+    // --- golang-migrate, as spec/golang-migrate.md describes it ---
+
+    fn gm_versions(&self) -> Vec<u64> {
+        let re = regex::Regex::new(r"^([0-9]+)_(.*)\.(down|up)\.(.*)$").expect("regex");
+        let mut v: Vec<u64> = std::fs::read_dir(self.m_dir())
+            .expect("read dir")
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().to_string_lossy().into_owned();
+                re.captures(&name)?.get(1)?.as_str().parse().ok()
+            })
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    fn gm_body(&self, v: u64, up: bool) -> String {
+        let suffix = if up { "up" } else { "down" };
+        std::fs::read_to_string(self.m_dir().join(format!("{v:03}_t{v}.{suffix}.sql")))
+            .expect("read migration")
+    }
+
+    /// The version table golang-migrate's driver creates on open.
+    fn gm_ensure(&self, d: &mut dyn Driver) {
+        let sql: &[&str] = match self.kind {
+            Kind::Sqlite => &[
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool)",
+                "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version)",
+            ],
+            Kind::Postgres => &["CREATE TABLE IF NOT EXISTS \"schema_migrations\" (version bigint not null primary key, dirty boolean not null)"],
+            Kind::Mysql => &["CREATE TABLE IF NOT EXISTS `schema_migrations` (version bigint not null primary key, dirty boolean not null)"],
+        };
+        for s in sql {
+            d.execute(s, &[]).expect("create version table");
+        }
+    }
+
+    /// `SELECT version, dirty FROM schema_migrations LIMIT 1`; no row = (-1, false).
+    fn gm_read(&self, d: &mut dyn Driver) -> (i64, bool) {
+        let rows = d
+            .query(
+                "SELECT version, CASE WHEN dirty THEN 1 ELSE 0 END FROM schema_migrations LIMIT 1",
+                &[],
+            )
+            .expect("read version");
+        match rows.first() {
+            None => (-1, false),
+            Some(r) => (
+                r[0].as_i64().expect("version"),
+                r[1].as_i64().is_some_and(|i| i != 0),
+            ),
+        }
+    }
+
+    /// SetVersion: one transaction, delete every row, insert `(v, dirty)` unless it is a
+    /// clean nil version.
+    fn gm_set(&self, d: &mut dyn Driver, v: i64, dirty: bool) {
+        let delete = match self.kind {
+            Kind::Sqlite => "DELETE FROM schema_migrations",
+            Kind::Postgres => "TRUNCATE \"schema_migrations\"",
+            Kind::Mysql => "DELETE FROM `schema_migrations` LIMIT 1",
+        };
+        d.execute("BEGIN", &[]).expect("begin");
+        d.execute(delete, &[]).expect("delete version");
+        if v >= 0 || (v == -1 && dirty) {
+            d.execute(
+                &format!("INSERT INTO schema_migrations (version, dirty) VALUES ({v}, {dirty})"),
+                &[],
+            )
+            .expect("insert version");
+        }
+        d.execute("COMMIT", &[]).expect("commit");
+    }
+
+    /// golang-migrate's CLI: `up [N]`, `down [N]` (0 = all), `goto V`, `force V`, `drop`.
+    /// A failing body leaves the dirty row, as golang-migrate does.
+    fn gm(&self, cmd: &str, arg: i64) -> Result<(), String> {
+        let mut d = self.driver();
+        let d = d.as_mut();
+        if cmd == "drop" {
+            return d.drop_all().map_err(|e| e.to_string());
+        }
+        self.gm_ensure(d);
+        let (cur, dirty) = self.gm_read(d);
+        if cmd == "force" {
+            self.gm_set(d, arg, false);
+            return Ok(());
+        }
+        if dirty {
+            return Err(format!(
+                "Dirty database version {cur}. Fix and force version."
+            ));
+        }
+        let all = self.gm_versions();
+        let mut steps: Vec<(u64, bool, i64)> = Vec::new();
+        let mut at = cur;
+        match cmd {
+            "up" | "goto" if cmd == "up" || arg > cur => {
+                let limit = if cmd == "up" && arg > 0 {
+                    arg as usize
+                } else {
+                    usize::MAX
+                };
+                for v in all.iter().filter(|v| (**v as i64) > cur) {
+                    if steps.len() == limit || (cmd == "goto" && *v as i64 > arg) {
+                        break;
+                    }
+                    steps.push((*v, true, *v as i64));
+                }
+            }
+            "down" | "goto" => {
+                let limit = if cmd == "down" && arg > 0 {
+                    arg as usize
+                } else {
+                    usize::MAX
+                };
+                while at >= 0 && steps.len() < limit && !(cmd == "goto" && at <= arg) {
+                    let prev = all
+                        .iter()
+                        .rev()
+                        .find(|v| (**v as i64) < at)
+                        .map_or(-1, |v| *v as i64);
+                    steps.push((at as u64, false, prev));
+                    at = prev;
+                }
+            }
+            other => panic!("golang-migrate has no command {other}"),
+        }
+        if steps.is_empty() {
+            return Err("no change".into());
+        }
+        for (v, up, target) in steps {
+            self.gm_set(d, target, true);
+            if let Err(e) = d.execute(self.gm_body(v, up).trim_end().trim_end_matches(';'), &[]) {
+                return Err(format!("migration failed: {e}"));
+            }
+            self.gm_set(d, target, false);
+        }
+        Ok(())
+    }
+
+    /// A person: runs the current version's down SQL by hand, then
+    /// `UPDATE schema_migrations SET version = <previous>` (a `force` by hand).
+    fn hand_down(&self) {
+        let mut d = self.driver();
+        let (cur, _) = self.gm_read(d.as_mut());
+        let prev = self
+            .gm_versions()
+            .into_iter()
+            .rev()
+            .find(|v| (*v as i64) < cur);
+        let body = self.gm_body(cur as u64, false);
+        d.execute(body.trim_end().trim_end_matches(';'), &[])
+            .expect("down by hand");
+        match prev {
+            Some(p) => d
+                .execute(&format!("UPDATE schema_migrations SET version = {p}"), &[])
+                .expect("update"),
+            None => d
+                .execute("DELETE FROM schema_migrations", &[])
+                .expect("delete"),
+        };
+    }
+
+    /// A person: runs the current version's down SQL by hand, version unchanged (before a
+    /// `force`).
+    fn sql_down(&self) {
+        let mut d = self.driver();
+        let (cur, _) = self.gm_read(d.as_mut());
+        let body = self.gm_body(cur as u64, false);
+        d.execute(body.trim_end().trim_end_matches(';'), &[])
+            .expect("down by hand");
+    }
+
+    /// A person: runs the next file's up SQL by hand, then `UPDATE schema_migrations`.
+    fn hand_up(&self) {
+        let mut d = self.driver();
+        self.gm_ensure(d.as_mut());
+        let (cur, _) = self.gm_read(d.as_mut());
+        let next = self
+            .gm_versions()
+            .into_iter()
+            .find(|v| (*v as i64) > cur)
+            .expect("a next version");
+        let body = self.gm_body(next, true);
+        d.execute(body.trim_end().trim_end_matches(';'), &[])
+            .expect("up by hand");
+        if cur < 0 {
+            d.execute(
+                &format!("INSERT INTO schema_migrations (version, dirty) VALUES ({next}, false)"),
+                &[],
+            )
+            .expect("insert");
+        } else {
+            d.execute(
+                &format!("UPDATE schema_migrations SET version = {next}"),
+                &[],
+            )
+            .expect("update");
+        }
+    }
+
+    fn backup_path(&self) -> PathBuf {
+        self.dir.path().join("older.sqlite")
+    }
+}
+
+fn kinds() -> [Kind; 3] {
+    [Kind::Sqlite, Kind::Postgres, Kind::Mysql]
+}
+
+/// Every place that judges agrees with the real run and changes nothing: `-dry-run` refuses
+/// with the same message and exit code (or exits 0 when the run would go ahead), `status`
+/// and `-db-status` say drift (5) exactly when the run refuses with a finding, and the
+/// library's gate and plan agree. Returns the real run's transcript.
+fn judged_alike(w: &World, args: &[&str]) -> Out {
+    let before = w.state();
+    let mut dry_args = vec!["-dry-run"];
+    dry_args.extend_from_slice(args);
+    let dry = w.run(&dry_args);
+    let status = w.run(&["status"]);
+    let db_status = w.run(&["-db-status"]);
+    let mut m = w.migrator();
+    let gate = gate::check(&mut m).expect("gate check");
+    let target = match args {
+        ["up"] => Some(Target::Up),
+        ["down", "1"] => Some(Target::DownBy(1)),
+        _ => None,
+    };
+    let planned = target.map(|t| m.plan(t));
+    drop(m);
+    assert_eq!(w.state(), before, "judging wrote something");
+    let real = w.run(args);
+    let refused_by_finding = real.code == 1
+        && [
+            "changed after it was applied",
+            "was applied but the file is gone",
+            "was never applied but is older",
+        ]
+        .iter()
+        .any(|s| real.stderr.contains(s));
+    if real.code == 0 {
+        assert_eq!(
+            dry.code, 0,
+            "dry run refused what the run did:\n{dry}\n{real}"
+        );
+    } else {
+        assert_eq!(
+            (dry.code, dry.stderr.as_str()),
+            (real.code, real.stderr.as_str()),
+            "dry run and run differ"
+        );
+        assert!(
+            dry.stdout.is_empty(),
+            "a refused dry run prints no plan:\n{dry}"
+        );
+    }
+    assert_eq!(
+        status.code == 5,
+        refused_by_finding,
+        "status:\n{status}\nrun:\n{real}"
+    );
+    assert_eq!(
+        db_status.code == 5,
+        refused_by_finding,
+        "-db-status:\n{db_status}\nrun:\n{real}"
+    );
+    assert_eq!(
+        matches!(
+            gate,
+            GateStatus::Drifted { .. } | GateStatus::Missing { .. }
+        ),
+        refused_by_finding,
+        "gate {gate:?}\nrun:\n{real}"
+    );
+    if let Some(p) = planned {
+        assert_eq!(
+            matches!(
+                p,
+                Err(Error::Drift { .. } | Error::MissingFile { .. } | Error::OutOfOrder { .. })
+            ),
+            refused_by_finding,
+            "library plan {p:?}\nrun:\n{real}"
+        );
+    }
+    if refused_by_finding {
+        assert_eq!(w.state(), before, "a refusal wrote something");
+    }
+    real
+}
+
+// --- the two repros ---
+
+/// `migrate up 1`; golang-migrate `up 1` twice; `migrate up` applies the rest: versions 2
+/// and 3 are adopted as applied outside migrate (one journal row), never run again.
+fn repro_adopt(kind: Kind) -> Option<(String, String)> {
+    let w = World::new(kind)?;
+    for v in 1..=4 {
+        w.file(v, 0);
+    }
+    assert_eq!(w.run(&["up", "1"]).code, 0);
+    w.gm("up", 1).expect("gm up 1");
+    w.gm("up", 1).expect("gm up 1");
+    let status = w.run(&["status"]);
+    assert_eq!(status.code, 3, "pending, not drift:\n{status}");
+    let json: serde_json::Value =
+        serde_json::from_str(&w.run(&["status", "-format", "json"]).stdout).expect("json");
+    let states: Vec<&str> = json["migrations"]
+        .as_array()
+        .expect("migrations")
+        .iter()
+        .map(|m| m["state"].as_str().expect("state"))
+        .collect();
+    assert_eq!(states, ["applied", "applied", "applied", "pending"]);
+    assert_eq!(json["applied_outside"], serde_json::json!([2, 3]));
+    assert!(json["migrations"][0]["applied_at"].is_string());
+    assert!(json["migrations"][1]["applied_at"].is_null());
+    let up = judged_alike(&w, &["up"]);
+    assert_eq!(up.code, 0, "{up}");
+    assert_eq!(w.version(), DbVersion::Clean(4));
+    assert_eq!(w.recorded(), BTreeSet::from([1, 2, 3, 4]));
+    let j = w.journal();
+    assert!(
+        j.contains(&("adopt".to_string(), Some(1), Some(3))),
+        "one adopt row from 1 to 3: {j:?}"
+    );
+    assert_eq!(j.iter().filter(|r| r.0 == "adopt").count(), 1);
+    assert_eq!(w.run(&["status"]).code, 0);
+    Some((status.to_string(), up.to_string()))
+}
+
+/// `migrate up` (to 3); golang-migrate `down 1`; edit 0003, now pending; `migrate up` runs
+/// the edited file: its old record is history, not drift.
+fn repro_pending_edit(kind: Kind) -> Option<(String, String)> {
+    let w = World::new(kind)?;
+    for v in 1..=3 {
+        w.file(v, 0);
+    }
+    assert_eq!(w.run(&["up"]).code, 0);
+    w.gm("down", 1).expect("gm down 1");
+    w.file(3, 1);
+    let status = w.run(&["status"]);
+    assert_eq!(status.code, 3, "pending, not drift:\n{status}");
+    let json: serde_json::Value =
+        serde_json::from_str(&w.run(&["status", "-format", "json"]).stdout).expect("json");
+    assert_eq!(json["migrations"][2]["state"], "pending");
+    assert!(json["migrations"][2]["applied_at"].is_null(), "{json}");
+    assert_eq!(json["no_longer_applied"], serde_json::json!([3]));
+    let up = judged_alike(&w, &["up"]);
+    assert_eq!(up.code, 0, "{up}");
+    assert_eq!(w.version(), DbVersion::Clean(3));
+    assert_eq!(w.tables(1..=3), BTreeSet::from([1, 2, 3]));
+    let j = w.journal();
+    assert!(
+        j.contains(&("reconcile".to_string(), Some(3), Some(2))),
+        "{j:?}"
+    );
+    assert_eq!(w.run(&["status"]).code, 0);
+    Some((status.to_string(), up.to_string()))
+}
+
+#[test]
+fn repro_adopt_sqlite() {
+    let (status, up) = repro_adopt(Kind::Sqlite).expect("sqlite");
+    insta::assert_snapshot!("repro_adopt_status", status);
+    insta::assert_snapshot!("repro_adopt_up", up);
+}
+
+#[test]
+fn repro_adopt_postgres() {
+    repro_adopt(Kind::Postgres);
+}
+
+#[test]
+fn repro_adopt_mysql() {
+    repro_adopt(Kind::Mysql);
+}
+
+#[test]
+fn repro_pending_edit_sqlite() {
+    let (status, up) = repro_pending_edit(Kind::Sqlite).expect("sqlite");
+    insta::assert_snapshot!("repro_pending_edit_status", status);
+    insta::assert_snapshot!("repro_pending_edit_up", up);
+}
+
+#[test]
+fn repro_pending_edit_postgres() {
+    repro_pending_edit(Kind::Postgres);
+}
+
+#[test]
+fn repro_pending_edit_mysql() {
+    repro_pending_edit(Kind::Mysql);
+}
+
+// --- a table of mixed sequences ---
+
+/// What the final `migrate up` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Ok,
+    Drift(u64),
+    OutOfOrder(u64),
+}
+
+/// Files 10, 20, 30, 40. Ops: `m ARGS` (the migrate binary), `g CMD N` (golang-migrate),
+/// `hand-up` / `hand-down` (SQL and `UPDATE schema_migrations` by hand), `edit V`,
+/// `add V` (a new file), `save` / `restore` (an older copy of the SQLite file).
+const SEQUENCES: &[(&str, &str, Expect)] = &[
+    (
+        "in turns, up",
+        "m up 1; g up 2; m up 1; g down 1; g up 1",
+        Expect::Ok,
+    ),
+    ("adopt after golang-migrate", "m up 1; g up 2", Expect::Ok),
+    (
+        "down outside, edit the pending file",
+        "m up; g down 1; edit 40",
+        Expect::Ok,
+    ),
+    (
+        "down and up outside, files unchanged",
+        "m up; g down 2; g up 2",
+        Expect::Ok,
+    ),
+    ("down to nil outside", "m up 3; g down 0", Expect::Ok),
+    (
+        "goto outside",
+        "m up; g goto 20; m goto 30; g goto 40",
+        Expect::Ok,
+    ),
+    (
+        "force outside after a manual down",
+        "m up; sql-down; g force 30",
+        Expect::Ok,
+    ),
+    (
+        "manual UPDATE",
+        "m up 2; hand-up; hand-down; hand-down; hand-up",
+        Expect::Ok,
+    ),
+    (
+        "edited below the version, recorded by migrate",
+        "m up; g down 1; edit 20",
+        Expect::Drift(20),
+    ),
+    (
+        "edited, run outside (history cannot tell)",
+        "m up; g down 1; edit 40; g up 1",
+        Expect::Drift(40),
+    ),
+    (
+        "edited after golang-migrate ran it, never seen by migrate",
+        "m up 1; g up 1; edit 20",
+        Expect::Ok,
+    ),
+    (
+        "edited before anyone ran it",
+        "m up 1; edit 30; g up 1",
+        Expect::Ok,
+    ),
+    (
+        "added below a version migrate applied",
+        "m up 2; add 15",
+        Expect::OutOfOrder(15),
+    ),
+    (
+        "added above, applied outside",
+        "m up 2; add 25; g up 1",
+        Expect::Ok,
+    ),
+    (
+        "added below, down and up outside (history cannot tell)",
+        "m up 2; g down 0; add 15; g up 3",
+        Expect::OutOfOrder(15),
+    ),
+    ("drop outside", "m up; g drop 0; m up 2", Expect::Ok),
+    (
+        "migrate down then golang-migrate up",
+        "m up; m down 2; g up 1",
+        Expect::Ok,
+    ),
+    (
+        "restored older backup",
+        "m up 2; save; m up; restore",
+        Expect::Ok,
+    ),
+    (
+        "restored older backup, then an edit",
+        "m up 2; save; m up; restore; edit 30",
+        Expect::Ok,
+    ),
+];
+
+fn play(w: &World, seq: &str) {
+    for op in seq.split(';').map(str::trim) {
+        let words: Vec<&str> = op.split_whitespace().collect();
+        match words.as_slice() {
+            ["m", args @ ..] => {
+                let out = w.run(args);
+                assert_eq!(out.code, 0, "{op} in {seq:?}:\n{out}");
+            }
+            ["g", cmd, n] => {
+                w.gm(cmd, n.parse().expect("number"))
+                    .unwrap_or_else(|e| panic!("{op}: {e}"));
+            }
+            ["hand-up"] => w.hand_up(),
+            ["hand-down"] => w.hand_down(),
+            ["sql-down"] => w.sql_down(),
+            ["edit", v] => {
+                let v = v.parse().expect("version");
+                let gen = std::fs::read_to_string(w.m_dir().join(format!("{v:03}_t{v}.up.sql")))
+                    .map_or(1, |b| b.len() as u32);
+                w.file(v, gen);
+            }
+            ["add", v] => w.file(v.parse().expect("version"), 0),
+            ["save"] => {
+                std::fs::copy(w.db_file(), w.backup_path()).expect("save");
+            }
+            ["restore"] => {
+                std::fs::copy(w.backup_path(), w.db_file()).expect("restore");
+            }
+            other => panic!("unknown op {other:?}"),
+        }
+    }
+}
+
+fn sequences(kind: Kind) {
+    for (name, seq, expect) in SEQUENCES {
+        if kind != Kind::Sqlite && seq.contains("save") {
+            continue;
+        }
+        let Some(w) = World::new(kind) else { return };
+        for v in [10, 20, 30, 40] {
+            w.file(v, 0);
+        }
+        play(&w, seq);
+        let v_before = w.version();
+        let out = judged_alike(&w, &["up"]);
+        let ctx = format!("{kind:?} {name}: {seq}\n{out}");
+        match expect {
+            Expect::Ok => {
+                assert_eq!(out.code, 0, "{ctx}");
+                assert!(!out.stderr.contains("error:"), "{ctx}");
+                let latest = *w.gm_versions().last().expect("files");
+                assert_eq!(w.version(), DbVersion::Clean(latest), "{ctx}");
+                // Nothing ran twice: every file's table exists once, the version is the
+                // latest, and nothing is left to judge.
+                assert_eq!(
+                    w.tables(w.gm_versions()),
+                    w.gm_versions().into_iter().collect(),
+                    "{ctx}"
+                );
+                assert_eq!(w.run(&["status"]).code, 0, "{ctx}");
+                assert_eq!(
+                    w.recorded(),
+                    w.gm_versions().into_iter().collect::<BTreeSet<_>>(),
+                    "{ctx}"
+                );
+            }
+            Expect::Drift(v) => {
+                assert_eq!(out.code, 1, "{ctx}");
+                assert!(
+                    out.stderr
+                        .contains(&format!("(version {v}) changed after it was applied")),
+                    "{ctx}"
+                );
+                assert!(out.stderr.contains("migrate repair"), "{ctx}");
+                assert_eq!(w.version(), v_before, "{ctx}");
+            }
+            Expect::OutOfOrder(v) => {
+                assert_eq!(out.code, 1, "{ctx}");
+                assert!(
+                    out.stderr
+                        .contains(&format!("(version {v}) was never applied but is older")),
+                    "{ctx}"
+                );
+                // History cannot tell whether another tool ran it: the hint says so and
+                // names `repair`, not only a way that runs the file again.
+                assert!(out.stderr.contains("history cannot tell"), "{ctx}");
+                assert!(out.stderr.contains("migrate repair"), "{ctx}");
+            }
+        }
+        // After a refusal, `repair` (the named way out) lets the run go ahead, when the
+        // schema really has what the database's version says.
+        if *expect != Expect::Ok && name.contains("history cannot tell") {
+            assert_eq!(w.run(&["repair"]).code, 0);
+            let out = judged_alike(&w, &["up"]);
+            assert_eq!(out.code, 0, "{kind:?} {name} after repair:\n{out}");
+        }
+    }
+}
+
+#[test]
+fn mixed_sequences_sqlite() {
+    sequences(Kind::Sqlite);
+}
+
+#[test]
+fn mixed_sequences_postgres() {
+    sequences(Kind::Postgres);
+}
+
+#[test]
+fn mixed_sequences_mysql() {
+    sequences(Kind::Mysql);
+}
