@@ -10,13 +10,14 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::{fresh, Server, TestDb};
 use migrate::driver::Driver;
 use migrate::gate::{self, GateStatus};
+use migrate::journal::State;
 use migrate::{DbVersion, Error, Migrator, Source, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +63,14 @@ impl World {
             Kind::Postgres => Some(fresh(Server::Postgres)?),
             Kind::Mysql => Some(fresh(Server::Mysql)?),
         };
-        let dir = tempfile::tempdir().expect("tempdir");
+        // Thousands of commits per test: on tmpfs they do not wait for the disk.
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            tempfile::tempdir_in(shm)
+        } else {
+            tempfile::tempdir()
+        }
+        .expect("tempdir");
         std::fs::create_dir_all(dir.path().join("m")).expect("mkdir");
         Some(World { kind, dir, server })
     }
@@ -406,10 +414,6 @@ impl World {
     fn backup_path(&self) -> PathBuf {
         self.dir.path().join("older.sqlite")
     }
-}
-
-fn kinds() -> [Kind; 3] {
-    [Kind::Sqlite, Kind::Postgres, Kind::Mysql]
 }
 
 /// Every place that judges agrees with the real run and changes nothing: `-dry-run` refuses
@@ -807,4 +811,455 @@ fn mixed_sequences_postgres() {
 #[test]
 fn mixed_sequences_mysql() {
     sequences(Kind::Mysql);
+}
+
+// --- generated sequences, checked against a model of the rules ---
+
+/// A small deterministic generator (SplitMix64): the same seed gives the same sequences.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    MUp,
+    MUp1,
+    MDown1,
+    MGoto(u64),
+    MRepair,
+    GUp1,
+    GDown1,
+    GForceSame,
+    HandUp,
+    HandDown,
+    Edit(u64),
+    Add(u64),
+    Save,
+    Restore,
+}
+
+/// A problem the model expects migrate to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Problem {
+    Drift,
+    OutOfOrder,
+}
+
+/// What is true, and what migrate remembers, written from the rules in docs/journal.md
+/// independently of the implementation.
+#[derive(Debug, Clone, Default)]
+struct Model {
+    /// Version -> edit generation of its up file.
+    files: BTreeMap<u64, u32>,
+    version: Option<u64>,
+    /// The versions whose changes the schema has.
+    schema: BTreeSet<u64>,
+    /// migrate's records: version -> generation recorded; `None`: no side tables.
+    memory: Option<BTreeMap<u64, u32>>,
+    /// Versions edited or added during the sequence.
+    touched: BTreeSet<u64>,
+}
+
+impl Model {
+    fn applied(&self, v: u64) -> bool {
+        self.version.is_some_and(|c| v <= c)
+    }
+
+    /// (records of applied versions, last version migrate knew applied, adopted versions).
+    fn reconciled(&self) -> (BTreeMap<u64, u32>, Option<u64>, Vec<u64>) {
+        let view: BTreeMap<u64, u32> = self
+            .memory
+            .iter()
+            .flatten()
+            .filter(|(v, _)| self.applied(**v))
+            .map(|(v, g)| (*v, *g))
+            .collect();
+        let known = view.keys().next_back().copied();
+        let adopted = self
+            .files
+            .keys()
+            .copied()
+            .filter(|v| self.applied(*v) && known.is_none_or(|k| *v > k))
+            .collect();
+        (view, known, adopted)
+    }
+
+    /// The problems, by version: an applied file migrate recorded that changed since (drift);
+    /// a file migrate never recorded below the last version it knew applied (out of order).
+    fn problems(&self) -> BTreeMap<u64, Problem> {
+        let (view, known, _) = self.reconciled();
+        let mut out = BTreeMap::new();
+        for (v, g) in &view {
+            if self.files.get(v).is_some_and(|now| now != g) {
+                out.insert(*v, Problem::Drift);
+            }
+        }
+        for v in self.files.keys() {
+            if known.is_some_and(|k| *v < k) && !view.contains_key(v) {
+                out.insert(*v, Problem::OutOfOrder);
+            }
+        }
+        out
+    }
+
+    /// What a migrating run writes before its steps.
+    fn reconcile(&mut self) {
+        let (mut view, _, adopted) = self.reconciled();
+        for v in adopted {
+            view.insert(v, self.files[&v]);
+        }
+        self.memory = Some(view);
+    }
+
+    fn next(&self) -> Option<u64> {
+        self.files
+            .keys()
+            .copied()
+            .find(|v| self.version.is_none_or(|c| *v > c))
+    }
+
+    fn prev(&self, v: u64) -> Option<u64> {
+        self.files.keys().copied().rev().find(|p| *p < v)
+    }
+
+    fn up_to(&mut self, v: u64, recorded: bool) {
+        assert!(!self.schema.contains(&v), "model: {v} would run twice");
+        self.schema.insert(v);
+        self.version = Some(v);
+        if recorded {
+            let g = self.files[&v];
+            self.memory.get_or_insert_with(BTreeMap::new).insert(v, g);
+        }
+    }
+
+    fn down_one(&mut self, recorded: bool) {
+        let Some(c) = self.version else { return };
+        self.schema.remove(&c);
+        self.version = self.prev(c);
+        if recorded {
+            if let Some(m) = &mut self.memory {
+                m.retain(|k, _| self.version.is_some_and(|p| *k <= p));
+            }
+        }
+    }
+
+    /// Whether running `op` keeps the schema and the version telling the truth (a down of
+    /// a version the schema does not have would fail in any tool).
+    fn honest(&self, op: Op) -> bool {
+        let has_current = self.version.is_none_or(|c| self.schema.contains(&c));
+        match op {
+            Op::MDown1 | Op::GDown1 | Op::HandDown => self.version.is_some() && has_current,
+            Op::GUp1 | Op::HandUp => self.next().is_some(),
+            Op::MGoto(v) => self
+                .files
+                .keys()
+                .filter(|f| self.version.is_some_and(|c| **f > v && **f <= c))
+                .all(|f| self.schema.contains(f)),
+            Op::MRepair => self
+                .files
+                .keys()
+                .filter(|v| self.applied(**v))
+                .all(|v| self.schema.contains(v)),
+            _ => true,
+        }
+    }
+}
+
+fn random_op(rng: &mut Rng, model: &Model, kind: Kind) -> Op {
+    let files: Vec<u64> = model.files.keys().copied().collect();
+    let free: Vec<u64> = (1..20)
+        .map(|i| i * 5)
+        .filter(|v| !model.files.contains_key(v))
+        .collect();
+    loop {
+        let op = match rng.below(100) {
+            0..=14 => Op::MUp,
+            15..=22 => Op::MUp1,
+            23..=31 => Op::MDown1,
+            32..=35 => Op::MGoto(rng.pick(&files)),
+            36..=39 => Op::MRepair,
+            40..=54 => Op::GUp1,
+            55..=65 => Op::GDown1,
+            66..=68 => Op::GForceSame,
+            69..=73 => Op::HandUp,
+            74..=78 => Op::HandDown,
+            79..=87 => Op::Edit(rng.pick(&files)),
+            88..=94 if !free.is_empty() => Op::Add(rng.pick(&free)),
+            95..=96 if kind == Kind::Sqlite => Op::Save,
+            97..=99 if kind == Kind::Sqlite => Op::Restore,
+            _ => continue,
+        };
+        if model.honest(op) {
+            return op;
+        }
+    }
+}
+
+/// Before a migrating op: the library's plan (dry run), `status` and the gate judge as the
+/// model does; nothing is written by judging.
+fn check_judging(w: &World, model: &Model, ctx: &str) {
+    let problems = model.problems();
+    let mut m = w.migrator();
+    // status: every version's state, the lists, the verdict.
+    let st = m.status(0).expect("status");
+    let (view, _, adopted) = model.reconciled();
+    for ms in &st.migrations {
+        let want = match problems.get(&ms.version) {
+            Some(Problem::Drift) => State::Drifted,
+            Some(Problem::OutOfOrder) => State::OutOfOrder,
+            None if model.applied(ms.version) => State::Applied,
+            None => State::Pending,
+        };
+        assert_eq!(ms.state, want, "status of {}: {ctx}", ms.version);
+        assert_eq!(
+            ms.applied_at.is_some(),
+            view.contains_key(&ms.version),
+            "applied time of {} only when migrate recorded it applied: {ctx}",
+            ms.version
+        );
+    }
+    assert_eq!(
+        st.migrations.iter().map(|m| m.version).collect::<Vec<_>>(),
+        model.files.keys().copied().collect::<Vec<_>>(),
+        "{ctx}"
+    );
+    if model.memory.is_some() {
+        assert_eq!(st.applied_outside, adopted, "{ctx}");
+        let above: Vec<u64> = model
+            .memory
+            .iter()
+            .flatten()
+            .map(|(v, _)| *v)
+            .filter(|v| !model.applied(*v))
+            .collect();
+        assert_eq!(st.no_longer_applied, above, "{ctx}");
+    }
+    assert_eq!(
+        st.exit_code == 5,
+        !problems.is_empty(),
+        "status verdict: {ctx}"
+    );
+    // the gate
+    let g = gate::check(&mut m).expect("gate");
+    assert_eq!(
+        matches!(g, GateStatus::Drifted { .. }),
+        !problems.is_empty(),
+        "gate {g:?}: {ctx}"
+    );
+    // the dry run's plan refuses with the first problem
+    match (m.plan(Target::Up), problems.iter().next()) {
+        (Err(Error::Drift { version, .. }), Some((v, Problem::Drift)))
+        | (Err(Error::OutOfOrder { version, .. }), Some((v, Problem::OutOfOrder))) => {
+            assert_eq!(version, *v, "{ctx}")
+        }
+        (Ok(_) | Err(Error::NoChange), None) => {}
+        (other, want) => panic!("plan {other:?}, model {want:?}: {ctx}"),
+    }
+}
+
+/// Runs one op on the world and on the model, then compares them.
+fn step(w: &World, model: &mut Model, op: Op, saved: &mut Option<Model>, ctx: &str) {
+    let migrating = matches!(
+        op,
+        Op::MUp | Op::MUp1 | Op::MDown1 | Op::MGoto(_) | Op::MRepair
+    );
+    let problems = model.problems();
+    if migrating && op != Op::MRepair {
+        check_judging(w, model, ctx);
+    }
+    match op {
+        Op::MUp | Op::MUp1 | Op::MDown1 | Op::MGoto(_) => {
+            let mut m = w.migrator();
+            let res = match op {
+                Op::MUp => m.up(),
+                Op::MUp1 => m.steps(1),
+                Op::MDown1 => m.steps(-1),
+                Op::MGoto(v) => m.goto(v),
+                _ => unreachable!(),
+            };
+            if let Some((v, p)) = problems.iter().next() {
+                // Refused with the first problem; nothing written.
+                match (&res, p) {
+                    (Err(Error::Drift { version, .. }), Problem::Drift)
+                    | (Err(Error::OutOfOrder { version, .. }), Problem::OutOfOrder) => {
+                        assert_eq!(version, v, "{ctx}")
+                    }
+                    _ => panic!("{op:?} gave {res:?}, model expects {p:?} of {v}: {ctx}"),
+                }
+                // Unchanged files are never refused.
+                assert!(
+                    model.touched.contains(v),
+                    "refused an untouched file {v}: {ctx}"
+                );
+            } else {
+                model.reconcile();
+                match op {
+                    Op::MUp => {
+                        while let Some(n) = model.next() {
+                            model.up_to(n, true);
+                        }
+                    }
+                    Op::MUp1 => {
+                        if let Some(n) = model.next() {
+                            model.up_to(n, true);
+                        }
+                    }
+                    Op::MDown1 => model.down_one(true),
+                    Op::MGoto(v) => {
+                        while model.version.is_some_and(|c| c > v) {
+                            model.down_one(true);
+                        }
+                        while model.version.is_none_or(|c| c < v) {
+                            let n = model.next().expect("next");
+                            model.up_to(n, true);
+                        }
+                    }
+                    _ => unreachable!(),
+                }
+                // Never runs a file the database has; the rest are golang-migrate's own
+                // answers (no change, file does not exist).
+                match &res {
+                    Ok(_) | Err(Error::NoChange | Error::FileNotExist) => {}
+                    Err(e) => panic!("{op:?} failed: {e}: {ctx}"),
+                }
+            }
+        }
+        Op::MRepair => {
+            w.migrator().repair().expect("repair");
+            let c = model.version;
+            model.memory = Some(
+                model
+                    .files
+                    .iter()
+                    .filter(|(v, _)| c.is_some_and(|c| **v <= c))
+                    .map(|(v, g)| (*v, *g))
+                    .collect(),
+            );
+        }
+        Op::GUp1 => {
+            w.gm("up", 1).expect("golang-migrate up 1");
+            let n = model.next().expect("next");
+            model.up_to(n, false);
+        }
+        Op::GDown1 => {
+            w.gm("down", 1).expect("golang-migrate down 1");
+            model.down_one(false);
+        }
+        Op::GForceSame => {
+            let v = model.version.map_or(-1, |v| v as i64);
+            w.gm("force", v).expect("golang-migrate force");
+        }
+        Op::HandUp => {
+            w.hand_up();
+            let n = model.next().expect("next");
+            model.up_to(n, false);
+        }
+        Op::HandDown => {
+            w.hand_down();
+            model.down_one(false);
+        }
+        Op::Edit(v) => {
+            let g = model.files[&v] + 1;
+            model.files.insert(v, g);
+            model.touched.insert(v);
+            w.file(v, g);
+        }
+        Op::Add(v) => {
+            model.files.insert(v, 0);
+            model.touched.insert(v);
+            w.file(v, 0);
+        }
+        Op::Save => {
+            if w.db_file().exists() {
+                std::fs::copy(w.db_file(), w.backup_path()).expect("save");
+                *saved = Some(model.clone());
+            }
+        }
+        Op::Restore => {
+            if let Some(s) = saved.as_ref() {
+                std::fs::copy(w.backup_path(), w.db_file()).expect("restore");
+                model.version = s.version;
+                model.schema = s.schema.clone();
+                model.memory = s.memory.clone();
+            }
+        }
+    }
+    // The world is as the model says.
+    let candidates: Vec<u64> = (1..20).map(|i| i * 5).collect();
+    assert_eq!(
+        w.version().version(),
+        model.version,
+        "version after {op:?}: {ctx}"
+    );
+    assert_eq!(
+        w.tables(candidates),
+        model.schema,
+        "schema after {op:?}: {ctx}"
+    );
+    if migrating {
+        let want: BTreeSet<u64> = model.memory.iter().flatten().map(|(v, _)| *v).collect();
+        assert_eq!(w.recorded(), want, "records after {op:?}: {ctx}");
+    }
+}
+
+fn generated(kind: Kind, cases: u64, max_len: u64) {
+    let seed = std::env::var("MIGRATE_MIXED_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16);
+    let mut rng = Rng(seed);
+    let mut refusals = 0;
+    for case in 0..cases {
+        let Some(w) = World::new(kind) else { return };
+        let mut model = Model::default();
+        for v in [10, 20, 30, 40] {
+            w.file(v, 0);
+            model.files.insert(v, 0);
+        }
+        let mut saved = None;
+        let mut log = Vec::new();
+        let len = 4 + rng.below(max_len - 3);
+        for _ in 0..len {
+            let op = random_op(&mut rng, &model, kind);
+            log.push(op);
+            let ctx = format!("{kind:?} seed {seed} case {case}: {log:?}");
+            if !model.problems().is_empty() {
+                refusals += 1;
+            }
+            step(&w, &mut model, op, &mut saved, &ctx);
+        }
+    }
+    // The generator reaches the refusals too, not only the happy paths.
+    assert!(refusals > 0 || cases < 20, "no sequence reached a refusal");
+}
+
+#[test]
+fn generated_sequences_sqlite() {
+    generated(Kind::Sqlite, 150, 14);
+}
+
+#[test]
+fn generated_sequences_postgres() {
+    generated(Kind::Postgres, 12, 10);
+}
+
+#[test]
+fn generated_sequences_mysql() {
+    generated(Kind::Mysql, 12, 10);
 }
