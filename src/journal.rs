@@ -461,8 +461,8 @@ pub fn forget_above(d: &mut dyn Driver, version: Option<u64>) -> Result<()> {
 /// Makes the recorded checksums say "every file up to `current` is applied, as it is now":
 /// rows above `current` or without a file are removed, and every version at or below
 /// `current` gets its current files' checksums. `only_new` keeps existing rows (force);
-/// otherwise rows that differ from the files are rewritten (repair) and rows that match
-/// keep their applied time and duration.
+/// otherwise each file whose row differs from it is recorded anew (repair), and a row that
+/// matches its file keeps its applied time and duration.
 fn accept_files(
     d: &mut dyn Driver,
     source: &Source,
@@ -479,34 +479,78 @@ fn accept_files(
     let Some(cur) = current else { return Ok(()) };
     let at = now();
     for (v, entry) in source.entries().range(..=cur) {
-        match known.get(v) {
-            Some(_) if only_new => continue,
-            Some(rows) if matches_files(source, entry, rows)? => continue,
-            _ => record_version(d, source, *v, &at, None)?,
+        let Some(rows) = known.get(v) else {
+            record_version(d, source, *v, &at, None)?;
+            continue;
+        };
+        if only_new {
+            continue;
+        }
+        for dir in [Direction::Up, Direction::Down] {
+            let row = rows.iter().find(|r| r.direction == dir);
+            match (entry.get(dir), row) {
+                (None, None) => {}
+                (None, Some(_)) => forget_file(d, *v, dir)?,
+                (Some(f), row) => {
+                    let sum = checksum(&source.read(f)?);
+                    if row.is_none_or(|r| r.file != f.name || r.checksum != sum) {
+                        forget_file(d, *v, dir)?;
+                        insert_row(d, *v, f, &sum, &at, None)?;
+                    }
+                }
+            }
         }
     }
     Ok(())
 }
 
-/// Whether a version's recorded rows are exactly its current files (same directions,
-/// names and checksums).
-fn matches_files(source: &Source, entry: &crate::source::Entry, rows: &[Recorded]) -> Result<bool> {
-    let files: Vec<&crate::source::MigrationFile> = [entry.up.as_ref(), entry.down.as_ref()]
-        .into_iter()
-        .flatten()
+/// Removes one checksum row.
+fn forget_file(d: &mut dyn Driver, version: u64, dir: Direction) -> Result<()> {
+    let (c, _) = table_names(d.table());
+    let sql = format!(
+        "DELETE FROM {} WHERE {} = {} AND {} = {}",
+        d.quote_ident(&c),
+        d.quote_ident("version"),
+        d.placeholder(1),
+        d.quote_ident("direction"),
+        d.placeholder(2)
+    );
+    d.execute(&sql, &[int(version), Value::Text(dir.to_string())])?;
+    Ok(())
+}
+
+/// Inserts one checksum row.
+fn insert_row(
+    d: &mut dyn Driver,
+    version: u64,
+    f: &crate::source::MigrationFile,
+    sum: &str,
+    applied_at: &str,
+    took: Option<Duration>,
+) -> Result<()> {
+    let (c, _) = table_names(d.table());
+    let cols: Vec<String> = CHECKSUM_COLS.iter().map(|c| d.quote_ident(c)).collect();
+    let ph: Vec<String> = (1..=CHECKSUM_COLS.len())
+        .map(|n| d.placeholder(n))
         .collect();
-    if files.len() != rows.len() {
-        return Ok(false);
-    }
-    for f in files {
-        let Some(r) = rows.iter().find(|r| r.direction == f.direction) else {
-            return Ok(false);
-        };
-        if r.file != f.name || r.checksum != checksum(&source.read(f)?) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        d.quote_ident(&c),
+        cols.join(", "),
+        ph.join(", ")
+    );
+    d.execute(
+        &sql,
+        &[
+            int(version),
+            Value::Text(f.direction.to_string()),
+            Value::Text(f.name.clone()),
+            Value::Text(sum.to_string()),
+            Value::Text(applied_at.to_string()),
+            took.map_or(Value::Null, |t| int(ms(t))),
+        ],
+    )?;
+    Ok(())
 }
 
 /// migrate's records reconciled with the database's version (docs/journal.md,

@@ -9,5 +9,6 @@ mod compat;
 mod concurrency;
 mod diverges;
 mod journal;
+mod mixed;
 mod safety;
 mod transcripts;
