@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 
 use common::{fresh, Server, TestDb};
 use migrate::driver::Driver;
-use migrate::gate::{self, GateStatus};
+use migrate::gate::{self, GateStatus, Policy};
 use migrate::journal::State;
 use migrate::{DbVersion, Error, Migrator, Source, Target};
 
@@ -598,6 +598,90 @@ fn repro_pending_edit_postgres() {
 #[test]
 fn repro_pending_edit_mysql() {
     repro_pending_edit(Kind::Mysql);
+}
+
+/// The library's gate judges the repros as the CLI does: behind, not drift, and
+/// `ApplyPending` migrates to the latest; an edited file another tool ran after taking the
+/// database down (history cannot tell) is drift for the gate as for the run.
+fn repro_gate(kind: Kind) -> Option<()> {
+    let w = World::new(kind)?;
+    for v in 1..=4 {
+        w.file(v, 0);
+    }
+    w.migrator().steps(1).expect("up 1");
+    w.gm("up", 1).expect("gm up 1");
+    w.gm("up", 1).expect("gm up 1");
+    let behind = GateStatus::Behind {
+        current: Some(3),
+        latest: 4,
+        pending: vec![4],
+    };
+    assert_eq!(
+        gate::check_url(&w.source(), &w.url()).expect("check"),
+        behind
+    );
+    let mut m = w.migrator();
+    assert_eq!(gate::check(&mut m).expect("check"), behind);
+    assert_eq!(
+        m.gate(Policy::ApplyPending).expect("gate"),
+        GateStatus::UpToDate { version: 4 }
+    );
+    assert_eq!(w.recorded(), BTreeSet::from([1, 2, 3, 4]));
+
+    let w = World::new(kind)?;
+    for v in 1..=3 {
+        w.file(v, 0);
+    }
+    w.migrator().up().expect("up");
+    w.gm("down", 1).expect("gm down 1");
+    w.file(3, 1);
+    let behind = GateStatus::Behind {
+        current: Some(2),
+        latest: 3,
+        pending: vec![3],
+    };
+    assert_eq!(
+        gate::check_url(&w.source(), &w.url()).expect("check"),
+        behind
+    );
+    assert_eq!(
+        gate::gate(w.source(), &w.url(), Policy::ApplyPending).expect("gate"),
+        GateStatus::UpToDate { version: 3 }
+    );
+    assert_eq!(w.tables(1..=3), BTreeSet::from([1, 2, 3]));
+
+    w.gm("down", 1).expect("gm down 1");
+    w.file(3, 2);
+    w.gm("up", 1).expect("gm up 1");
+    let drifted = GateStatus::Drifted {
+        current: 3,
+        latest: 3,
+        files: vec!["003_t3.up.sql".into()],
+    };
+    assert_eq!(
+        gate::check_url(&w.source(), &w.url()).expect("check"),
+        drifted
+    );
+    match gate::gate(w.source(), &w.url(), Policy::ApplyPending) {
+        Err(e) => assert_eq!(e.gate_status(), Some(&drifted)),
+        Ok(s) => panic!("the gate let {s:?} through"),
+    }
+    Some(())
+}
+
+#[test]
+fn repro_gate_sqlite() {
+    repro_gate(Kind::Sqlite).expect("sqlite");
+}
+
+#[test]
+fn repro_gate_postgres() {
+    repro_gate(Kind::Postgres);
+}
+
+#[test]
+fn repro_gate_mysql() {
+    repro_gate(Kind::Mysql);
 }
 
 // --- a table of mixed sequences ---
