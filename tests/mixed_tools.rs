@@ -816,10 +816,25 @@ fn play(w: &World, seq: &str) {
     }
 }
 
+/// Runs `f` on each item, on a few threads: the cases are independent, and most of their
+/// time is spent waiting for the database's commits.
+fn in_parallel<T: Sync>(items: &[T], f: impl Fn(&T) + Sync) {
+    std::thread::scope(|s| {
+        for chunk in items.chunks(items.len().div_ceil(4).max(1)) {
+            let f = &f;
+            s.spawn(move || chunk.iter().for_each(f));
+        }
+    });
+}
+
 fn sequences(kind: Kind) {
-    for (name, seq, expect) in SEQUENCES {
+    in_parallel(SEQUENCES, |row| sequence(kind, row));
+}
+
+fn sequence(kind: Kind, (name, seq, expect): &(&str, &str, Expect)) {
+    {
         if kind != Kind::Sqlite && seq.contains("save") {
-            continue;
+            return;
         }
         let Some(w) = World::new(kind) else { return };
         for v in [10, 20, 30, 40] {
@@ -1303,13 +1318,15 @@ fn step(w: &World, model: &mut Model, op: Op, saved: &mut Option<Model>, ctx: &s
 }
 
 fn generated(kind: Kind, cases: u64, max_len: u64) {
-    let seed = std::env::var("MIGRATE_MIXED_SEED")
+    let seed: u64 = std::env::var("MIGRATE_MIXED_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(16);
-    let mut rng = Rng(seed);
-    let mut refusals = 0;
-    for case in 0..cases {
+    let refusals = std::sync::atomic::AtomicU64::new(0);
+    let all: Vec<u64> = (0..cases).collect();
+    in_parallel(&all, |case| {
+        // One generator per case: a failing case replays alone with the same seed.
+        let mut rng = Rng(seed.wrapping_mul(1_000_003).wrapping_add(*case));
         let Some(w) = World::new(kind) else { return };
         let mut model = Model::default();
         for v in [10, 20, 30, 40] {
@@ -1324,12 +1341,13 @@ fn generated(kind: Kind, cases: u64, max_len: u64) {
             log.push(op);
             let ctx = format!("{kind:?} seed {seed} case {case}: {log:?}");
             if !model.problems().is_empty() {
-                refusals += 1;
+                refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             step(&w, &mut model, op, &mut saved, &ctx);
         }
-    }
+    });
     // The generator reaches the refusals too, not only the happy paths.
+    let refusals = refusals.into_inner();
     assert!(refusals > 0 || cases < 20, "no sequence reached a refusal");
 }
 
