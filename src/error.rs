@@ -251,14 +251,14 @@ impl Error {
                 "the migration was rolled back and the database is unchanged; fix the data the migration leaves behind (foreign keys are off while a file runs, so ON DELETE CASCADE does not fire)".into(),
             ),
             Error::Drift { .. } => Some(
-                "restore the file as it was applied (edit a new migration instead), or run `migrate repair` to accept the current files as applied, or pass -allow-drift to run anyway".into(),
+                "restore the file as it was applied (edit a new migration instead), or run `migrate repair` to accept the current files as applied (also when another tool took the database down and up again, running the edited file: migrate's history cannot tell), or pass -allow-drift to run anyway".into(),
             ),
             Error::MissingFile { .. } => Some(
                 "restore the file, or run `migrate repair` to forget it, or pass -allow-missing to run anyway".into(),
             ),
-            Error::OutOfOrder { .. } => Some(
-                "the file was probably merged after newer migrations ran: renumber it above the database version, or pass -allow-out-of-order to apply it now, or run `migrate repair` if its changes are already in the database".into(),
-            ),
+            Error::OutOfOrder { version, .. } => Some(format!(
+                "the file was probably merged after newer migrations ran: renumber it above the database version, or pass -allow-out-of-order to apply it now. migrate's history cannot tell whether another tool took the database below version {version} and up again since, running it: if its changes are already in the database, run `migrate repair` instead (applying it again would fail or apply it twice)"
+            )),
             Error::BackupFailed { .. } => Some(
                 "nothing was changed; free space or fix the permissions of the backup directory (-backup-dir / x-backup-dir), or run with -no-backup to migrate without a backup".into(),
             ),

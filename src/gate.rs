@@ -309,26 +309,25 @@ impl fmt::Display for GateStatus {
 }
 
 /// Drift detection: applied files edited or missing since they ran, from the checksums
-/// the journal recorded (`<table>_checksums`). Reads only. A database without recorded
+/// the journal recorded (`<table>_checksums`), reconciled with the database's version
+/// first as every migrating run does ([`crate::journal::reconcile`]): versions applied
+/// outside migrate count as applied as they are now, recorded versions above the
+/// database's version count as not applied. Reads only. A database without recorded
 /// checksums (migrated by golang-migrate, not yet adopted) has nothing to compare: `None`.
 /// [`check`] turns `Some` into [`GateStatus::Drifted`] / [`GateStatus::Missing`] (exit 5).
 pub fn drift(m: &mut Migrator) -> Result<Option<Drift>> {
-    let current = m.version()?.version();
-    let recorded = crate::journal::recorded(m.driver())?;
-    if recorded.is_empty() {
-        return Ok(None);
-    }
+    let reconciled = m.reconciled()?;
     let mut edited = Vec::new();
     let mut missing = Vec::new();
-    for f in crate::journal::findings(m.source(), &recorded, current)? {
+    for f in crate::journal::findings(m.source(), &reconciled)? {
         match f {
             crate::journal::Finding::Drift { file, .. } => edited.push(file),
             crate::journal::Finding::Missing { file, .. } => missing.push(file),
-            // A never-applied file below the database's version: the set changed under
-            // an applied database, which is drift for a release binary too.
-            crate::journal::Finding::OutOfOrder { file, .. } => {
-                edited.push(format!("{file} (never applied, older than the database)"))
-            }
+            // A never-recorded file below a version migrate saw applied: the set changed
+            // under an applied database, which is drift for a release binary too.
+            crate::journal::Finding::OutOfOrder { file, .. } => edited.push(format!(
+                "{file} (never recorded as applied, older than the database)"
+            )),
         }
     }
     Ok(if !missing.is_empty() {

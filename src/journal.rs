@@ -516,8 +516,9 @@ pub fn forget_above(d: &mut dyn Driver, version: Option<u64>) -> Result<()> {
 
 /// Makes the recorded checksums say "every file up to `current` is applied, as it is now":
 /// rows above `current` or without a file are removed, and every version at or below
-/// `current` gets its current files' checksums. `only_new` keeps existing rows
-/// (adoption, force); otherwise every row is rewritten (repair).
+/// `current` gets its current files' checksums. `only_new` keeps existing rows (force);
+/// otherwise each file whose row differs from it is recorded anew (repair), and a row that
+/// matches its file keeps its applied time and duration.
 fn accept_files(
     d: &mut dyn Driver,
     source: &Source,
@@ -533,34 +534,237 @@ fn accept_files(
     }
     let Some(cur) = current else { return Ok(()) };
     let at = now();
-    for v in source.entries().range(..=cur).map(|(v, _)| *v) {
-        if only_new && known.contains_key(&v) {
+    for (v, entry) in source.entries().range(..=cur) {
+        let Some(rows) = known.get(v) else {
+            record_version(d, source, *v, &at, None)?;
+            continue;
+        };
+        if only_new {
             continue;
         }
-        record_version(d, source, v, &at, None)?;
+        for dir in [Direction::Up, Direction::Down] {
+            let row = rows.iter().find(|r| r.direction == dir);
+            match (entry.get(dir), row) {
+                (None, None) => {}
+                (None, Some(_)) => forget_file(d, *v, dir)?,
+                (Some(f), row) => {
+                    let sum = checksum(&source.read(f)?);
+                    if row.is_none_or(|r| r.file != f.name || r.checksum != sum) {
+                        forget_file(d, *v, dir)?;
+                        insert_row(d, *v, f, &sum, &at, None)?;
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }
 
-/// Adopts a database that has no side tables yet (migrated by golang-migrate, or by an
-/// older `migrate`): creates them and, when it has a clean version, records the current
-/// files of every version up to it and journals `adopt`. Returns whether it adopted.
-pub fn adopt_if_needed(d: &mut dyn Driver, source: &Source, db: DbVersion) -> Result<bool> {
-    if exists(d)? {
+/// Removes one checksum row.
+fn forget_file(d: &mut dyn Driver, version: u64, dir: Direction) -> Result<()> {
+    let (c, _) = table_names(d);
+    let sql = format!(
+        "DELETE FROM {} WHERE {} = {} AND {} = {}",
+        d.quote_table(&c),
+        d.quote_ident("version"),
+        d.placeholder(1),
+        d.quote_ident("direction"),
+        d.placeholder(2)
+    );
+    d.execute(&sql, &[int(version), Value::Text(dir.to_string())])?;
+    Ok(())
+}
+
+/// Inserts one checksum row.
+fn insert_row(
+    d: &mut dyn Driver,
+    version: u64,
+    f: &crate::source::MigrationFile,
+    sum: &str,
+    applied_at: &str,
+    took: Option<Duration>,
+) -> Result<()> {
+    let (c, _) = table_names(d);
+    let cols: Vec<String> = CHECKSUM_COLS.iter().map(|c| d.quote_ident(c)).collect();
+    let ph: Vec<String> = (1..=CHECKSUM_COLS.len())
+        .map(|n| d.placeholder(n))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        d.quote_table(&c),
+        cols.join(", "),
+        ph.join(", ")
+    );
+    let name = d.fit_text(&f.name, Some(FILE_WIDTH));
+    d.execute(
+        &sql,
+        &[
+            int(version),
+            Value::Text(f.direction.to_string()),
+            Value::Text(name),
+            Value::Text(sum.to_string()),
+            Value::Text(applied_at.to_string()),
+            took.map_or(Value::Null, |t| int(ms(t))),
+        ],
+    )?;
+    Ok(())
+}
+
+/// migrate's records reconciled with the database's version (docs/journal.md,
+/// "Reconciliation"). `schema_migrations` is the truth; the records are migrate's memory of
+/// what it saw. Built by [`reconcile`] without writing; [`apply_reconciled`] writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Whether the side tables exist (false: a database migrate has not used yet).
+    pub tracked: bool,
+    /// The database's version (for a dirty database, the version that failed).
+    pub current: Option<u64>,
+    pub dirty: bool,
+    /// The records of applied versions: at or below the current version (below it when
+    /// dirty). Records above it are history, never judged.
+    pub applied: BTreeMap<u64, Vec<Recorded>>,
+    /// The highest version migrate's own records hold as applied. A never-recorded file
+    /// below it is out of order.
+    pub last_known: Option<u64>,
+    /// Versions with files and no records, above `last_known` and up to the current
+    /// version: applied outside migrate (golang-migrate, a `force`, a manual `UPDATE`).
+    pub adopted: Vec<u64>,
+    /// Recorded versions above the current version: no longer applied (another tool went
+    /// down, a `force` or `UPDATE` to a lower version, a `drop`, a restored older backup).
+    pub unapplied: Vec<u64>,
+}
+
+impl Reconciled {
+    /// Whether `v` counts as applied: at or below the current version, below it when dirty.
+    pub fn is_applied(&self, v: u64) -> bool {
+        match self.current {
+            None => false,
+            Some(c) if self.dirty => v < c,
+            Some(c) => v <= c,
+        }
+    }
+
+    /// Whether applying it would write anything.
+    pub fn changes(&self) -> bool {
+        !self.dirty && (!self.tracked || !self.adopted.is_empty() || !self.unapplied.is_empty())
+    }
+
+    /// What applying it did, one line each (the CLI prints them on stderr).
+    pub fn describe(&self) -> Vec<String> {
+        let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        let at = self
+            .current
+            .map_or_else(|| "nil".to_string(), |v| v.to_string());
+        let mut out = Vec::new();
+        if !self.tracked {
+            if self.current.is_some() {
+                out.push(format!(
+                    "adopted the database at version {at}: recorded the checksums of its applied files"
+                ));
+            }
+            return out;
+        }
+        if !self.unapplied.is_empty() {
+            out.push(format!(
+                "the database is at version {at}, below what migrate recorded: version(s) {} are no longer applied (another tool went down, a force, or a restored backup); their checksums were forgotten, the journal keeps their history",
+                list(&self.unapplied)
+            ));
+        }
+        if !self.adopted.is_empty() {
+            out.push(format!(
+                "adopted version(s) {} applied outside migrate (the database is at version {at}): recorded the checksums of their files",
+                list(&self.adopted)
+            ));
+        }
+        out
+    }
+}
+
+/// Reconciles migrate's records with the database's version `db` (pure: see
+/// [`Reconciled`]). Every place that judges the files calls this first: the migrating
+/// commands, `status`, the gate and `-db-status`, dry runs and rehearsals.
+pub fn reconcile(
+    source: &Source,
+    recorded: BTreeMap<u64, Vec<Recorded>>,
+    tracked: bool,
+    db: DbVersion,
+) -> Reconciled {
+    let mut r = Reconciled {
+        tracked,
+        current: db.version(),
+        dirty: db.is_dirty(),
+        ..Reconciled::default()
+    };
+    for (v, rows) in recorded {
+        if r.is_applied(v) {
+            r.applied.insert(v, rows);
+        } else {
+            r.unapplied.push(v);
+        }
+    }
+    r.last_known = r.applied.keys().next_back().copied();
+    r.adopted = source
+        .entries()
+        .keys()
+        .copied()
+        .filter(|v| r.is_applied(*v) && r.last_known.is_none_or(|k| *v > k))
+        .collect();
+    r
+}
+
+/// [`reconcile`] with the records read from the database. Reads only.
+pub fn read_reconciled(d: &mut dyn Driver, source: &Source, db: DbVersion) -> Result<Reconciled> {
+    let tracked = exists(d)?;
+    let rec = if tracked {
+        recorded(d)?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(reconcile(source, rec, tracked, db))
+}
+
+/// Writes a reconciliation (the caller holds the lock and has refused a dirty database):
+/// creates missing side tables, forgets the checksums of versions no longer applied
+/// (journal `reconcile`, from the highest of them to the current version), records the
+/// current files of adopted versions (journal `adopt`, from the last version migrate knew
+/// to the current one; on a database migrate has not used yet, from = to = its version).
+/// One transaction. Returns whether it wrote anything a user should hear of.
+pub fn apply_reconciled(d: &mut dyn Driver, source: &Source, r: &Reconciled) -> Result<bool> {
+    if r.dirty {
         return Ok(false);
     }
-    ensure(d)?;
-    let DbVersion::Clean(v) = db else {
+    if !r.tracked {
+        ensure(d)?;
+        if r.current.is_none() {
+            return Ok(false);
+        }
+    }
+    if !r.changes() {
         return Ok(false);
-    };
+    }
     let started = now();
     let t = std::time::Instant::now();
     in_tx(d, |d| {
-        accept_files(d, source, Some(v), true)?;
-        append(
-            d,
-            &Entry::new("adopt", started, t.elapsed()).versions(Some(v), Some(v)),
-        )
+        if let Some(&top) = r.unapplied.last() {
+            forget_above(d, r.current)?;
+            append(
+                d,
+                &Entry::new("reconcile", started.clone(), t.elapsed())
+                    .versions(Some(top), r.current),
+            )?;
+        }
+        if !r.adopted.is_empty() || !r.tracked {
+            let at = now();
+            for v in &r.adopted {
+                record_version(d, source, *v, &at, None)?;
+            }
+            let from = if r.tracked { r.last_known } else { r.current };
+            append(
+                d,
+                &Entry::new("adopt", started.clone(), t.elapsed()).versions(from, r.current),
+            )?;
+        }
+        Ok(())
     })?;
     Ok(true)
 }
@@ -687,14 +891,13 @@ impl Finding {
     }
 }
 
-/// Compares the recorded checksums with the files. `current` is the database's version;
-/// a current version without any file is left to the planner, which reports it as
-/// golang-migrate does (`no migration found for version N`).
-pub fn findings(
-    source: &Source,
-    recorded: &BTreeMap<u64, Vec<Recorded>>,
-    current: Option<u64>,
-) -> Result<Vec<Finding>> {
+/// Compares the reconciled records with the files: drift and missing files among the
+/// applied versions, and never-recorded files below the last version migrate knew applied
+/// (out of order). A current version without any file is left to the planner, which
+/// reports it as golang-migrate does (`no migration found for version N`).
+pub fn findings(source: &Source, r: &Reconciled) -> Result<Vec<Finding>> {
+    let recorded = &r.applied;
+    let current = r.current;
     let mut out = Vec::new();
     // Every recorded file that still exists is read and hashed: at start-up that is most of
     // the time (2,000 files at N = 1,000, BENCHMARKS.md (b)), so it is done on all cores
@@ -733,8 +936,8 @@ pub fn findings(
             }
         }
     }
-    if let Some(cur) = current {
-        for (v, e) in source.entries().range(..cur) {
+    if let (Some(cur), Some(known)) = (current, r.last_known) {
+        for (v, e) in source.entries().range(..known) {
             if recorded.contains_key(v) {
                 continue;
             }
@@ -793,15 +996,9 @@ pub struct Verified {
     pub allowed: Vec<Finding>,
 }
 
-/// Refuses on findings that are not allowed; returns what was let through.
-pub fn verify(
-    d: &mut dyn Driver,
-    source: &Source,
-    current: Option<u64>,
-    allow: Allow,
-) -> Result<Verified> {
-    let rec = recorded(d)?;
-    let all = findings(source, &rec, current)?;
+/// Refuses on findings that are not allowed; returns what was let through. Reads only.
+pub fn verify(source: &Source, r: &Reconciled, allow: Allow) -> Result<Verified> {
+    let all = findings(source, r)?;
     let mut out = Verified::default();
     let mut refused = Vec::new();
     for f in all {
@@ -839,6 +1036,8 @@ pub fn record_allowed(d: &mut dyn Driver, f: &Finding, current: Option<u64>) -> 
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     Applied,
+    /// The version a migration failed at (the database is dirty there).
+    Dirty,
     Pending,
     Drifted,
     Missing,
@@ -892,29 +1091,36 @@ pub struct Status {
     pub tracked: bool,
     pub verdict: Verdict,
     pub exit_code: i32,
+    /// Versions applied outside migrate, recorded by the next migrating command.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applied_outside: Vec<u64>,
+    /// Versions migrate recorded that are above the database's version: no longer applied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub no_longer_applied: Vec<u64>,
     pub migrations: Vec<MigrationStatus>,
     pub journal: Vec<Entry>,
 }
 
-/// Builds the status without writing anything. `d` is `None` when the database does not
-/// exist yet (a missing SQLite file).
+/// Builds the status without writing anything, judging the records as reconciled
+/// ([`reconcile`]) without writing the reconciliation. `d` is `None` when the database does
+/// not exist yet (a missing SQLite file).
 pub fn status(source: &Source, d: Option<&mut dyn Driver>, journal_rows: u64) -> Result<Status> {
-    let (db, tracked, rec, journal) = match d {
-        None => (DbVersion::Nil, false, BTreeMap::new(), Vec::new()),
+    let (db, r, journal) = match d {
+        None => (
+            DbVersion::Nil,
+            reconcile(source, BTreeMap::new(), false, DbVersion::Nil),
+            Vec::new(),
+        ),
         Some(d) => {
             let db = d.version()?;
-            let tracked = exists(d)?;
-            let rec = recorded(d)?;
+            let r = read_reconciled(d, source, db)?;
             let journal = entries(d, journal_rows)?;
-            (db, tracked, rec, journal)
+            (db, r, journal)
         }
     };
     let current = db.version();
-    let found = if tracked {
-        findings(source, &rec, current)?
-    } else {
-        Vec::new()
-    };
+    let found = findings(source, &r)?;
+    let rec = &r.applied;
     let mut by_version: BTreeMap<u64, &Finding> = BTreeMap::new();
     for f in &found {
         by_version.entry(f.version()).or_insert(f);
@@ -936,13 +1142,13 @@ pub fn status(source: &Source, d: Option<&mut dyn Driver>, journal_rows: u64) ->
             Some(f) => Some(checksum(&source.read(f)?)),
             None => None,
         };
-        let applied = current.is_some_and(|c| v <= c);
         let state = match by_version.get(&v) {
             Some(Finding::Drift { .. }) => State::Drifted,
             Some(Finding::Missing { .. }) => State::Missing,
             Some(Finding::OutOfOrder { .. }) => State::OutOfOrder,
+            None if r.dirty && Some(v) == current => State::Dirty,
             None if entry.is_none() => State::Missing,
-            None if applied => State::Applied,
+            None if r.is_applied(v) => State::Applied,
             None => State::Pending,
         };
         migrations.push(MigrationStatus {
@@ -980,9 +1186,15 @@ pub fn status(source: &Source, d: Option<&mut dyn Driver>, journal_rows: u64) ->
         version: current,
         dirty: db.is_dirty(),
         latest,
-        tracked,
+        tracked: r.tracked,
         verdict,
         exit_code: verdict.exit_code(),
+        applied_outside: if r.tracked {
+            r.adopted.clone()
+        } else {
+            Vec::new()
+        },
+        no_longer_applied: r.unapplied.clone(),
         migrations,
         journal,
     })
@@ -1000,6 +1212,11 @@ mod tests {
                 .map(|(n, b)| (n.to_string(), Cow::Owned(b.as_bytes().to_vec()))),
         )
         .expect("source")
+    }
+
+    /// The findings at clean version `v`, the records reconciled first.
+    fn at(s: &Source, r: &BTreeMap<u64, Vec<Recorded>>, v: u64) -> Result<Vec<Finding>> {
+        findings(s, &reconcile(s, r.clone(), true, DbVersion::Clean(v)))
     }
 
     fn rec(v: u64, file: &str, body: &str) -> Recorded {
@@ -1024,7 +1241,7 @@ mod tests {
         r.insert(1, vec![rec(1, "1_a.up.sql", "A")]);
         r.insert(3, vec![rec(3, "3_c.up.sql", "C")]);
         r.insert(4, vec![rec(4, "4_d.up.sql", "D")]);
-        let f = findings(&s, &r, Some(4))?;
+        let f = at(&s, &r, 4)?;
         assert_eq!(f.len(), 3);
         assert!(matches!(f[0], Finding::Drift { version: 1, .. }));
         assert!(matches!(f[1], Finding::OutOfOrder { version: 2, .. }));
@@ -1050,7 +1267,7 @@ mod tests {
             std::fs::write(dir.path().join(format!("{v}_t.down.sql")), "edited").expect("write");
         }
         let s = Source::from_dir(dir.path())?;
-        let drifted: Vec<(u64, String)> = findings(&s, &r, Some(600))?
+        let drifted: Vec<(u64, String)> = at(&s, &r, 600)?
             .into_iter()
             .map(|f| match f {
                 Finding::Drift { version, file, .. } => (version, file),
@@ -1068,7 +1285,7 @@ mod tests {
             std::fs::remove_file(&p).expect("rm");
             std::fs::create_dir(&p).expect("mkdir");
         }
-        match findings(&s, &r, Some(600)) {
+        match at(&s, &r, 600) {
             Err(Error::ReadFile { path, .. }) => {
                 assert!(path.ends_with("120_t.up.sql"), "{path:?}")
             }
@@ -1082,7 +1299,7 @@ mod tests {
         let s = src(&[("1_a.up.sql", "\u{feff}X;\r\n")]);
         let mut r = BTreeMap::new();
         r.insert(1, vec![rec(1, "1_a.up.sql", "X;\n")]);
-        assert!(findings(&s, &r, Some(1))?.is_empty());
+        assert!(at(&s, &r, 1)?.is_empty());
         Ok(())
     }
 
@@ -1092,7 +1309,93 @@ mod tests {
         let mut r = BTreeMap::new();
         r.insert(1, vec![rec(1, "1_a.up.sql", "A")]);
         r.insert(2, vec![rec(2, "2_b.up.sql", "B")]);
-        assert!(findings(&s, &r, Some(2))?.is_empty());
+        assert!(at(&s, &r, 2)?.is_empty());
+        Ok(())
+    }
+
+    /// One row per rule of docs/journal.md "Reconciliation": (recorded versions, database
+    /// version, applied records, last known, adopted, unapplied).
+    #[test]
+    fn reconciliation_rules() {
+        let s = src(&[
+            ("1_a.up.sql", "A"),
+            ("2_b.up.sql", "B"),
+            ("3_c.up.sql", "C"),
+            ("4_d.up.sql", "D"),
+        ]);
+        type Row = (
+            &'static [u64],
+            DbVersion,
+            &'static [u64],
+            Option<u64>,
+            &'static [u64],
+            &'static [u64],
+        );
+        let table: [Row; 9] = [
+            // in step: nothing to reconcile
+            (&[1, 2], DbVersion::Clean(2), &[1, 2], Some(2), &[], &[]),
+            // another tool went up 2 and 3 after migrate applied 1: adopted
+            (&[1], DbVersion::Clean(3), &[1], Some(1), &[2, 3], &[]),
+            // another tool went down to 2 (or a force, an UPDATE, an older backup)
+            (&[1, 2, 3], DbVersion::Clean(2), &[1, 2], Some(2), &[], &[3]),
+            // down to nil: nothing is applied any more
+            (&[1, 2, 3], DbVersion::Nil, &[], None, &[], &[1, 2, 3]),
+            // records emptied (migrate's drop) then another tool went up: all adopted
+            (&[], DbVersion::Clean(2), &[], None, &[1, 2], &[]),
+            // a hole below the last known version is not adopted (out of order)
+            (&[1, 3], DbVersion::Clean(4), &[1, 3], Some(3), &[4], &[]),
+            // dirty: the failed version is not applied, nor anything above it
+            (&[1, 2, 3], DbVersion::Dirty(3), &[1, 2], Some(2), &[], &[3]),
+            (&[1], DbVersion::Dirty(3), &[1], Some(1), &[2], &[]),
+            // a version above every file
+            (&[1], DbVersion::Clean(9), &[1], Some(1), &[2, 3, 4], &[]),
+        ];
+        for (recs, db, applied, known, adopted, unapplied) in table {
+            let mut r = BTreeMap::new();
+            for v in recs {
+                r.insert(*v, vec![rec(*v, &format!("{v}_x.up.sql"), "x")]);
+            }
+            let got = reconcile(&s, r, true, db);
+            let case = format!("{recs:?} at {db:?}");
+            assert_eq!(
+                got.applied.keys().copied().collect::<Vec<_>>(),
+                applied,
+                "{case}"
+            );
+            assert_eq!(got.last_known, known, "{case}");
+            assert_eq!(got.adopted, adopted, "{case}");
+            assert_eq!(got.unapplied, unapplied, "{case}");
+        }
+        // Never used by migrate: every version up to the database's is adopted.
+        let got = reconcile(&s, BTreeMap::new(), false, DbVersion::Clean(3));
+        assert_eq!(got.adopted, vec![1, 2, 3]);
+        assert!(got.changes());
+    }
+
+    /// Out of order only below a version migrate itself recorded; a pending file whose old
+    /// record is above the database's version is not drift.
+    #[test]
+    fn findings_after_reconciliation() -> Result<()> {
+        let s = src(&[
+            ("1_a.up.sql", "A"),
+            ("2_b.up.sql", "B"),
+            ("3_c.up.sql", "C2"),
+        ]);
+        let mut r = BTreeMap::new();
+        r.insert(1, vec![rec(1, "1_a.up.sql", "A")]);
+        assert!(at(&s, &r, 3)?.is_empty(), "2 and 3 were applied outside");
+        r.insert(3, vec![rec(3, "3_c.up.sql", "C")]);
+        let f = at(&s, &r, 3)?;
+        assert!(
+            matches!(f[0], Finding::OutOfOrder { version: 2, .. }),
+            "{f:?}"
+        );
+        assert!(matches!(f[1], Finding::Drift { version: 3, .. }), "{f:?}");
+        r.insert(2, vec![rec(2, "2_b.up.sql", "B")]);
+        assert!(
+            at(&s, &r, 2)?.is_empty(),
+            "3 is pending again: its edit is not drift"
+        );
         Ok(())
     }
 

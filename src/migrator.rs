@@ -23,8 +23,10 @@ pub enum Event<'a> {
         identifier: &'a str,
         has_file: bool,
     },
-    /// A database without side tables was adopted at `version` (issue #3).
-    Adopted { version: Option<u64> },
+    /// migrate's records were reconciled with the database's version before judging:
+    /// versions applied outside migrate were adopted, versions no longer applied were
+    /// forgotten (docs/journal.md). [`journal::Reconciled::describe`] says what happened.
+    Reconciled(&'a journal::Reconciled),
     /// A drifted or missing file was let through by `-allow-drift` / `-allow-missing`.
     Allowed { problem: &'a Error },
     /// `-single-transaction` failed: the steps reported as finished were rolled back too.
@@ -236,18 +238,51 @@ impl Migrator {
         journal::entries(self.driver.as_mut(), limit)
     }
 
-    /// Plans a target against the current version without running it (dry runs).
+    /// What a run to `target` would do, judged exactly as the run judges (dirty,
+    /// golang-migrate's `no migration found`, reconciliation, drift, missing, out of order,
+    /// the allow flags): the error the run would refuse with, or its steps, late
+    /// out-of-order files first (`-allow-out-of-order`, each with the version left where it
+    /// is). Reads only: no lock, no table, no write (dry runs).
     pub fn plan(&mut self, target: Target) -> Result<crate::plan::Plan> {
-        let current = self.checked_version()?;
-        plan(&self.source, current, target)
+        let judged = judge(self.driver.as_mut(), &self.source, target, self.allow)?;
+        let late: Vec<Step> = if judged.going_up(target) {
+            judged
+                .verified
+                .late
+                .iter()
+                .map(|v| Step {
+                    version: *v,
+                    direction: Direction::Up,
+                    target: judged.current,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        match judged.planned {
+            Err(Error::NoChange) if !late.is_empty() => Ok(crate::plan::Plan {
+                steps: late,
+                then: None,
+            }),
+            Ok(mut p) => {
+                p.steps.splice(0..0, late);
+                Ok(p)
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    fn checked_version(&mut self) -> Result<Option<u64>> {
-        match self.driver.version()? {
-            DbVersion::Dirty(v) => Err(Error::Dirty(v)),
-            DbVersion::Clean(v) => Ok(Some(v)),
-            DbVersion::Nil => Ok(None),
-        }
+    /// migrate's records reconciled with the database's version, without writing
+    /// ([`journal::reconcile`]). Reads only.
+    pub fn reconciled(&mut self) -> Result<journal::Reconciled> {
+        let db = self.driver.version()?;
+        journal::read_reconciled(self.driver.as_mut(), &self.source, db)
+    }
+
+    /// The judging of a run to `target` (see [`Migrator::plan`]), without the plan: how
+    /// migrate's records reconcile with the database and what the checks let through.
+    pub fn judge(&mut self, target: Target) -> Result<Judged> {
+        judge(self.driver.as_mut(), &self.source, target, self.allow)
     }
 
     fn migrate(&mut self, target: Target) -> Result<Report> {
@@ -266,37 +301,25 @@ impl Migrator {
         let single = *single_transaction;
         with_lock(driver.as_mut(), timeout, |d| {
             d.ensure_version_table()?;
-            let db = d.version()?;
-            let current = match db {
-                DbVersion::Dirty(v) => return Err(Error::Dirty(v)),
-                DbVersion::Clean(v) => Some(v),
-                DbVersion::Nil => None,
-            };
-            let planned = plan(source, current, target);
-            // golang-migrate's own refusal for a version without files comes first and
-            // changes nothing (spec §4.2).
-            if let Err(e @ Error::NoMigrationFound(_)) = planned {
-                return Err(e);
-            }
-            // Issue #3: adopt a database without side tables, otherwise refuse drift,
-            // missing and out-of-order files unless allowed.
-            let late = if journal::adopt_if_needed(d, source, db)? {
+            // Refusals (dirty, drift, missing, out of order) come before any write.
+            let judged = judge(d, source, target, allow)?;
+            let current = judged.current;
+            let going_up = judged.going_up(target);
+            let planned = judged.planned;
+            if journal::apply_reconciled(d, source, &judged.reconciled)? {
                 if let Some(o) = observer.as_mut() {
-                    o(&Event::Adopted { version: current });
+                    o(&Event::Reconciled(&judged.reconciled));
                 }
-                Vec::new()
-            } else {
-                let checked = journal::verify(d, source, current, allow)?;
-                for f in &checked.allowed {
-                    journal::record_allowed(d, f, current)?;
-                    if let Some(o) = observer.as_mut() {
-                        o(&Event::Allowed {
-                            problem: &f.to_error(),
-                        });
-                    }
+            }
+            for f in &judged.verified.allowed {
+                journal::record_allowed(d, f, current)?;
+                if let Some(o) = observer.as_mut() {
+                    o(&Event::Allowed {
+                        problem: &f.to_error(),
+                    });
                 }
-                checked.late
-            };
+            }
+            let late = judged.verified.late;
             // Issue #4: the backup and integrity check before anything changes, once the
             // run is known to go ahead (after the drift checks, which refuse).
             let has_steps = planned.as_ref().is_ok_and(|p| !p.steps.is_empty());
@@ -306,8 +329,6 @@ impl Migrator {
             let mut report = Report::default();
             // `-allow-out-of-order` on a command that goes up: apply the late files first,
             // at the current version.
-            let going_up = matches!(target, Target::Up | Target::UpBy(_))
-                || matches!(target, Target::Goto(v) if current.is_none_or(|c| v >= c));
             if going_up {
                 for v in late {
                     let step = Step {
@@ -342,6 +363,53 @@ impl Migrator {
             }
         })
     }
+}
+
+/// The checks before a run, in the run's order (see [`Migrator::plan`]). Reads only.
+#[derive(Debug)]
+pub struct Judged {
+    /// The database's clean version.
+    pub current: Option<u64>,
+    /// The planner's answer (`no change` and golang-migrate's errors after the steps
+    /// included; `no migration found` is returned as the judging's error instead).
+    pub planned: Result<crate::plan::Plan>,
+    /// migrate's records reconciled with the database's version.
+    pub reconciled: journal::Reconciled,
+    /// What the drift checks let through.
+    pub verified: journal::Verified,
+}
+
+impl Judged {
+    /// Whether the run goes up (late out-of-order files are applied first only then).
+    fn going_up(&self, target: Target) -> bool {
+        matches!(target, Target::Up | Target::UpBy(_))
+            || matches!(target, Target::Goto(v) if self.current.is_none_or(|c| v >= c))
+    }
+}
+
+/// Reads the version, refuses a dirty database, plans, lets golang-migrate's own refusal
+/// for a version without files come first (it changes nothing, spec §4.2), reconciles
+/// migrate's records with the version and refuses drift, missing and out-of-order files
+/// that are not allowed. Every migrating run and every dry run judges through here.
+fn judge(d: &mut dyn Driver, source: &Source, target: Target, allow: Allow) -> Result<Judged> {
+    let db = d.version()?;
+    let current = match db {
+        DbVersion::Dirty(v) => return Err(Error::Dirty(v)),
+        DbVersion::Clean(v) => Some(v),
+        DbVersion::Nil => None,
+    };
+    let planned = plan(source, current, target);
+    if let Err(e @ Error::NoMigrationFound(_)) = planned {
+        return Err(e);
+    }
+    let reconciled = journal::read_reconciled(d, source, db)?;
+    let verified = journal::verify(source, &reconciled, allow)?;
+    Ok(Judged {
+        current,
+        planned,
+        reconciled,
+        verified,
+    })
 }
 
 fn call_before_change(

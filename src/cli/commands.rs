@@ -47,10 +47,11 @@ fn observe_log(e: &Event<'_>, log: Log) {
                 log.verbose(&format!("Scheduled {s}"));
             }
         }
-        Event::Adopted { version } => log.println(&format!(
-            "adopted the database at version {}: recorded the checksums of its applied files",
-            version.map_or_else(|| "nil".to_string(), |v| v.to_string())
-        )),
+        Event::Reconciled(r) => {
+            for line in r.describe() {
+                log.println(&line);
+            }
+        }
         Event::Allowed { problem } => log.println(&format!("warning: {problem} (allowed)")),
         Event::RolledBack { .. } => log.println(
             "-single-transaction: the run failed and was rolled back as a whole; no step of it is applied",

@@ -78,6 +78,7 @@ fn journal_table(entries: &[Entry]) -> String {
 fn state_word(s: State) -> &'static str {
     match s {
         State::Applied => "applied",
+        State::Dirty => "dirty",
         State::Pending => "pending",
         State::Drifted => "drifted",
         State::Missing => "missing",
@@ -106,6 +107,19 @@ fn render_status(s: &Status) -> String {
         out.push_str(
             "tracking: no checksums yet (the next migrating command adopts the database)\n",
         );
+    }
+    let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    if !s.applied_outside.is_empty() {
+        out.push_str(&format!(
+            "outside:  {} applied outside migrate (recorded by the next migrating command)\n",
+            list(&s.applied_outside)
+        ));
+    }
+    if !s.no_longer_applied.is_empty() {
+        out.push_str(&format!(
+            "unapplied: {} recorded by migrate but above the database's version (no longer applied)\n",
+            list(&s.no_longer_applied)
+        ));
     }
     out.push('\n');
     let rows: Vec<Vec<String>> = s

@@ -312,6 +312,11 @@ fn print_plan(m: &mut migrate::Migrator, target: Target, log: super::log::Log) -
             log.println("no change");
             return 0;
         }
+        // The same refusal as the real run, printed as it prints it (commands::finish).
+        Err(e @ Error::NoMigrationFound(_)) => {
+            log.printf(&format!("error: {e}"));
+            return fatal_err(&log, &e);
+        }
         Err(e) => return fatal_err(&log, &e),
     };
     let mut out = String::new();

@@ -15,6 +15,7 @@ mod diverges;
 mod exit_codes;
 mod first_contact;
 mod journal;
+mod mixed;
 mod output;
 mod safety;
 mod transcripts;
