@@ -65,7 +65,7 @@ pub fn ddl(d: &dyn Driver) -> [String; 2] {
     [
         format!(
             "CREATE TABLE IF NOT EXISTS {} ({} BIGINT NOT NULL, {} VARCHAR(4) NOT NULL, {} VARCHAR(255) NOT NULL, {} CHAR(64) NOT NULL, {} VARCHAR(35) NOT NULL, {} BIGINT, PRIMARY KEY ({}, {})){checksums_suffix}",
-            q(&c),
+            d.qualified_table(&c),
             q("version"),
             q("direction"),
             q("file"),
@@ -77,7 +77,7 @@ pub fn ddl(d: &dyn Driver) -> [String; 2] {
         ),
         format!(
             "CREATE TABLE IF NOT EXISTS {} ({} {seq_type} NOT NULL PRIMARY KEY, {} VARCHAR(32) NOT NULL, {} BIGINT, {} BIGINT, {} VARCHAR(255), {} CHAR(64), {} VARCHAR(35) NOT NULL, {} VARCHAR(35) NOT NULL, {} BIGINT NOT NULL, {} VARCHAR(16) NOT NULL, {} {long_text}, {} VARCHAR(64) NOT NULL, {} VARCHAR(255) NOT NULL, {} VARCHAR(255) NOT NULL)",
-            q(&j),
+            d.qualified_table(&j),
             q("seq"),
             q("operation"),
             q("version_from"),
@@ -220,7 +220,7 @@ impl Entry {
 /// Appends a journal row (the caller holds the migration lock, so `MAX(seq) + 1` is safe).
 pub fn append(d: &mut dyn Driver, e: &Entry) -> Result<()> {
     let (_, j) = table_names(d.table());
-    let jq = d.quote_ident(&j);
+    let jq = d.qualified_table(&j);
     let next = format!(
         "(SELECT COALESCE(MAX({}), 0) + 1 FROM {jq})",
         d.quote_ident("seq")
@@ -280,7 +280,7 @@ pub fn entries(d: &mut dyn Driver, limit: u64) -> Result<Vec<Entry>> {
     let mut sql = format!(
         "SELECT {} FROM {} ORDER BY {} DESC",
         cols.join(", "),
-        d.quote_ident(&j),
+        d.qualified_table(&j),
         d.quote_ident("seq")
     );
     if limit > 0 {
@@ -334,7 +334,7 @@ pub fn recorded(d: &mut dyn Driver) -> Result<BTreeMap<u64, Vec<Recorded>>> {
     let sql = format!(
         "SELECT {} FROM {} ORDER BY {}, {} DESC",
         cols.join(", "),
-        d.quote_ident(&c),
+        d.qualified_table(&c),
         d.quote_ident("version"),
         d.quote_ident("direction")
     );
@@ -419,7 +419,7 @@ pub fn record_version_with(
     }
     let sql = format!(
         "INSERT INTO {} ({}) VALUES {}",
-        d.quote_ident(&c),
+        d.qualified_table(&c),
         cols.join(", "),
         rows.join(", ")
     );
@@ -432,7 +432,7 @@ pub fn forget_version(d: &mut dyn Driver, version: u64) -> Result<()> {
     let (c, _) = table_names(d.table());
     let sql = format!(
         "DELETE FROM {} WHERE {} = {}",
-        d.quote_ident(&c),
+        d.qualified_table(&c),
         d.quote_ident("version"),
         d.placeholder(1)
     );
@@ -443,7 +443,7 @@ pub fn forget_version(d: &mut dyn Driver, version: u64) -> Result<()> {
 /// Removes every checksum above `version` (`None`: all).
 pub fn forget_above(d: &mut dyn Driver, version: Option<u64>) -> Result<()> {
     let (c, _) = table_names(d.table());
-    let ct = d.quote_ident(&c);
+    let ct = d.qualified_table(&c);
     match version {
         None => d.execute(&format!("DELETE FROM {ct}"), &[])?,
         Some(v) => d.execute(

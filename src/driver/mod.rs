@@ -123,6 +123,11 @@ pub trait Driver: Send {
     fn table_exists(&mut self, name: &str) -> Result<bool>;
     /// Quotes an identifier for this dialect.
     fn quote_ident(&self, name: &str) -> String;
+    /// A table of migrate's own, quoted and qualified so that it names the real table
+    /// (SQLite: `main."t"`, which a migration's TEMP table of that name cannot hide).
+    fn qualified_table(&self, name: &str) -> String {
+        self.quote_ident(name)
+    }
     /// The placeholder for the n-th (1-based) bound value.
     fn placeholder(&self, n: usize) -> String;
 

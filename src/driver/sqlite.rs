@@ -4,6 +4,10 @@
 //! a real cross-process lock (a lock file beside the database), the body and the version
 //! write in one `BEGIN IMMEDIATE` transaction, and foreign keys switched off around each
 //! file with `PRAGMA foreign_key_check` before commit (SQLite's table-rebuild procedure).
+//!
+//! Every statement `migrate` itself runs names the `main` schema (`main.schema_migrations`,
+//! `main.sqlite_master`, ...): a migration's TEMP table of the same name would otherwise
+//! hide the real one for the rest of the connection.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -365,11 +369,20 @@ impl Config {
 pub struct Sqlite {
     conn: Connection,
     cfg: Config,
-    /// The table name as it appears in SQL.
+    /// The table name as it appears in SQL, schema-qualified (`main.schema_migrations`).
     table_sql: String,
+    /// The table name alone, for `CREATE INDEX ... ON <table>` (which takes no schema:
+    /// the index's own schema, `main`, names it).
+    table_bare: String,
     lock: Option<File>,
-    /// Foreign key violations present before the current run's steps.
+    /// Foreign key violations present before the current run's steps (counted when a
+    /// step first runs with foreign keys on; lowered when a step leaves fewer).
     fk_baseline: Option<usize>,
+    /// The connection's `foreign_keys` setting before the current step switched it off:
+    /// `Some(true)` while a step runs with them off for the user, restored afterwards.
+    fk_was_on: Option<bool>,
+    /// ATTACH of a database file is refused (a rehearsal must not write outside its copy).
+    deny_attach: bool,
     /// The page cache size a migration's own SQL runs with: SQLite's default or the URL's
     /// `_cache_size`, read before the first switch to [`OWN_CACHE`] (None until then) and
     /// again after each migration's SQL.
@@ -431,13 +444,16 @@ impl Sqlite {
         }
         conn.execute_batch(&setup)
             .map_err(|e| db_err(e, setup.clone()))?;
-        let table_sql = quote_if_needed(&cfg.table, KEYWORDS);
+        let table_bare = quote_if_needed(&cfg.table, KEYWORDS);
         Ok(Sqlite {
             conn,
             cfg,
-            table_sql,
+            table_sql: format!("main.{table_bare}"),
+            table_bare,
             lock: None,
             fk_baseline: None,
+            fk_was_on: None,
+            deny_attach: false,
             user_cache: None,
             own_cache: false,
         })
@@ -516,6 +532,80 @@ impl Sqlite {
         if let Ok(v) = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0)) {
             self.user_cache = Some(v);
         }
+    }
+
+    /// The connection's `foreign_keys` setting now.
+    fn foreign_keys_on(&self) -> Result<bool> {
+        let sql = "PRAGMA foreign_keys";
+        self.conn
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map(|v| v != 0)
+            .map_err(|e| db_err(e, sql))
+    }
+
+    fn set_foreign_keys(&self, on: bool) -> Result<()> {
+        let sql = if on {
+            "PRAGMA foreign_keys = ON"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        };
+        self.conn.execute_batch(sql).map_err(|e| db_err(e, sql))
+    }
+
+    /// Before a file, outside any transaction (where the pragma takes effect): foreign
+    /// keys off, whether the URL or an earlier file turned them on, so a table rebuild
+    /// cannot cascade (SQLite's table-rebuild procedure). The setting is remembered for
+    /// [`Sqlite::fk_check`] and [`Sqlite::fk_restore`]; a second call before the restore
+    /// keeps the first one's.
+    fn fk_off(&mut self) -> Result<()> {
+        if self.fk_was_on.is_some() {
+            return Ok(());
+        }
+        let on = self.foreign_keys_on()?;
+        if on {
+            self.set_foreign_keys(false)?;
+            if self.fk_baseline.is_none() {
+                self.fk_baseline = Some(self.fk_violations()?.len());
+            }
+        }
+        self.fk_was_on = Some(on);
+        Ok(())
+    }
+
+    /// After a file's SQL: when foreign keys were on for the connection, the file may not
+    /// leave more violations than there were before the run (`PRAGMA foreign_key_check`).
+    fn fk_check(&mut self, file: &str, rolled_back: bool) -> Result<()> {
+        if self.fk_was_on != Some(true) {
+            return Ok(());
+        }
+        let v = self.fk_violations()?;
+        let base = self.fk_baseline.unwrap_or(0);
+        if v.len() > base {
+            let count = v.len() - base;
+            let (table, rowid, parent) = v.into_iter().next().unwrap_or_default();
+            return Err(Error::ForeignKeyViolation {
+                file: file.to_string(),
+                count,
+                table,
+                rowid,
+                parent,
+                rolled_back,
+            });
+        }
+        self.fk_baseline = Some(v.len());
+        Ok(())
+    }
+
+    /// After a file: the connection's setting from before it, also when the file set
+    /// `PRAGMA foreign_keys` itself (outside a transaction that lasts to the file's end).
+    fn fk_restore(&mut self) -> Result<()> {
+        let Some(was) = self.fk_was_on.take() else {
+            return Ok(());
+        };
+        if self.foreign_keys_on()? != was {
+            self.set_foreign_keys(was)?;
+        }
+        Ok(())
     }
 
     /// A migration's SQL; inside our transaction, with statements that would break it
@@ -643,10 +733,11 @@ impl Driver for Sqlite {
         if self.version_table_exists()? {
             return Ok(());
         }
-        // golang-migrate's DDL, byte for byte (sqlite_master keeps this text).
-        let t = &self.table_sql;
+        // golang-migrate's DDL with the schema named. sqlite_master keeps golang-migrate's
+        // text byte for byte: SQLite stores neither `IF NOT EXISTS` nor the schema.
+        let (t, bare) = (&self.table_sql, &self.table_bare);
         let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {t} (version uint64,dirty bool);\n  CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON {t} (version);\n"
+            "CREATE TABLE IF NOT EXISTS {t} (version uint64,dirty bool);\n  CREATE UNIQUE INDEX IF NOT EXISTS main.version_unique ON {bare} (version);\n"
         );
         self.conn
             .execute_batch(&sql)
@@ -749,57 +840,38 @@ impl Driver for Sqlite {
     }
 
     fn prepare_step(&mut self) -> Result<()> {
-        if self.cfg.foreign_keys {
-            // Must happen outside a transaction, where the pragma is a no-op.
-            self.conn
-                .execute_batch("PRAGMA foreign_keys = OFF")
-                .map_err(|e| db_err(e, "PRAGMA foreign_keys = OFF"))?;
-            if self.fk_baseline.is_none() {
-                self.fk_baseline = Some(self.fk_violations()?.len());
-            }
-        }
-        Ok(())
+        self.fk_off()
     }
 
     fn run_body(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()> {
+        // Outside a transaction the caller has no step around the body: switch foreign
+        // keys off, check and restore here, before the version is written clean.
+        if !in_tx {
+            self.fk_off()?;
+        }
         self.use_user_cache();
         let out = self.run_body_sql(file, body, in_tx);
         self.note_user_cache();
-        out
+        if in_tx {
+            return out;
+        }
+        let checked = out.and_then(|()| self.fk_check(file, false));
+        let restored = self.fk_restore();
+        checked.and(restored)
     }
 
     fn check_step(&mut self, file: &str) -> Result<()> {
-        if !self.cfg.foreign_keys {
-            return Ok(());
-        }
-        let v = self.fk_violations()?;
-        let base = self.fk_baseline.unwrap_or(0);
-        if v.len() > base {
-            let (table, rowid, parent) = v.into_iter().next().unwrap_or_default();
-            return Err(Error::ForeignKeyViolation {
-                file: file.to_string(),
-                count: self.fk_violations()?.len() - base,
-                table,
-                rowid,
-                parent,
-            });
-        }
-        Ok(())
+        self.fk_check(file, true)
     }
 
     fn finish_step(&mut self) -> Result<()> {
-        if self.cfg.foreign_keys {
-            self.conn
-                .execute_batch("PRAGMA foreign_keys = ON")
-                .map_err(|e| db_err(e, "PRAGMA foreign_keys = ON"))?;
-        }
-        Ok(())
+        self.fk_restore()
     }
 
     fn drop_all(&mut self) -> Result<()> {
         // Internal `sqlite_*` tables cannot be dropped (golang-migrate #1138): skip them
         // and empty sqlite_sequence instead. Views go too, so nothing is left dangling.
-        let sql = "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+        let sql = "SELECT type, name FROM main.sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
         let objects: Vec<(String, String)> = {
             let mut st = self.conn.prepare(sql).map_err(|e| db_err(e, sql))?;
             let rows = st
@@ -808,25 +880,24 @@ impl Driver for Sqlite {
             rows.collect::<rusqlite::Result<_>>()
                 .map_err(|e| db_err(e, sql))?
         };
-        self.conn
-            .execute_batch("PRAGMA foreign_keys = OFF")
-            .map_err(|e| db_err(e, "PRAGMA foreign_keys = OFF"))?;
+        let fk_was_on = self.foreign_keys_on()?;
+        self.set_foreign_keys(false)?;
         let mut script = String::from("BEGIN IMMEDIATE;\n");
         for (ty, name) in objects.iter().filter(|(t, _)| t == "view") {
             script.push_str(&format!(
-                "DROP {} IF EXISTS \"{}\";\n",
+                "DROP {} IF EXISTS main.\"{}\";\n",
                 ty.to_uppercase(),
                 name.replace('"', "\"\"")
             ));
         }
         for (_, name) in objects.iter().filter(|(t, _)| t == "table") {
             script.push_str(&format!(
-                "DROP TABLE IF EXISTS \"{}\";\n",
+                "DROP TABLE IF EXISTS main.\"{}\";\n",
                 name.replace('"', "\"\"")
             ));
         }
         if self.table_exists("sqlite_sequence")? {
-            script.push_str("DELETE FROM sqlite_sequence;\n");
+            script.push_str("DELETE FROM main.sqlite_sequence;\n");
         }
         script.push_str("COMMIT;");
         let res = self
@@ -836,10 +907,7 @@ impl Driver for Sqlite {
         if res.is_err() {
             let _ = self.rollback();
         }
-        let fk = if self.cfg.foreign_keys { "ON" } else { "OFF" };
-        let _ = self
-            .conn
-            .execute_batch(&format!("PRAGMA foreign_keys = {fk}"));
+        let _ = self.set_foreign_keys(fk_was_on);
         res?;
         self.conn
             .execute_batch("VACUUM")
@@ -878,7 +946,7 @@ impl Driver for Sqlite {
     }
 
     fn table_exists(&mut self, name: &str) -> Result<bool> {
-        let sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
+        let sql = "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?1";
         let mut st = self.conn.prepare_cached(sql).map_err(|e| db_err(e, sql))?;
         let exists = st.exists([name]).map_err(|e| db_err(e, sql))?;
         drop(st);
@@ -888,6 +956,10 @@ impl Driver for Sqlite {
 
     fn quote_ident(&self, name: &str) -> String {
         format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    fn qualified_table(&self, name: &str) -> String {
+        format!("main.{}", self.quote_ident(name))
     }
 
     fn placeholder(&self, n: usize) -> String {

@@ -140,7 +140,7 @@ pub fn worth_backing_up(d: &mut dyn Driver, db: &Path) -> Result<bool> {
     let t = d.table().to_string();
     let (checksums, journal) = crate::journal::table_names(&t);
     let rows = d.query(
-        "SELECT count(*) FROM sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3)",
+        "SELECT count(*) FROM main.sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3)",
         &[Value::Text(t), Value::Text(journal), Value::Text(checksums)],
     )?;
     Ok(rows
