@@ -224,7 +224,8 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
         return code;
     }
     let problem = if code == 0 {
-        let problems = integrity::check(m.driver(), flags.opts.check);
+        let db = safety::sqlite_file(&ctx.database_url).ok().flatten();
+        let problems = safety::check_after_run(m.driver(), db.as_deref(), flags.opts.check);
         let fk_after = integrity::foreign_key_violations(m.driver()).unwrap_or(0);
         if !problems.is_empty() {
             Some(format!(

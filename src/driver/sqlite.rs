@@ -459,6 +459,12 @@ impl Sqlite {
         })
     }
 
+    /// From now on a migration's `ATTACH` of a database file fails (in-memory and
+    /// temporary databases are allowed): a rehearsal must not write outside its copy.
+    pub fn refuse_attach(&mut self) {
+        self.deny_attach = true;
+    }
+
     /// The underlying connection, for the safety features (backup, integrity checks).
     pub fn connection(&self) -> &Connection {
         &self.conn
@@ -611,12 +617,14 @@ impl Sqlite {
     /// A migration's SQL; inside our transaction, with statements that would break it
     /// refused.
     fn run_body_sql(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()> {
-        if !in_tx {
+        let deny_attach = self.deny_attach;
+        if !in_tx && !deny_attach {
             return self.conn.execute_batch(body).map_err(|e| db_err(e, body));
         }
         // Inside our transaction a file's own BEGIN/COMMIT would nest or, worse, commit
-        // half a migration; a journal-mode change would silently do nothing. The authorizer
-        // refuses them before they run and says which statement it was.
+        // half a migration; a journal-mode change would silently do nothing. In a
+        // rehearsal, ATTACH of a file would write outside the copy. The authorizer refuses
+        // them before they run and says which statement it was.
         let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let denied = Arc::new(AtomicBool::new(false));
         {
@@ -624,17 +632,26 @@ impl Sqlite {
             let denied = Arc::clone(&denied);
             self.conn.authorizer(Some(move |ctx: AuthContext<'_>| {
                 let what = match ctx.action {
-                    AuthAction::Transaction { operation } => Some(match operation {
-                        TransactionOperation::Begin => "BEGIN",
-                        TransactionOperation::Rollback => "ROLLBACK",
+                    AuthAction::Transaction { operation } if in_tx => Some(match operation {
+                        TransactionOperation::Begin => "BEGIN".to_string(),
+                        TransactionOperation::Rollback => "ROLLBACK".to_string(),
                         // COMMIT and END arrive as an operation rusqlite does not name
-                        _ => "COMMIT",
+                        _ => "COMMIT".to_string(),
                     }),
                     AuthAction::Pragma {
                         pragma_name,
                         pragma_value: Some(_),
-                    } if pragma_name.eq_ignore_ascii_case("journal_mode") => {
-                        Some("PRAGMA journal_mode")
+                    } if in_tx && pragma_name.eq_ignore_ascii_case("journal_mode") => {
+                        Some("PRAGMA journal_mode".to_string())
+                    }
+                    AuthAction::Attach { filename } if deny_attach && !in_memory(filename) => {
+                        Some(format!("ATTACH {filename:?}"))
+                    }
+                    // An ATTACH whose file name is an expression: SQLite passes no name.
+                    AuthAction::Unknown { code, .. }
+                        if deny_attach && code == rusqlite::ffi::SQLITE_ATTACH =>
+                    {
+                        Some("ATTACH named by an expression".to_string())
                     }
                     _ => None,
                 };
@@ -642,7 +659,7 @@ impl Sqlite {
                     Some(w) => {
                         denied.store(true, Ordering::SeqCst);
                         if let Ok(mut s) = seen.lock() {
-                            *s = Some(w.to_string());
+                            *s = Some(w);
                         }
                         Authorization::Deny
                     }
@@ -662,6 +679,16 @@ impl Sqlite {
                         .ok()
                         .and_then(|s| s.clone())
                         .unwrap_or_else(|| "BEGIN".into());
+                    if let Some(what) = statement.strip_prefix("ATTACH ") {
+                        return Err(Error::Safety {
+                            msg: format!(
+                                "migration {file} attaches the database file {what}; a rehearsal runs only on its copy, and writing to another file would change it for real"
+                            ),
+                            hint: Some(
+                                "nothing outside the rehearsal's copy was changed; the real run (with a backup of that file) is the only way to apply this migration".into(),
+                            ),
+                        });
+                    }
                     if statement == "PRAGMA journal_mode" {
                         return Err(Error::NeedsNoTransaction {
                             file: file.to_string(),
@@ -684,6 +711,15 @@ impl Sqlite {
             }
         }
     }
+}
+
+/// Whether an ATTACH names an in-memory database (no file is written). A name SQLite
+/// does not pass to the authorizer (an expression rather than a string) is not one.
+fn in_memory(filename: &str) -> bool {
+    let f = filename.trim();
+    f == ":memory:"
+        || (f.starts_with("file:")
+            && (f.starts_with("file::memory:") || f.contains("mode=memory")))
 }
 
 fn to_sql(v: &Value) -> rusqlite::types::Value {
