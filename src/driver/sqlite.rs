@@ -381,6 +381,9 @@ pub struct Sqlite {
     /// The connection's `foreign_keys` setting before the current step switched it off:
     /// `Some(true)` while a step runs with them off for the user, restored afterwards.
     fk_was_on: Option<bool>,
+    /// The current file asked for foreign keys on (`PRAGMA foreign_keys = ON`, ignored):
+    /// it is checked as if they were on.
+    fk_asked: bool,
     /// ATTACH of a database file is refused (a rehearsal must not write outside its copy).
     deny_attach: bool,
     /// The page cache size a migration's own SQL runs with: SQLite's default or the URL's
@@ -453,6 +456,7 @@ impl Sqlite {
             lock: None,
             fk_baseline: None,
             fk_was_on: None,
+            fk_asked: false,
             deny_attach: false,
             user_cache: None,
             own_cache: false,
@@ -578,10 +582,12 @@ impl Sqlite {
         Ok(())
     }
 
-    /// After a file's SQL: when foreign keys were on for the connection, the file may not
-    /// leave more violations than there were before the run (`PRAGMA foreign_key_check`).
+    /// After a file's SQL: when foreign keys were on for the connection, or the file asked
+    /// for them, the file may not leave more violations than there were before the run
+    /// (`PRAGMA foreign_key_check`).
     fn fk_check(&mut self, file: &str, rolled_back: bool) -> Result<()> {
-        if self.fk_was_on != Some(true) {
+        let asked = std::mem::take(&mut self.fk_asked);
+        if self.fk_was_on != Some(true) && !asked {
             return Ok(());
         }
         let v = self.fk_violations()?;
@@ -602,8 +608,7 @@ impl Sqlite {
         Ok(())
     }
 
-    /// After a file: the connection's setting from before it, also when the file set
-    /// `PRAGMA foreign_keys` itself (outside a transaction that lasts to the file's end).
+    /// After a file: the connection's setting from before it.
     fn fk_restore(&mut self) -> Result<()> {
         let Some(was) = self.fk_was_on.take() else {
             return Ok(());
@@ -618,19 +623,35 @@ impl Sqlite {
     /// refused.
     fn run_body_sql(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()> {
         let deny_attach = self.deny_attach;
-        if !in_tx && !deny_attach {
-            return self.conn.execute_batch(body).map_err(|e| db_err(e, body));
-        }
         // Inside our transaction a file's own BEGIN/COMMIT would nest or, worse, commit
         // half a migration; a journal-mode change would silently do nothing. In a
         // rehearsal, ATTACH of a file would write outside the copy. The authorizer refuses
         // them before they run and says which statement it was.
+        //
+        // A file's `PRAGMA foreign_keys = ...` is ignored, in a transaction (where SQLite
+        // ignores it anyway) and outside one: every file runs with foreign keys off, so a
+        // table rebuild cannot cascade. A file that asks for them on is checked with
+        // `PRAGMA foreign_key_check` afterwards instead (see `fk_check`).
         let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let denied = Arc::new(AtomicBool::new(false));
+        let asked_fk = Arc::new(AtomicBool::new(false));
         {
             let seen = Arc::clone(&seen);
             let denied = Arc::clone(&denied);
+            let asked_fk = Arc::clone(&asked_fk);
             self.conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+                if let AuthAction::Pragma {
+                    pragma_name,
+                    pragma_value: Some(v),
+                } = ctx.action
+                {
+                    if pragma_name.eq_ignore_ascii_case("foreign_keys") {
+                        if mattn_bool(v.trim_matches(|c| c == '\'' || c == '"')) != Some(false) {
+                            asked_fk.store(true, Ordering::SeqCst);
+                        }
+                        return Authorization::Ignore;
+                    }
+                }
                 let what = match ctx.action {
                     AuthAction::Transaction { operation } if in_tx => Some(match operation {
                         TransactionOperation::Begin => "BEGIN".to_string(),
@@ -670,6 +691,9 @@ impl Sqlite {
         let out = self.conn.execute_batch(body);
         self.conn
             .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+        if asked_fk.load(Ordering::SeqCst) {
+            self.fk_asked = true;
+        }
         match out {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -718,8 +742,7 @@ impl Sqlite {
 fn in_memory(filename: &str) -> bool {
     let f = filename.trim();
     f == ":memory:"
-        || (f.starts_with("file:")
-            && (f.starts_with("file::memory:") || f.contains("mode=memory")))
+        || (f.starts_with("file:") && (f.starts_with("file::memory:") || f.contains("mode=memory")))
 }
 
 fn to_sql(v: &Value) -> rusqlite::types::Value {
@@ -884,6 +907,16 @@ impl Driver for Sqlite {
         // keys off, check and restore here, before the version is written clean.
         if !in_tx {
             self.fk_off()?;
+        }
+        // A file that may ask for foreign keys is checked against the violations there
+        // were before it.
+        self.fk_asked = false;
+        let mentions_fk = body
+            .as_bytes()
+            .windows(b"foreign_keys".len())
+            .any(|w| w.eq_ignore_ascii_case(b"foreign_keys"));
+        if self.fk_baseline.is_none() && mentions_fk {
+            self.fk_baseline = Some(self.fk_violations()?.len());
         }
         self.use_user_cache();
         let out = self.run_body_sql(file, body, in_tx);

@@ -6,6 +6,7 @@
 mod harness;
 
 mod crash;
+mod generated;
 mod hostile;
 mod stress;
 
