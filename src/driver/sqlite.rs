@@ -1171,6 +1171,30 @@ mod tests {
         );
     }
 
+    /// In a rehearsal only in-memory attachments pass; a file, or a name SQLite does not
+    /// hand to the authorizer (empty), is refused.
+    #[test]
+    fn attach_names_that_write_no_file() {
+        for f in [
+            ":memory:",
+            "file::memory:",
+            "file::memory:?cache=shared",
+            "file:x?mode=memory",
+        ] {
+            assert!(in_memory(f), "{f}");
+        }
+        for f in [
+            "",
+            "other.db",
+            "file:other.db",
+            "/tmp/x.db",
+            "file:x.db?mode=rwc",
+            ":memory",
+        ] {
+            assert!(!in_memory(f), "{f}");
+        }
+    }
+
     #[test]
     fn quoting() {
         assert_eq!(

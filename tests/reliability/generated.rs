@@ -637,6 +637,14 @@ fn generated_broken_schema_never_passes_the_check() {
         ],
         Cmd::Up,
     ));
+    // A later file fails (its rebuild re-reads the broken schema): the run exits 1, and
+    // the broken schema an earlier file committed must still be caught and undone.
+    for later in [Frag::RebuildParent, Frag::Fail] {
+        cases.extend(combos(
+            vec![(vec![Frag::BreakSchema], vec![]), (vec![later], vec![])],
+            Cmd::Up,
+        ));
+    }
     all_hold(cases);
 }
 

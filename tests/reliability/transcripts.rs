@@ -119,3 +119,16 @@ fn transcript_violation_without_a_transaction_stays_dirty() {
     assert_eq!(e.count("posts"), 1);
     assert_eq!(e.rows(), [(4, true)]);
 }
+
+#[test]
+fn transcript_schema_edit_before_a_failing_file_is_undone() {
+    let e = at_three(&[
+        ("4_break.up.sql", BREAK_SCHEMA),
+        ("5_fails.up.sql", "SELECT * FROM no_such_table;\n"),
+    ]);
+    let t = e.migrate(&["-restore-on-failure", "up"]);
+    assert_snapshot!("schema_edit_then_failure_restored", t.to_string());
+    assert!(opens(&e.db()));
+    assert_eq!(e.rows(), [(3, false)]);
+    assert_eq!(e.count("posts"), 1);
+}
