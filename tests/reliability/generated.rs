@@ -407,10 +407,15 @@ fn check_case(case: &Case) -> Vec<String> {
             if r.code != 0 {
                 return bad; // the `up` is an ordinary generated run; the `down` is checked
             }
-            before = match read_state(&e.db()) {
+            let after_up = match read_state(&e.db()) {
                 Ok(s) => s,
                 Err(err) => return vec![format!("up exited 0 but left {err}")],
             };
+            let lost: Vec<_> = before.rows.difference(&after_up.rows).collect();
+            if !lost.is_empty() {
+                return vec![format!("up exited 0 but lost rows: {lost:?}")];
+            }
+            before = after_up;
             bytes_before = bytes(&e.db());
             (
                 vec!["down".into(), "1".into()],
