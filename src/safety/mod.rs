@@ -167,8 +167,8 @@ pub fn check_after_run(d: &mut dyn Driver, db: Option<&Path>, which: Check) -> V
 
 /// Keeps a database file that SQLite cannot open, byte for byte, before `restore` replaces
 /// it: `<dir>/<file name>.unopenable-<UTC time>` (and its `-wal` beside it as
-/// `<that name>-wal`). Not a backup: `backups` does not list it and pruning never removes
-/// it. Returns the copy's path.
+/// `<that name>-wal`), mode 0600. Not a backup: `backups` does not list it and pruning
+/// never removes it. Returns the copy's path.
 pub fn save_unopenable(db: &Path, dir: &Path) -> Result<PathBuf> {
     let name = db
         .file_name()
@@ -194,11 +194,19 @@ pub fn save_unopenable(db: &Path, dir: &Path) -> Result<PathBuf> {
         s.push(suffix);
         PathBuf::from(s)
     };
+    // Private like a backup (0600), never over an existing file.
     let copy = |from: &Path, to: &Path| -> Result<()> {
-        std::fs::copy(from, to).map_err(|e| fail(to, e))?;
-        std::fs::File::open(to)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| fail(to, e))
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut out = o.open(to).map_err(|e| fail(to, e))?;
+        let mut from = std::fs::File::open(from).map_err(|e| fail(to, e))?;
+        std::io::copy(&mut from, &mut out).map_err(|e| fail(to, e))?;
+        out.sync_all().map_err(|e| fail(to, e))
     };
     copy(db, &to)?;
     let wal = with(db, "-wal");

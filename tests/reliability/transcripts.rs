@@ -71,10 +71,16 @@ fn transcript_restore_of_an_unopenable_database_keeps_its_bytes() {
     let backup = newest(&e, "db.sqlite.backup-").display().to_string();
     let t = e.migrate(&["restore", &backup]);
     assert_snapshot!("restore_of_an_unopenable_database", t.to_string());
-    assert_eq!(
-        std::fs::read(newest(&e, "db.sqlite.unopenable-")).expect("saved"),
-        broken
-    );
+    let saved = newest(&e, "db.sqlite.unopenable-");
+    assert_eq!(std::fs::read(&saved).expect("saved"), broken);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&saved)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "private like a backup");
+    }
     assert_eq!(e.rows(), [(3, false)]);
     assert_eq!(e.count("posts"), 1);
 }
