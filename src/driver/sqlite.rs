@@ -1171,6 +1171,75 @@ mod tests {
         );
     }
 
+    /// Every file runs with foreign keys off, whatever the URL says, whatever an earlier
+    /// file set and in every transaction mode, and the connection has its own setting
+    /// (the URL's) again after the run.
+    #[test]
+    fn every_file_runs_with_foreign_keys_off_and_the_setting_comes_back() {
+        use crate::migrator::Migrator;
+        use crate::source::Source;
+        use std::borrow::Cow;
+
+        let seen = |n: u32| {
+            format!("CREATE TABLE seen{n} AS SELECT foreign_keys AS fk FROM pragma_foreign_keys;\n")
+        };
+        let files = [
+            (
+                "1_a.up.sql",
+                format!("{}PRAGMA foreign_keys = ON;\n", seen(1)),
+            ),
+            (
+                "2_b.up.sql",
+                format!("{}PRAGMA foreign_keys = 1;\n", seen(2)),
+            ),
+            (
+                "3_c.up.sql",
+                format!("PRAGMA foreign_keys = ON;\n{}", seen(3)),
+            ),
+            (
+                "4_d.up.sql",
+                format!("{}PRAGMA foreign_keys = OFF;\n", seen(4)),
+            ),
+            ("5_e.up.sql", seen(5)),
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut n = 0;
+        for fk in [false, true] {
+            for no_tx in [false, true] {
+                for single in [false, true] {
+                    if no_tx && single {
+                        continue; // refused: -single-transaction needs transactions
+                    }
+                    n += 1;
+                    let db = dir.path().join(format!("fk{n}.db"));
+                    let source = Source::from_files(
+                        files
+                            .iter()
+                            .map(|(f, b)| (*f, Cow::Owned(b.clone().into_bytes()))),
+                    )
+                    .expect("source");
+                    let url = format!(
+                        "sqlite3://{}?_foreign_keys={}&x-no-tx-wrap={no_tx}",
+                        db.display(),
+                        u8::from(fk)
+                    );
+                    let mut m = Migrator::open(source, &url).expect("open");
+                    m.set_single_transaction(single);
+                    m.up().expect("up");
+                    let d = m.driver();
+                    for i in 1..=5 {
+                        let rows = d
+                            .query(&format!("SELECT fk FROM seen{i}"), &[])
+                            .expect("seen");
+                        assert_eq!(rows, [[Value::Int(0)]], "{url} single={single}: file {i}");
+                    }
+                    let now = d.query("PRAGMA foreign_keys", &[]).expect("pragma");
+                    assert_eq!(now, [[Value::Int(i64::from(fk))]], "{url} single={single}");
+                }
+            }
+        }
+    }
+
     /// In a rehearsal only in-memory attachments pass; a file, or a name SQLite does not
     /// hand to the authorizer (empty), is refused.
     #[test]
