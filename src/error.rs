@@ -129,13 +129,15 @@ pub enum Error {
     TransactionControl { file: String, statement: String },
     #[error("migration {file} cannot run inside a transaction: {reason}")]
     NeedsNoTransaction { file: String, reason: String },
-    #[error("migration {file} would leave {count} foreign key violation(s), first: table {table} rowid {rowid} references missing row in {parent}; rolled back")]
+    #[error("migration {file} would leave {count} foreign key violation(s), first: table {table} rowid {rowid} references missing row in {parent}; {}", if *rolled_back { "rolled back" } else { "it ran outside a transaction, so the version stays dirty" })]
     ForeignKeyViolation {
         file: String,
         count: usize,
         table: String,
         rowid: i64,
         parent: String,
+        /// The file ran in a transaction that was rolled back (else: dirty).
+        rolled_back: bool,
     },
     #[error("cannot use lock file {path}: {source}")]
     LockFile {
@@ -247,8 +249,11 @@ impl Error {
             Error::NeedsNoTransaction { .. } => Some(
                 "move that statement out of the migration, or add x-no-tx-wrap=true to the database URL to run files without a transaction (a failure then leaves the database dirty)".into(),
             ),
-            Error::ForeignKeyViolation { .. } => Some(
+            Error::ForeignKeyViolation { rolled_back: true, .. } => Some(
                 "the migration was rolled back and the database is unchanged; fix the data the migration leaves behind (foreign keys are off while a file runs, so ON DELETE CASCADE does not fire)".into(),
+            ),
+            Error::ForeignKeyViolation { rolled_back: false, .. } => Some(
+                "fix the rows PRAGMA foreign_key_check lists, then `migrate force <version>` (foreign keys are off while a file runs, so ON DELETE CASCADE does not fire; no row was deleted)".into(),
             ),
             Error::Drift { .. } => Some(
                 "restore the file as it was applied (edit a new migration instead), or run `migrate repair` to accept the current files as applied (also when another tool took the database down and up again, running the edited file: migrate's history cannot tell), or pass -allow-drift to run anyway".into(),

@@ -181,8 +181,9 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
     if !changed {
         return code;
     }
+    let db = safety::sqlite_file(&ctx.database_url).ok().flatten();
     let problem = if code == 0 {
-        let problems = integrity::check(m.driver(), flags.opts.check);
+        let problems = safety::check_after_run(m.driver(), db.as_deref(), flags.opts.check);
         let fk_after = integrity::foreign_key_violations(m.driver()).unwrap_or(0);
         if !problems.is_empty() {
             Some(format!(
@@ -205,12 +206,23 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
             None
         }
     } else {
-        // A failed transactional step rolled back; only a dirty database needs recovery.
-        match m.version() {
-            Ok(DbVersion::Dirty(v)) => Some(format!(
-                "the migration failed part-way without a transaction: the database is dirty at version {v}"
-            )),
-            _ => None,
+        // A failed transactional step rolled back; a dirty database needs recovery, and so
+        // does one an earlier step of this run left unreadable (its schema edited through
+        // `writable_schema`), even though the failed step itself changed nothing.
+        let problems = safety::check_after_run(m.driver(), db.as_deref(), flags.opts.check);
+        if !problems.is_empty() {
+            Some(format!(
+                "the database failed PRAGMA {} after the run: {}",
+                flags.opts.check.pragma(),
+                problems.join("; ")
+            ))
+        } else {
+            match m.version() {
+                Ok(DbVersion::Dirty(v)) => Some(format!(
+                    "the migration failed part-way without a transaction: the database is dirty at version {v}"
+                )),
+                _ => None,
+            }
         }
     };
     let Some(problem) = problem else {

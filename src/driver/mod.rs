@@ -143,9 +143,11 @@ pub trait Driver: Send {
     fn table_exists(&mut self, name: &str) -> Result<bool>;
     /// Quotes an identifier for this dialect.
     fn quote_ident(&self, name: &str) -> String;
-    /// One of migrate's own tables (the side tables), quoted and qualified with the schema
-    /// the driver resolved when it connected, so that a migration changing `search_path`
-    /// cannot move the bookkeeping. Defaults to [`Driver::quote_ident`].
+    /// One of migrate's own tables (the version table and the side tables), quoted and
+    /// qualified so that it names the real table: PostgreSQL qualifies it with the schema
+    /// the driver resolved when it connected, so a migration changing `search_path` cannot
+    /// move the bookkeeping; SQLite with `main`, so a migration's TEMP table of the same
+    /// name cannot hide it. Defaults to [`Driver::quote_ident`].
     fn quote_table(&self, name: &str) -> String {
         self.quote_ident(name)
     }

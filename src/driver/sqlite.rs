@@ -4,6 +4,10 @@
 //! a real cross-process lock (a lock file beside the database), the body and the version
 //! write in one `BEGIN IMMEDIATE` transaction, and foreign keys switched off around each
 //! file with `PRAGMA foreign_key_check` before commit (SQLite's table-rebuild procedure).
+//!
+//! Every statement `migrate` itself runs names the `main` schema (`main.schema_migrations`,
+//! `main.sqlite_master`, ...): a migration's TEMP table of the same name would otherwise
+//! hide the real one for the rest of the connection.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -365,11 +369,23 @@ impl Config {
 pub struct Sqlite {
     conn: Connection,
     cfg: Config,
-    /// The table name as it appears in SQL.
+    /// The table name as it appears in SQL, schema-qualified (`main.schema_migrations`).
     table_sql: String,
+    /// The table name alone, for `CREATE INDEX ... ON <table>` (which takes no schema:
+    /// the index's own schema, `main`, names it).
+    table_bare: String,
     lock: Option<File>,
-    /// Foreign key violations present before the current run's steps.
+    /// Foreign key violations present before the current run's steps (counted when a
+    /// step first runs with foreign keys on; lowered when a step leaves fewer).
     fk_baseline: Option<usize>,
+    /// The connection's `foreign_keys` setting before the current step switched it off:
+    /// `Some(true)` while a step runs with them off for the user, restored afterwards.
+    fk_was_on: Option<bool>,
+    /// The current file asked for foreign keys on (`PRAGMA foreign_keys = ON`, ignored):
+    /// it is checked as if they were on.
+    fk_asked: bool,
+    /// ATTACH of a database file is refused (a rehearsal must not write outside its copy).
+    deny_attach: bool,
     /// The page cache size a migration's own SQL runs with: SQLite's default or the URL's
     /// `_cache_size`, read before the first switch to [`OWN_CACHE`] (None until then) and
     /// again after each migration's SQL.
@@ -431,16 +447,26 @@ impl Sqlite {
         }
         conn.execute_batch(&setup)
             .map_err(|e| db_err(e, setup.clone()))?;
-        let table_sql = quote_if_needed(&cfg.table, KEYWORDS);
+        let table_bare = quote_if_needed(&cfg.table, KEYWORDS);
         Ok(Sqlite {
             conn,
             cfg,
-            table_sql,
+            table_sql: format!("main.{table_bare}"),
+            table_bare,
             lock: None,
             fk_baseline: None,
+            fk_was_on: None,
+            fk_asked: false,
+            deny_attach: false,
             user_cache: None,
             own_cache: false,
         })
+    }
+
+    /// From now on a migration's `ATTACH` of a database file fails (in-memory and
+    /// temporary databases are allowed): a rehearsal must not write outside its copy.
+    pub fn refuse_attach(&mut self) {
+        self.deny_attach = true;
     }
 
     /// The underlying connection, for the safety features (backup, integrity checks).
@@ -518,33 +544,135 @@ impl Sqlite {
         }
     }
 
+    /// The connection's `foreign_keys` setting now.
+    fn foreign_keys_on(&self) -> Result<bool> {
+        let sql = "PRAGMA foreign_keys";
+        self.conn
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map(|v| v != 0)
+            .map_err(|e| db_err(e, sql))
+    }
+
+    fn set_foreign_keys(&self, on: bool) -> Result<()> {
+        let sql = if on {
+            "PRAGMA foreign_keys = ON"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        };
+        self.conn.execute_batch(sql).map_err(|e| db_err(e, sql))
+    }
+
+    /// Before a file, outside any transaction (where the pragma takes effect): foreign
+    /// keys off, whether the URL or an earlier file turned them on, so a table rebuild
+    /// cannot cascade (SQLite's table-rebuild procedure). The setting is remembered for
+    /// [`Sqlite::fk_check`] and [`Sqlite::fk_restore`]; a second call before the restore
+    /// keeps the first one's.
+    fn fk_off(&mut self) -> Result<()> {
+        if self.fk_was_on.is_some() {
+            return Ok(());
+        }
+        let on = self.foreign_keys_on()?;
+        if on {
+            self.set_foreign_keys(false)?;
+            if self.fk_baseline.is_none() {
+                self.fk_baseline = Some(self.fk_violations()?.len());
+            }
+        }
+        self.fk_was_on = Some(on);
+        Ok(())
+    }
+
+    /// After a file's SQL: when foreign keys were on for the connection, or the file asked
+    /// for them, the file may not leave more violations than there were before the run
+    /// (`PRAGMA foreign_key_check`).
+    fn fk_check(&mut self, file: &str, rolled_back: bool) -> Result<()> {
+        let asked = std::mem::take(&mut self.fk_asked);
+        if self.fk_was_on != Some(true) && !asked {
+            return Ok(());
+        }
+        let v = self.fk_violations()?;
+        let base = self.fk_baseline.unwrap_or(0);
+        if v.len() > base {
+            let count = v.len() - base;
+            let (table, rowid, parent) = v.into_iter().next().unwrap_or_default();
+            return Err(Error::ForeignKeyViolation {
+                file: file.to_string(),
+                count,
+                table,
+                rowid,
+                parent,
+                rolled_back,
+            });
+        }
+        self.fk_baseline = Some(v.len());
+        Ok(())
+    }
+
+    /// After a file: the connection's setting from before it.
+    fn fk_restore(&mut self) -> Result<()> {
+        let Some(was) = self.fk_was_on.take() else {
+            return Ok(());
+        };
+        if self.foreign_keys_on()? != was {
+            self.set_foreign_keys(was)?;
+        }
+        Ok(())
+    }
+
     /// A migration's SQL; inside our transaction, with statements that would break it
     /// refused.
     fn run_body_sql(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()> {
-        if !in_tx {
-            return self.conn.execute_batch(body).map_err(|e| db_err(e, body));
-        }
+        let deny_attach = self.deny_attach;
         // Inside our transaction a file's own BEGIN/COMMIT would nest or, worse, commit
-        // half a migration; a journal-mode change would silently do nothing. The authorizer
-        // refuses them before they run and says which statement it was.
+        // half a migration; a journal-mode change would silently do nothing. In a
+        // rehearsal, ATTACH of a file would write outside the copy. The authorizer refuses
+        // them before they run and says which statement it was.
+        //
+        // A file's `PRAGMA foreign_keys = ...` is ignored, in a transaction (where SQLite
+        // ignores it anyway) and outside one: every file runs with foreign keys off, so a
+        // table rebuild cannot cascade. A file that asks for them on is checked with
+        // `PRAGMA foreign_key_check` afterwards instead (see `fk_check`).
         let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let denied = Arc::new(AtomicBool::new(false));
+        let asked_fk = Arc::new(AtomicBool::new(false));
         {
             let seen = Arc::clone(&seen);
             let denied = Arc::clone(&denied);
+            let asked_fk = Arc::clone(&asked_fk);
             self.conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+                if let AuthAction::Pragma {
+                    pragma_name,
+                    pragma_value: Some(v),
+                } = ctx.action
+                {
+                    if pragma_name.eq_ignore_ascii_case("foreign_keys") {
+                        if mattn_bool(v.trim_matches(|c| c == '\'' || c == '"')) != Some(false) {
+                            asked_fk.store(true, Ordering::SeqCst);
+                        }
+                        return Authorization::Ignore;
+                    }
+                }
                 let what = match ctx.action {
-                    AuthAction::Transaction { operation } => Some(match operation {
-                        TransactionOperation::Begin => "BEGIN",
-                        TransactionOperation::Rollback => "ROLLBACK",
+                    AuthAction::Transaction { operation } if in_tx => Some(match operation {
+                        TransactionOperation::Begin => "BEGIN".to_string(),
+                        TransactionOperation::Rollback => "ROLLBACK".to_string(),
                         // COMMIT and END arrive as an operation rusqlite does not name
-                        _ => "COMMIT",
+                        _ => "COMMIT".to_string(),
                     }),
                     AuthAction::Pragma {
                         pragma_name,
                         pragma_value: Some(_),
-                    } if pragma_name.eq_ignore_ascii_case("journal_mode") => {
-                        Some("PRAGMA journal_mode")
+                    } if in_tx && pragma_name.eq_ignore_ascii_case("journal_mode") => {
+                        Some("PRAGMA journal_mode".to_string())
+                    }
+                    AuthAction::Attach { filename } if deny_attach && !in_memory(filename) => {
+                        Some(format!("ATTACH {filename:?}"))
+                    }
+                    // An ATTACH whose file name is an expression: SQLite passes no name.
+                    AuthAction::Unknown { code, .. }
+                        if deny_attach && code == rusqlite::ffi::SQLITE_ATTACH =>
+                    {
+                        Some("ATTACH named by an expression".to_string())
                     }
                     _ => None,
                 };
@@ -552,7 +680,7 @@ impl Sqlite {
                     Some(w) => {
                         denied.store(true, Ordering::SeqCst);
                         if let Ok(mut s) = seen.lock() {
-                            *s = Some(w.to_string());
+                            *s = Some(w);
                         }
                         Authorization::Deny
                     }
@@ -563,6 +691,9 @@ impl Sqlite {
         let out = self.conn.execute_batch(body);
         self.conn
             .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+        if asked_fk.load(Ordering::SeqCst) {
+            self.fk_asked = true;
+        }
         match out {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -572,6 +703,16 @@ impl Sqlite {
                         .ok()
                         .and_then(|s| s.clone())
                         .unwrap_or_else(|| "BEGIN".into());
+                    if let Some(what) = statement.strip_prefix("ATTACH ") {
+                        return Err(Error::Safety {
+                            msg: format!(
+                                "migration {file} attaches the database file {what}; a rehearsal runs only on its copy, and writing to another file would change it for real"
+                            ),
+                            hint: Some(
+                                "nothing outside the rehearsal's copy was changed; the real run (with a backup of that file) is the only way to apply this migration".into(),
+                            ),
+                        });
+                    }
                     if statement == "PRAGMA journal_mode" {
                         return Err(Error::NeedsNoTransaction {
                             file: file.to_string(),
@@ -594,6 +735,14 @@ impl Sqlite {
             }
         }
     }
+}
+
+/// Whether an ATTACH names an in-memory database (no file is written). A name SQLite
+/// does not pass to the authorizer (an expression rather than a string) is not one.
+fn in_memory(filename: &str) -> bool {
+    let f = filename.trim();
+    f == ":memory:"
+        || (f.starts_with("file:") && (f.starts_with("file::memory:") || f.contains("mode=memory")))
 }
 
 fn to_sql(v: &Value) -> rusqlite::types::Value {
@@ -643,10 +792,11 @@ impl Driver for Sqlite {
         if self.version_table_exists()? {
             return Ok(());
         }
-        // golang-migrate's DDL, byte for byte (sqlite_master keeps this text).
-        let t = &self.table_sql;
+        // golang-migrate's DDL with the schema named. sqlite_master keeps golang-migrate's
+        // text byte for byte: SQLite stores neither `IF NOT EXISTS` nor the schema.
+        let (t, bare) = (&self.table_sql, &self.table_bare);
         let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {t} (version uint64,dirty bool);\n  CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON {t} (version);\n"
+            "CREATE TABLE IF NOT EXISTS {t} (version uint64,dirty bool);\n  CREATE UNIQUE INDEX IF NOT EXISTS main.version_unique ON {bare} (version);\n"
         );
         self.conn
             .execute_batch(&sql)
@@ -751,57 +901,48 @@ impl Driver for Sqlite {
     }
 
     fn prepare_step(&mut self) -> Result<()> {
-        if self.cfg.foreign_keys {
-            // Must happen outside a transaction, where the pragma is a no-op.
-            self.conn
-                .execute_batch("PRAGMA foreign_keys = OFF")
-                .map_err(|e| db_err(e, "PRAGMA foreign_keys = OFF"))?;
-            if self.fk_baseline.is_none() {
-                self.fk_baseline = Some(self.fk_violations()?.len());
-            }
-        }
-        Ok(())
+        self.fk_off()
     }
 
     fn run_body(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()> {
+        // Outside a transaction the caller has no step around the body: switch foreign
+        // keys off, check and restore here, before the version is written clean.
+        if !in_tx {
+            self.fk_off()?;
+        }
+        // A file that may ask for foreign keys is checked against the violations there
+        // were before it.
+        self.fk_asked = false;
+        let mentions_fk = body
+            .as_bytes()
+            .windows(b"foreign_keys".len())
+            .any(|w| w.eq_ignore_ascii_case(b"foreign_keys"));
+        if self.fk_baseline.is_none() && mentions_fk {
+            self.fk_baseline = Some(self.fk_violations()?.len());
+        }
         self.use_user_cache();
         let out = self.run_body_sql(file, body, in_tx);
         self.note_user_cache();
-        out
+        if in_tx {
+            return out;
+        }
+        let checked = out.and_then(|()| self.fk_check(file, false));
+        let restored = self.fk_restore();
+        checked.and(restored)
     }
 
     fn check_step(&mut self, file: &str) -> Result<()> {
-        if !self.cfg.foreign_keys {
-            return Ok(());
-        }
-        let v = self.fk_violations()?;
-        let base = self.fk_baseline.unwrap_or(0);
-        if v.len() > base {
-            let (table, rowid, parent) = v.into_iter().next().unwrap_or_default();
-            return Err(Error::ForeignKeyViolation {
-                file: file.to_string(),
-                count: self.fk_violations()?.len() - base,
-                table,
-                rowid,
-                parent,
-            });
-        }
-        Ok(())
+        self.fk_check(file, true)
     }
 
     fn finish_step(&mut self) -> Result<()> {
-        if self.cfg.foreign_keys {
-            self.conn
-                .execute_batch("PRAGMA foreign_keys = ON")
-                .map_err(|e| db_err(e, "PRAGMA foreign_keys = ON"))?;
-        }
-        Ok(())
+        self.fk_restore()
     }
 
     fn drop_all(&mut self) -> Result<()> {
         // Internal `sqlite_*` tables cannot be dropped (golang-migrate #1138): skip them
         // and empty sqlite_sequence instead. Views go too, so nothing is left dangling.
-        let sql = "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+        let sql = "SELECT type, name FROM main.sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
         let objects: Vec<(String, String)> = {
             let mut st = self.conn.prepare(sql).map_err(|e| db_err(e, sql))?;
             let rows = st
@@ -810,25 +951,24 @@ impl Driver for Sqlite {
             rows.collect::<rusqlite::Result<_>>()
                 .map_err(|e| db_err(e, sql))?
         };
-        self.conn
-            .execute_batch("PRAGMA foreign_keys = OFF")
-            .map_err(|e| db_err(e, "PRAGMA foreign_keys = OFF"))?;
+        let fk_was_on = self.foreign_keys_on()?;
+        self.set_foreign_keys(false)?;
         let mut script = String::from("BEGIN IMMEDIATE;\n");
         for (ty, name) in objects.iter().filter(|(t, _)| t == "view") {
             script.push_str(&format!(
-                "DROP {} IF EXISTS \"{}\";\n",
+                "DROP {} IF EXISTS main.\"{}\";\n",
                 ty.to_uppercase(),
                 name.replace('"', "\"\"")
             ));
         }
         for (_, name) in objects.iter().filter(|(t, _)| t == "table") {
             script.push_str(&format!(
-                "DROP TABLE IF EXISTS \"{}\";\n",
+                "DROP TABLE IF EXISTS main.\"{}\";\n",
                 name.replace('"', "\"\"")
             ));
         }
         if self.table_exists("sqlite_sequence")? {
-            script.push_str("DELETE FROM sqlite_sequence;\n");
+            script.push_str("DELETE FROM main.sqlite_sequence;\n");
         }
         script.push_str("COMMIT;");
         let res = self
@@ -838,10 +978,7 @@ impl Driver for Sqlite {
         if res.is_err() {
             let _ = self.rollback();
         }
-        let fk = if self.cfg.foreign_keys { "ON" } else { "OFF" };
-        let _ = self
-            .conn
-            .execute_batch(&format!("PRAGMA foreign_keys = {fk}"));
+        let _ = self.set_foreign_keys(fk_was_on);
         res?;
         self.conn
             .execute_batch("VACUUM")
@@ -880,7 +1017,7 @@ impl Driver for Sqlite {
     }
 
     fn table_exists(&mut self, name: &str) -> Result<bool> {
-        let sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
+        let sql = "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?1";
         let mut st = self.conn.prepare_cached(sql).map_err(|e| db_err(e, sql))?;
         let exists = st.exists([name]).map_err(|e| db_err(e, sql))?;
         drop(st);
@@ -890,6 +1027,10 @@ impl Driver for Sqlite {
 
     fn quote_ident(&self, name: &str) -> String {
         format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    fn quote_table(&self, name: &str) -> String {
+        format!("main.{}", self.quote_ident(name))
     }
 
     fn placeholder(&self, n: usize) -> String {
@@ -1030,6 +1171,99 @@ mod tests {
             found,
             "the bundled SQLite was built without SQLITE_MALLOC_SOFT_LIMIT=0 (.cargo/config.toml)"
         );
+    }
+
+    /// Every file runs with foreign keys off, whatever the URL says, whatever an earlier
+    /// file set and in every transaction mode, and the connection has its own setting
+    /// (the URL's) again after the run.
+    #[test]
+    fn every_file_runs_with_foreign_keys_off_and_the_setting_comes_back() {
+        use crate::migrator::Migrator;
+        use crate::source::Source;
+        use std::borrow::Cow;
+
+        let seen = |n: u32| {
+            format!("CREATE TABLE seen{n} AS SELECT foreign_keys AS fk FROM pragma_foreign_keys;\n")
+        };
+        let files = [
+            (
+                "1_a.up.sql",
+                format!("{}PRAGMA foreign_keys = ON;\n", seen(1)),
+            ),
+            (
+                "2_b.up.sql",
+                format!("{}PRAGMA foreign_keys = 1;\n", seen(2)),
+            ),
+            (
+                "3_c.up.sql",
+                format!("PRAGMA foreign_keys = ON;\n{}", seen(3)),
+            ),
+            (
+                "4_d.up.sql",
+                format!("{}PRAGMA foreign_keys = OFF;\n", seen(4)),
+            ),
+            ("5_e.up.sql", seen(5)),
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut n = 0;
+        for fk in [false, true] {
+            for no_tx in [false, true] {
+                for single in [false, true] {
+                    if no_tx && single {
+                        continue; // refused: -single-transaction needs transactions
+                    }
+                    n += 1;
+                    let db = dir.path().join(format!("fk{n}.db"));
+                    let source = Source::from_files(
+                        files
+                            .iter()
+                            .map(|(f, b)| (*f, Cow::Owned(b.clone().into_bytes()))),
+                    )
+                    .expect("source");
+                    let url = format!(
+                        "sqlite3://{}?_foreign_keys={}&x-no-tx-wrap={no_tx}",
+                        db.display(),
+                        u8::from(fk)
+                    );
+                    let mut m = Migrator::open(source, &url).expect("open");
+                    m.set_single_transaction(single);
+                    m.up().expect("up");
+                    let d = m.driver();
+                    for i in 1..=5 {
+                        let rows = d
+                            .query(&format!("SELECT fk FROM seen{i}"), &[])
+                            .expect("seen");
+                        assert_eq!(rows, [[Value::Int(0)]], "{url} single={single}: file {i}");
+                    }
+                    let now = d.query("PRAGMA foreign_keys", &[]).expect("pragma");
+                    assert_eq!(now, [[Value::Int(i64::from(fk))]], "{url} single={single}");
+                }
+            }
+        }
+    }
+
+    /// In a rehearsal only in-memory attachments pass; a file, or a name SQLite does not
+    /// hand to the authorizer (empty), is refused.
+    #[test]
+    fn attach_names_that_write_no_file() {
+        for f in [
+            ":memory:",
+            "file::memory:",
+            "file::memory:?cache=shared",
+            "file:x?mode=memory",
+        ] {
+            assert!(in_memory(f), "{f}");
+        }
+        for f in [
+            "",
+            "other.db",
+            "file:other.db",
+            "/tmp/x.db",
+            "file:x.db?mode=rwc",
+            ":memory",
+        ] {
+            assert!(!in_memory(f), "{f}");
+        }
     }
 
     #[test]

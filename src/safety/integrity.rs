@@ -1,7 +1,9 @@
 //! Integrity checks: `PRAGMA quick_check` (or the full `integrity_check`) and
 //! `PRAGMA foreign_key_check`.
 
-use rusqlite::Connection;
+use std::path::Path;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::driver::{Driver, Value};
 use crate::error::Result;
@@ -59,6 +61,44 @@ pub fn check(d: &mut dyn Driver, which: Check) -> Vec<String> {
             .collect(),
         Err(e) => vec![e.to_string()],
     }
+}
+
+/// Whether a new connection can read the database file's schema, as the next process
+/// will: `Err` with SQLite's message when it cannot (a malformed `sqlite_master`, e.g.
+/// after a migration edited it through `PRAGMA writable_schema`). A file that is locked
+/// right now (this run's own connection in `_locking_mode=EXCLUSIVE`) counts as readable:
+/// [`check_reloaded`] reads the schema again on that connection instead.
+pub fn opens(db: &Path) -> std::result::Result<(), String> {
+    let msg = |e: &rusqlite::Error| crate::driver::sqlite::message(e);
+    let busy = |e: &rusqlite::Error| {
+        matches!(
+            e.sqlite_error_code(),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+        )
+    };
+    let c = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| msg(&e))?;
+    // Preparing a statement that names a table parses every entry of the schema.
+    match c.query_row("SELECT count(*) FROM main.sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(()),
+        Err(e) if busy(&e) => Ok(()),
+        Err(e) => Err(msg(&e)),
+    }
+}
+
+/// [`check`] after the connection has dropped its cached schema (`PRAGMA
+/// writable_schema = RESET`): the check then runs on the schema as stored in the file, not
+/// on the copy the connection parsed before a migration edited `sqlite_master`.
+pub fn check_reloaded(d: &mut dyn Driver, which: Check) -> Vec<String> {
+    if let Err(e) = d.execute("PRAGMA writable_schema = RESET", &[]) {
+        return vec![e.to_string()];
+    }
+    check(d, which)
 }
 
 /// The number of rows `PRAGMA foreign_key_check` reports.

@@ -140,7 +140,7 @@ pub fn worth_backing_up(d: &mut dyn Driver, db: &Path) -> Result<bool> {
     let t = d.table().to_string();
     let (checksums, journal) = crate::journal::table_names(d);
     let rows = d.query(
-        "SELECT count(*) FROM sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3)",
+        "SELECT count(*) FROM main.sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3)",
         &[Value::Text(t), Value::Text(journal), Value::Text(checksums)],
     )?;
     Ok(rows
@@ -149,6 +149,72 @@ pub fn worth_backing_up(d: &mut dyn Driver, db: &Path) -> Result<bool> {
         .and_then(Value::as_i64)
         .unwrap_or(1)
         > 0)
+}
+
+/// The check after a run that changed the database: [`integrity::check_reloaded`] on
+/// the run's connection, then, for a file, [`integrity::opens`] on a new connection, so
+/// a database the next process cannot open never passes. The problems found (empty = ok).
+pub fn check_after_run(d: &mut dyn Driver, db: Option<&Path>, which: Check) -> Vec<String> {
+    let problems = integrity::check_reloaded(d, which);
+    if !problems.is_empty() {
+        return problems;
+    }
+    match db.map(integrity::opens) {
+        Some(Err(e)) => vec![format!("a new connection cannot read the database: {e}")],
+        _ => Vec::new(),
+    }
+}
+
+/// Keeps a database file that SQLite cannot open, byte for byte, before `restore` replaces
+/// it: `<dir>/<file name>.unopenable-<UTC time>` (and its `-wal` beside it as
+/// `<that name>-wal`), mode 0600. Not a backup: `backups` does not list it and pruning
+/// never removes it. Returns the copy's path.
+pub fn save_unopenable(db: &Path, dir: &Path) -> Result<PathBuf> {
+    let name = db
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "db".into());
+    let fail = |path: &Path, e: std::io::Error| Error::BackupFailed {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    let base = format!(
+        "{name}.unopenable-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    );
+    let mut to = dir.join(&base);
+    let mut seq = 0;
+    while to.exists() {
+        seq += 1;
+        to = dir.join(format!("{base}-{seq}"));
+    }
+    let with = |p: &Path, suffix: &str| {
+        let mut s = p.as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    // Private like a backup (0600), never over an existing file.
+    let copy = |from: &Path, to: &Path| -> Result<()> {
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut out = o.open(to).map_err(|e| fail(to, e))?;
+        let mut from = std::fs::File::open(from).map_err(|e| fail(to, e))?;
+        std::io::copy(&mut from, &mut out).map_err(|e| fail(to, e))?;
+        out.sync_all().map_err(|e| fail(to, e))
+    };
+    copy(db, &to)?;
+    let wal = with(db, "-wal");
+    if wal.exists() {
+        copy(&wal, &with(&to, "-wal"))?;
+    }
+    sync_dir(dir).map_err(|e| fail(dir, e))?;
+    Ok(to)
 }
 
 /// What [`auto_backup`] made.

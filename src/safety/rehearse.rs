@@ -66,6 +66,7 @@ pub fn rehearse(
         cfg.target = SqliteTarget::File(copy.clone());
         cfg.read_only = false;
         let mut driver = Sqlite::open_config(cfg)?;
+        driver.refuse_attach();
         let problems = integrity::check(&mut driver, check);
         if !problems.is_empty() {
             return Err(Error::Corrupt {
@@ -104,7 +105,7 @@ pub fn rehearse(
         partial.total = run_started.elapsed();
         partial.steps = steps.lock().map(|s| s.clone()).unwrap_or_default();
         res?;
-        let problems = integrity::check(m.driver(), check);
+        let problems = super::check_after_run(m.driver(), Some(&copy), check);
         if !problems.is_empty() {
             return Err(Error::Safety {
                 msg: format!(

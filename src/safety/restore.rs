@@ -112,7 +112,11 @@ pub fn restore(
         DbVersion::Nil
     };
     if super::has_content(db) && !opts.no_backup {
-        let b = backup::create(db, &dir, &version_of(db, table))?;
+        // A database SQLite cannot open has no backup-API copy: its bytes are kept.
+        let b = match super::integrity::opens(db) {
+            Ok(()) => backup::create(db, &dir, &version_of(db, table))?,
+            Err(_) => super::save_unopenable(db, &dir)?,
+        };
         out.pruned = backup::prune(db, &dir, opts.keep)?;
         // Never prune the backup being restored from.
         out.previous = Some(b);

@@ -6,8 +6,10 @@
 mod harness;
 
 mod crash;
+mod generated;
 mod hostile;
 mod stress;
+mod transcripts;
 
 /// A small xorshift generator: no dependency, reproducible from the printed seed.
 pub struct Rng(u64);
