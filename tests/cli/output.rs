@@ -65,13 +65,17 @@ fn stdio(sink: Sink) -> Stdio {
     }
 }
 
-/// The harness's filter, times with milliseconds as `[UTC]`, JSON durations as `[N]`.
+/// The harness's filter, times with milliseconds as `[UTC]`, JSON durations as `[N]`,
+/// `create`'s time-stamped names as `[YYYYMMDDhhmmss]`.
 fn filter(e: &Env, b: &[u8]) -> String {
     let s = e.filter(&String::from_utf8_lossy(b));
     let ms = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z").expect("regex");
     let s = ms.replace_all(&s, "[UTC]");
     let took = regex::Regex::new(r#""duration_ms": \d+"#).expect("regex");
-    took.replace_all(&s, r#""duration_ms": [N]"#).into_owned()
+    let s = took.replace_all(&s, r#""duration_ms": [N]"#);
+    // `create`'s default file names start with the time (two runs can straddle a second).
+    let stamp = regex::Regex::new(r"/\d{14}_").expect("regex");
+    stamp.replace_all(&s, "/[YYYYMMDDhhmmss]_").into_owned()
 }
 
 fn run(e: &Env, mut c: Command, out: Sink, err: Sink) -> Outcome {
