@@ -4,6 +4,7 @@
 //! The state lives in golang-migrate's `schema_migrations(version, dirty)` table, byte for
 //! byte, so golang-migrate and this crate can take turns on one database.
 
+pub mod cancel;
 pub mod driver;
 pub mod error;
 pub mod gate;

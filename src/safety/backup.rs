@@ -4,9 +4,10 @@
 //! file is removed on any failure. Mode 0600: a backup holds the same data as the database.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::sync_dir;
 use crate::error::{Error, Result};
@@ -16,6 +17,16 @@ use crate::version::DbVersion;
 pub const DEFAULT_KEEP: usize = 10;
 
 const TIME_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+
+/// How long a copy or an identity write waits for a lock another connection holds (the
+/// default busy timeout of the SQLite driver), polling every [`POLL`].
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+const POLL: Duration = Duration::from_millis(10);
+
+/// The longest database file name used as is in a backup's name. A backup's name adds at
+/// most 72 bytes (`.backup-`, a version tag of up to 27, `-`, the time, a `-NNN` sequence,
+/// and `.partial-journal` while it is written), and must fit NAME_MAX (255 bytes).
+const MAX_PREFIX: usize = 180;
 
 /// One backup file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,13 +52,26 @@ pub fn version_tag(v: &DbVersion) -> String {
     }
 }
 
-fn file_name(db: &Path) -> String {
-    db.file_name()
+/// The database's file name as backup names start with it: the name itself, or, when it
+/// is longer than [`MAX_PREFIX`] bytes, its first bytes, `~` and 8 hex digits of the full
+/// name's SHA-256 (the same name always gives the same prefix).
+pub fn name_prefix(db: &Path) -> String {
+    let name = db
+        .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "database".into())
+        .unwrap_or_else(|| "database".into());
+    if name.len() <= MAX_PREFIX {
+        return name;
+    }
+    let mut cut = MAX_PREFIX - 9;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hash = crate::source::checksum(name.as_bytes());
+    format!("{}~{}", &name[..cut], &hash[..8])
 }
 
-/// Parses `<db>.backup-<version>-<time>[-<seq>]`.
+/// Parses `<prefix>.backup-<version>-<time>[-<seq>]`.
 fn parse_name(db_name: &str, name: &str) -> Option<(String, DateTime<Utc>, u32)> {
     let rest = name.strip_prefix(db_name)?.strip_prefix(".backup-")?;
     let parts: Vec<&str> = rest.split('-').collect();
@@ -68,12 +92,218 @@ fn parse_name(db_name: &str, name: &str) -> Option<(String, DateTime<Utc>, u32)>
     Some((version, t.and_utc(), seq))
 }
 
-/// The backups of `db` in `dir`, oldest first.
-pub fn list(db: &Path, dir: &Path) -> Result<Vec<BackupInfo>> {
-    let db_name = file_name(db);
+/// The side table that holds a database's identity: `<migrations table>_identity`, one
+/// row, one random 128-bit id in hex. Backups copy it, so a backup names its database.
+pub fn identity_table(table: &str) -> String {
+    format!("{table}_identity")
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A busy handler for migrate's own connections: waits up to [`LOCK_WAIT`], and stops at
+/// once on [`crate::cancel::request`].
+fn bounded_busy(tries: i32) -> bool {
+    let max = LOCK_WAIT.as_millis() / POLL.as_millis();
+    if crate::cancel::requested() || u128::try_from(tries).unwrap_or(u128::MAX) >= max {
+        return false;
+    }
+    std::thread::sleep(POLL);
+    true
+}
+
+/// Opens `p` with the bounded busy handler.
+fn open_bounded(p: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let c = Connection::open_with_flags(p, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    c.busy_handler(Some(bounded_busy))?;
+    Ok(c)
+}
+
+/// The identity recorded in the database `c` is connected to (`None`: it has none).
+pub fn read_identity(c: &Connection, table: &str) -> rusqlite::Result<Option<String>> {
+    let t = identity_table(table);
+    let n: i64 = c.query_row(
+        "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+        [&t],
+        |r| r.get(0),
+    )?;
+    if n == 0 {
+        return Ok(None);
+    }
+    c.query_row(
+        &format!("SELECT id FROM main.{} ORDER BY rowid LIMIT 1", quoted(&t)),
+        [],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+}
+
+/// Replaces the identity of the database `c` is connected to with `id`.
+pub fn write_identity(c: &Connection, table: &str, id: &str) -> rusqlite::Result<()> {
+    let t = quoted(&identity_table(table));
+    c.execute_batch(&format!(
+        "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS main.{t} (id TEXT NOT NULL); DELETE FROM main.{t};"
+    ))?;
+    let res = c
+        .execute(&format!("INSERT INTO main.{t} (id) VALUES (?1)"), [id])
+        .and_then(|_| c.execute_batch("COMMIT"));
+    if res.is_err() {
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    res
+}
+
+/// A new random identity (SQLite's PRNG, seeded from the OS).
+pub fn new_identity(c: &Connection) -> rusqlite::Result<String> {
+    c.query_row("SELECT lower(hex(randomblob(16)))", [], |r| r.get(0))
+}
+
+/// The identity of the database file `db`, created (a new random id) if it has none.
+pub fn ensure_identity(db: &Path, table: &str) -> std::result::Result<String, String> {
+    let c = open_bounded(db, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| crate::driver::sqlite::message(&e))?;
+    let run = || -> rusqlite::Result<String> {
+        if let Some(id) = read_identity(&c, table)? {
+            return Ok(id);
+        }
+        let id = new_identity(&c)?;
+        let t = quoted(&identity_table(table));
+        // Only if still missing: another process may have written one meanwhile.
+        c.execute_batch(&format!(
+            "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS main.{t} (id TEXT NOT NULL);"
+        ))?;
+        let res = c
+            .execute(
+                &format!(
+                    "INSERT INTO main.{t} (id) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM main.{t})"
+                ),
+                [&id],
+            )
+            .and_then(|_| c.execute_batch("COMMIT"));
+        if res.is_err() {
+            let _ = c.execute_batch("ROLLBACK");
+        }
+        res?;
+        Ok(read_identity(&c, table)?.unwrap_or(id))
+    };
+    run().map_err(|e| crate::driver::sqlite::message(&e))
+}
+
+/// What is known of a database's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Its id.
+    Known(String),
+    /// It has none (never backed up by this version of migrate), or the file is missing.
+    None,
+    /// It could not be read (a damaged or locked database): the reason.
+    Unreadable(String),
+}
+
+/// The identity of the database file `db`, read-only.
+pub fn identity_of(db: &Path, table: &str) -> Identity {
+    if !db.exists() {
+        return Identity::None;
+    }
+    match open_bounded(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| read_identity(&c, table))
+    {
+        Ok(Some(id)) => Identity::Known(id),
+        Ok(None) => Identity::None,
+        Err(e) => Identity::Unreadable(crate::driver::sqlite::message(&e)),
+    }
+}
+
+/// What a file is, when it is not a regular file ("a directory", "a FIFO", ...).
+pub fn file_kind(p: &Path) -> Option<&'static str> {
+    let m = std::fs::metadata(p).ok()?;
+    let t = m.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return Some("a device");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// The identity recorded in a backup file, opened read-only and immutable (nothing is
+/// written next to it). `Err`: why it is not a SQLite file migrate can read.
+pub fn identity_of_backup(p: &Path, table: &str) -> std::result::Result<Option<String>, String> {
+    let meta = std::fs::symlink_metadata(p).map_err(|e| e.to_string())?;
+    if meta.file_type().is_symlink() {
+        return Err("a symbolic link".into());
+    }
+    if let Some(kind) = file_kind(p) {
+        return Err(kind.into());
+    }
+    // A URI, so `immutable=1` keeps SQLite from creating -wal/-shm files or taking locks.
+    const ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+        .add(b'%')
+        .add(b'?')
+        .add(b'#');
+    let bytes = p.as_os_str().as_encoded_bytes();
+    let uri = format!(
+        "file:{}?immutable=1",
+        percent_encoding::percent_encode(bytes, ESCAPE)
+    );
+    let c = Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| crate::driver::sqlite::message(&e))?;
+    read_identity(&c, table).map_err(|e| crate::driver::sqlite::message(&e))
+}
+
+/// Whether the backup file `p` belongs to the database whose identity is `own`: `Ok(())`
+/// or why not.
+pub fn verify(p: &Path, table: &str, own: &Identity) -> std::result::Result<(), String> {
+    let theirs = identity_of_backup(p, table).map_err(|e| format!("{e}, not a backup"))?;
+    match (theirs, own) {
+        (Some(t), Identity::Known(o)) if t == *o => Ok(()),
+        (Some(_), Identity::Known(_)) => Err("a backup of another database".into()),
+        (Some(_), Identity::None) => Err(
+            "a backup of another database (this database has no backup identity yet)".into(),
+        ),
+        (Some(_), Identity::Unreadable(e)) => Err(format!(
+            "cannot tell: the database's identity cannot be read ({e})"
+        )),
+        (None, _) => Err(
+            "no backup identity (made by an earlier version of migrate or another tool)".into(),
+        ),
+    }
+}
+
+/// The files in `dir` named like backups of `db`: the ones verified as its backups, and
+/// the others with the reason they are not.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// This database's backups, oldest first.
+    pub backups: Vec<BackupInfo>,
+    /// Files that only look like its backups, and why they are not.
+    pub others: Vec<(PathBuf, String)>,
+}
+
+/// Scans `dir` for the backups of `db` (migrations table `table`).
+pub fn scan(db: &Path, dir: &Path, table: &str) -> Result<Scan> {
+    let prefix = name_prefix(db);
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Scan::default()),
         Err(e) => {
             return Err(Error::Safety {
                 msg: format!("cannot list backups in {}: {e}", dir.display()),
@@ -81,17 +311,23 @@ pub fn list(db: &Path, dir: &Path) -> Result<Vec<BackupInfo>> {
             })
         }
     };
-    let mut out = Vec::new();
+    let own = identity_of(db, table);
+    let mut out = Scan::default();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some((version, time, seq)) = parse_name(&db_name, &name) else {
+        let Some((version, time, seq)) = parse_name(&prefix, &name) else {
             continue;
         };
-        let meta = e.metadata().ok();
+        let path = e.path();
+        if let Err(why) = verify(&path, table, &own) {
+            out.others.push((path, why));
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&path).ok();
         let size = meta.as_ref().map_or(0, |m| m.len());
         let modified = meta.and_then(|m| m.modified().ok());
-        out.push(BackupInfo {
-            path: e.path(),
+        out.backups.push(BackupInfo {
+            path,
             version,
             time,
             seq,
@@ -99,23 +335,50 @@ pub fn list(db: &Path, dir: &Path) -> Result<Vec<BackupInfo>> {
             modified,
         });
     }
-    out.sort_by(|a, b| {
+    out.backups.sort_by(|a, b| {
         (a.time, a.modified, a.seq, &a.path).cmp(&(b.time, b.modified, b.seq, &b.path))
     });
+    out.others.sort();
     Ok(out)
 }
 
-/// The newest backup of `db` in `dir`, if any.
-pub fn newest(db: &Path, dir: &Path) -> Option<PathBuf> {
-    list(db, dir).ok()?.pop().map(|b| b.path)
+/// The backups of `db` in `dir`, oldest first: only files verified as its backups.
+pub fn list(db: &Path, dir: &Path, table: &str) -> Result<Vec<BackupInfo>> {
+    Ok(scan(db, dir, table)?.backups)
 }
 
-/// Removes all but the newest `keep` backups (0 keeps all); returns what it removed.
-pub fn prune(db: &Path, dir: &Path, keep: usize) -> Result<Vec<PathBuf>> {
+/// The newest backup of `db` in `dir`, if any. A database whose identity cannot be read
+/// (a damaged one) cannot verify its backups: for it, the newest file named like its
+/// backup that holds a backup identity, to name in a hint.
+pub fn newest(db: &Path, dir: &Path, table: &str) -> Option<PathBuf> {
+    let mut scan = scan(db, dir, table).ok()?;
+    if let Some(b) = scan.backups.pop() {
+        return Some(b.path);
+    }
+    if !matches!(identity_of(db, table), Identity::Unreadable(_)) {
+        return None;
+    }
+    let prefix = name_prefix(db);
+    scan.others
+        .into_iter()
+        .filter(|(p, _)| identity_of_backup(p, table).is_ok_and(|i| i.is_some()))
+        .filter_map(|(p, _)| {
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            let (_, time, seq) = parse_name(&prefix, &name)?;
+            Some(((time, seq), p))
+        })
+        .max()
+        .map(|(_, p)| p)
+}
+
+/// Removes all but the newest `keep` of `db`'s verified backups (0 keeps all); returns
+/// what it removed. Nothing else is ever removed: not another database's backups, not a
+/// file or directory that only has a backup's name.
+pub fn prune(db: &Path, dir: &Path, keep: usize, table: &str) -> Result<Vec<PathBuf>> {
     if keep == 0 {
         return Ok(Vec::new());
     }
-    let all = list(db, dir)?;
+    let all = list(db, dir, table)?;
     let excess = all.len().saturating_sub(keep);
     let mut removed = Vec::new();
     for b in all.into_iter().take(excess) {
@@ -132,12 +395,13 @@ pub fn prune(db: &Path, dir: &Path, keep: usize) -> Result<Vec<PathBuf>> {
 }
 
 /// Backs `db` up into `dir` as `<db>.backup-<version>-<now>`; returns the new file.
+/// The backup carries the database's identity (`<table>_identity`; see [`write`]).
 /// Nothing is pruned here (see [`prune`]).
-pub fn create(db: &Path, dir: &Path, version: &DbVersion) -> Result<PathBuf> {
+pub fn create(db: &Path, dir: &Path, version: &DbVersion, table: &str) -> Result<PathBuf> {
     let now = Utc::now();
     let base = format!(
         "{}.backup-{}-{}",
-        file_name(db),
+        name_prefix(db),
         version_tag(version),
         now.format(TIME_FORMAT)
     );
@@ -155,15 +419,28 @@ pub fn create(db: &Path, dir: &Path, version: &DbVersion) -> Result<PathBuf> {
     };
     let mut target = dir.join(&base);
     let mut seq = 0;
-    while target.exists() || partial_of(&target).exists() {
+    while target.symlink_metadata().is_ok() || partial_of(&target).symlink_metadata().is_ok() {
         seq += 1;
         target = dir.join(format!("{base}-{seq}"));
     }
+    if crate::cancel::requested() {
+        return Err(Error::Interrupted {
+            what: "before the backup".into(),
+        });
+    }
     let partial = partial_of(&target);
-    match write(db, &partial, &target, dir) {
+    match write(db, &partial, &target, dir, table) {
         Ok(()) => Ok(target),
         Err(reason) => {
             remove_with_sidecars(&partial);
+            if crate::cancel::requested() {
+                return Err(Error::Interrupted {
+                    what: format!(
+                        "while backing up the database (the partial file {} was removed)",
+                        partial.display()
+                    ),
+                });
+            }
             Err(fail(&target, reason))
         }
     }
@@ -180,28 +457,33 @@ pub(crate) fn remove_with_sidecars(p: &Path) {
 }
 
 /// Copies `src` into a new file `dst` with the online backup API; `dst` gets mode 0600.
+/// A lock held by another connection is waited for at most [`LOCK_WAIT`]; the wait stops
+/// at once on [`crate::cancel::request`]. The caller removes `dst` on failure.
 pub(crate) fn copy_with_backup_api(src: &Path, dst: &Path) -> std::result::Result<(), String> {
+    let _wait = crate::cancel::Wait::start();
     create_private(dst)?;
-    let from = Connection::open_with_flags(
-        src,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| format!("cannot open {}: {e}", src.display()))?;
-    from.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(|e| e.to_string())?;
-    let mut to = Connection::open_with_flags(
-        dst,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| e.to_string())?;
+    let from = open_bounded(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open {}: {e}", src.display()))?;
+    let mut to = open_bounded(dst, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
     {
         let b = rusqlite::backup::Backup::new(&from, &mut to).map_err(|e| e.to_string())?;
-        // All remaining pages per step: one pass; retry while the source is busy.
+        // All remaining pages in one step: one pass under one read lock. Busy and Locked
+        // come back once the busy handler gave up (after LOCK_WAIT, or on cancel).
         loop {
+            if crate::cancel::requested() {
+                return Err("interrupted".into());
+            }
             match b.step(-1).map_err(|e| crate::driver::sqlite::message(&e))? {
                 rusqlite::backup::StepResult::Done => break,
                 rusqlite::backup::StepResult::More => {}
-                _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+                _ if crate::cancel::requested() => return Err("interrupted".into()),
+                _ => {
+                    return Err(format!(
+                        "{} stayed locked by another connection for {} s (a connection opened with _locking_mode=EXCLUSIVE keeps every other one out, backups included)",
+                        src.display(),
+                        LOCK_WAIT.as_secs()
+                    ))
+                }
             }
         }
     }
@@ -217,6 +499,9 @@ pub(crate) fn copy_with_backup_api(src: &Path, dst: &Path) -> std::result::Resul
     std::fs::File::open(dst)
         .and_then(|f| f.sync_all())
         .map_err(|e| format!("fsync: {e}"))?;
+    if crate::cancel::requested() {
+        return Err("interrupted".into());
+    }
     Ok(())
 }
 
@@ -232,8 +517,31 @@ fn create_private(p: &Path) -> std::result::Result<(), String> {
     o.open(p).map(drop).map_err(|e| e.to_string())
 }
 
-fn write(db: &Path, partial: &Path, target: &Path, dir: &Path) -> std::result::Result<(), String> {
+/// Copies `db` to `partial`, gives the copy the database's identity, and renames it to
+/// `target`. A database without an identity gets one only once the copy succeeded, so a
+/// failed backup changes nothing; if it cannot be written (a read-only database) the
+/// backup is kept without one.
+fn write(
+    db: &Path,
+    partial: &Path,
+    target: &Path,
+    dir: &Path,
+    table: &str,
+) -> std::result::Result<(), String> {
     copy_with_backup_api(db, partial)?;
+    let c = open_bounded(partial, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
+    if read_identity(&c, table)
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        if let Ok(id) = ensure_identity(db, table) {
+            write_identity(&c, table, &id).map_err(|e| format!("identity: {e}"))?;
+        }
+    }
+    c.close().map_err(|(_, e)| e.to_string())?;
+    std::fs::File::open(partial)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("fsync: {e}"))?;
     std::fs::rename(partial, target).map_err(|e| format!("rename: {e}"))?;
     sync_dir(dir).map_err(|e| format!("fsync of {}: {e}", dir.display()))
 }
