@@ -206,8 +206,7 @@ pub fn identity_of(db: &Path, table: &str) -> Identity {
     if !db.exists() {
         return Identity::None;
     }
-    match open_bounded(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .and_then(|c| read_identity(&c, table))
+    match open_bounded(db, OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(|c| read_identity(&c, table))
     {
         Ok(Some(id)) => Identity::Known(id),
         Ok(None) => Identity::None,
@@ -252,10 +251,8 @@ pub fn identity_of_backup(p: &Path, table: &str) -> std::result::Result<Option<S
         return Err(kind.into());
     }
     // A URI, so `immutable=1` keeps SQLite from creating -wal/-shm files or taking locks.
-    const ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-        .add(b'%')
-        .add(b'?')
-        .add(b'#');
+    const ESCAPE: &percent_encoding::AsciiSet =
+        &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
     let bytes = p.as_os_str().as_encoded_bytes();
     let uri = format!(
         "file:{}?immutable=1",
@@ -263,7 +260,9 @@ pub fn identity_of_backup(p: &Path, table: &str) -> std::result::Result<Option<S
     );
     let c = Connection::open_with_flags(
         &uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| crate::driver::sqlite::message(&e))?;
     read_identity(&c, table).map_err(|e| crate::driver::sqlite::message(&e))
@@ -276,15 +275,15 @@ pub fn verify(p: &Path, table: &str, own: &Identity) -> std::result::Result<(), 
     match (theirs, own) {
         (Some(t), Identity::Known(o)) if t == *o => Ok(()),
         (Some(_), Identity::Known(_)) => Err("a backup of another database".into()),
-        (Some(_), Identity::None) => Err(
-            "a backup of another database (this database has no backup identity yet)".into(),
-        ),
+        (Some(_), Identity::None) => {
+            Err("a backup of another database (this database has no backup identity yet)".into())
+        }
         (Some(_), Identity::Unreadable(e)) => Err(format!(
             "cannot tell: the database's identity cannot be read ({e})"
         )),
-        (None, _) => Err(
-            "no backup identity (made by an earlier version of migrate or another tool)".into(),
-        ),
+        (None, _) => {
+            Err("no backup identity (made by an earlier version of migrate or another tool)".into())
+        }
     }
 }
 
@@ -603,7 +602,8 @@ mod tests {
             std::fs::write(&p, b"half a copy").expect("stale partial");
             stale.push(p);
         }
-        let made = create(&db, dir.path(), &DbVersion::Clean(1)).expect("backup");
+        let made =
+            create(&db, dir.path(), &DbVersion::Clean(1), "schema_migrations").expect("backup");
         assert!(made.exists() && !made.to_string_lossy().ends_with(".partial"));
         for p in &stale {
             assert_eq!(std::fs::read(p).expect("kept"), b"half a copy");
@@ -613,5 +613,222 @@ mod tests {
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .expect("count");
         assert_eq!(n, 1);
+    }
+
+    /// A small deterministic generator for the invariant tests (no extra dependency).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn fill(db: &Path, rows: i64) {
+        let c = Connection::open(db).expect("open");
+        c.execute_batch("CREATE TABLE IF NOT EXISTS t (x)")
+            .expect("table");
+        for i in 0..rows {
+            c.execute("INSERT INTO t VALUES (?1)", [i]).expect("row");
+        }
+    }
+
+    /// Junk named like a backup of `app.db`: what it is, and how to make it.
+    fn junk(rng: &mut Rng, dir: &Path, n: usize, others: &[PathBuf]) -> PathBuf {
+        let name = format!(
+            "app.db.backup-v{:04}-2026112{}T0{}1500Z{}",
+            rng.below(20),
+            rng.below(10),
+            rng.below(10),
+            if rng.below(2) == 0 {
+                String::new()
+            } else {
+                format!("-{n}")
+            }
+        );
+        let p = dir.join(name);
+        if p.symlink_metadata().is_ok() {
+            return p;
+        }
+        match rng.below(7) {
+            0 => std::fs::write(&p, b"not a database").expect("text"),
+            1 => std::fs::write(&p, b"").expect("empty"),
+            2 => std::fs::create_dir(&p).expect("dir"),
+            3 => fill(&p, 1), // a SQLite file with no identity
+            4 => {
+                // A SQLite file with an identity of its own.
+                fill(&p, 1);
+                let c = Connection::open(&p).expect("open");
+                write_identity(&c, "schema_migrations", "feedfacefeedfacefeedfacefeedface")
+                    .expect("identity");
+            }
+            5 => match others.first() {
+                // A symbolic link to a real backup.
+                Some(o) => std::os::unix::fs::symlink(o, &p).expect("symlink"),
+                None => std::fs::write(&p, b"x").expect("x"),
+            },
+            _ => {
+                let ok = std::process::Command::new("mkfifo")
+                    .arg(&p)
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !ok {
+                    std::fs::write(&p, b"fifo").expect("fallback");
+                }
+            }
+        }
+        p
+    }
+
+    /// The contents of a directory: name -> (kind, bytes) for regular files.
+    fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Option<Vec<u8>>> {
+        std::fs::read_dir(dir)
+            .expect("read_dir")
+            .flatten()
+            .map(|e| {
+                let p = e.path();
+                let meta = std::fs::symlink_metadata(&p).expect("meta");
+                let bytes = meta
+                    .file_type()
+                    .is_file()
+                    .then(|| std::fs::read(&p).expect("read"));
+                (p, bytes)
+            })
+            .collect()
+    }
+
+    /// Generated cases: two or three databases with the same file name share a backup
+    /// directory that also holds junk named like their backups (text, empty files,
+    /// directories, FIFOs, symbolic links, SQLite files without or with another
+    /// identity). Whatever order they back up and prune in, with whatever `keep`: a
+    /// prune removes only backups that database's own `create` made, every other file
+    /// stays byte for byte, and `list` is exactly its own backups still there.
+    #[test]
+    fn safety_pruning_touches_only_this_databases_backups() {
+        for seed in 1..=16u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let root = tempfile::tempdir().expect("tempdir");
+            let shared = root.path().join("backups");
+            std::fs::create_dir(&shared).expect("mkdir");
+            let n_dbs = 2 + usize::try_from(rng.below(2)).expect("small");
+            let dbs: Vec<PathBuf> = (0..n_dbs)
+                .map(|i| {
+                    let d = root.path().join(format!("host{i}"));
+                    std::fs::create_dir(&d).expect("mkdir");
+                    let db = d.join("app.db");
+                    fill(&db, i64::try_from(i).expect("small") + 1);
+                    db
+                })
+                .collect();
+            let mut made: Vec<Vec<PathBuf>> = vec![Vec::new(); n_dbs];
+            for n in 0..rng.below(6) + 2 {
+                let all: Vec<PathBuf> = made.iter().flatten().cloned().collect();
+                junk(&mut rng, &shared, usize::try_from(n).expect("small"), &all);
+            }
+            for _step in 0..12 {
+                let i = usize::try_from(rng.below(n_dbs as u64)).expect("small");
+                if rng.below(3) > 0 {
+                    let v = DbVersion::Clean(rng.below(5));
+                    let p = create(&dbs[i], &shared, &v, "schema_migrations").expect("backup");
+                    made[i].push(p);
+                } else {
+                    let keep = usize::try_from(rng.below(4)).expect("small");
+                    let before = snapshot(&shared);
+                    let removed =
+                        prune(&dbs[i], &shared, keep, "schema_migrations").expect("prune");
+                    for r in &removed {
+                        assert!(made[i].contains(r), "seed {seed}: {r:?} is not db {i}'s");
+                    }
+                    made[i].retain(|p| !removed.contains(p));
+                    if keep > 0 {
+                        assert!(made[i].len() <= keep, "seed {seed}");
+                    }
+                    let after = snapshot(&shared);
+                    for (p, bytes) in &before {
+                        if !removed.contains(p) {
+                            assert_eq!(after.get(p), Some(bytes), "seed {seed}: {p:?} changed");
+                        }
+                    }
+                }
+                for (j, db) in dbs.iter().enumerate() {
+                    let mut listed: Vec<PathBuf> = list(db, &shared, "schema_migrations")
+                        .expect("list")
+                        .into_iter()
+                        .map(|b| b.path)
+                        .collect();
+                    listed.sort();
+                    let mut own = made[j].clone();
+                    own.sort();
+                    assert_eq!(listed, own, "seed {seed}: db {j}");
+                }
+            }
+        }
+    }
+
+    /// Backup names of database files of every length up to NAME_MAX fit NAME_MAX, with
+    /// the `.partial` and its `-journal` while the backup is written, and parse back; two
+    /// long names that differ only at their end get different prefixes.
+    #[test]
+    fn safety_backup_names_fit_name_max() {
+        for len in (1..=250).step_by(7).chain([180, 181, 189, 190, 250]) {
+            for fill_char in ["a", "é", "日"] {
+                let mut name = fill_char.repeat(len / fill_char.len() + 1);
+                while name.len() > len {
+                    name.pop();
+                }
+                if name.is_empty() {
+                    continue;
+                }
+                let db = PathBuf::from("/srv").join(&name);
+                let prefix = name_prefix(&db);
+                let tag = version_tag(&DbVersion::Dirty(i64::MAX));
+                let full = format!("{prefix}.backup-{tag}-20261122T031500Z-999.partial-journal");
+                assert!(full.len() <= 255, "{len} {fill_char}: {}", full.len());
+                let b = format!("{prefix}.backup-v0001-20261122T031500Z-3");
+                assert!(parse_name(&prefix, &b).is_some());
+                let other = format!("{}x", &name[..name.len() - fill_char.len()]);
+                if name.len() > MAX_PREFIX && other != name {
+                    assert_ne!(name_prefix(Path::new(&other)), prefix);
+                }
+            }
+        }
+    }
+
+    /// The identity survives a copy of the file (another host), and a backup of the copy
+    /// is a backup of the original.
+    #[test]
+    fn safety_identity_travels_with_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("app.db");
+        fill(&db, 3);
+        let b = create(&db, dir.path(), &DbVersion::Clean(1), "schema_migrations").expect("b");
+        let Identity::Known(id) = identity_of(&db, "schema_migrations") else {
+            panic!("no identity after a backup");
+        };
+        let moved = dir.path().join("elsewhere");
+        std::fs::create_dir(&moved).expect("mkdir");
+        std::fs::copy(&db, moved.join("app.db")).expect("copy");
+        assert_eq!(
+            identity_of(&moved.join("app.db"), "schema_migrations"),
+            Identity::Known(id.clone())
+        );
+        assert_eq!(
+            verify(&b, "schema_migrations", &Identity::Known(id)),
+            Ok(())
+        );
+        let fresh = dir.path().join("fresh.db");
+        fill(&fresh, 1);
+        assert_eq!(identity_of(&fresh, "schema_migrations"), Identity::None);
+        assert!(verify(
+            &b,
+            "schema_migrations",
+            &identity_of(&fresh, "schema_migrations")
+        )
+        .is_err());
     }
 }

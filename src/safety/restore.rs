@@ -75,7 +75,11 @@ pub fn version_of(db: &Path, table: &str) -> DbVersion {
 /// The temporary file a restore copies the backup to, beside the database:
 /// `.<name>.restore-<pid>`.
 fn temp_name(db: &Path) -> String {
-    format!(".{}.restore-{}", backup::name_prefix(db), std::process::id())
+    format!(
+        ".{}.restore-{}",
+        backup::name_prefix(db),
+        std::process::id()
+    )
 }
 
 /// Removes the temporary copies (and their `-journal`/`-wal`/`-shm` files) that killed

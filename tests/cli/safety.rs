@@ -42,8 +42,10 @@ fn without_identity(dump: String) -> String {
 /// The backup identity recorded in a SQLite file, if any.
 fn identity(p: &Path) -> Option<String> {
     let c = rusqlite::Connection::open(p).expect("open");
-    c.query_row("SELECT id FROM schema_migrations_identity", [], |r| r.get(0))
-        .ok()
+    c.query_row("SELECT id FROM schema_migrations_identity", [], |r| {
+        r.get(0)
+    })
+    .ok()
 }
 
 fn mtime(p: &Path) -> std::time::SystemTime {
