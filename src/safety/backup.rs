@@ -440,10 +440,19 @@ pub fn create(db: &Path, dir: &Path, version: &DbVersion, table: &str) -> Result
                     ),
                 });
             }
+            if reason.contains(LOCKED) {
+                return Err(Error::Safety {
+                    msg: fail(&target, reason).to_string(),
+                    hint: Some("nothing was changed; a connection with _locking_mode=EXCLUSIVE (this URL's own, or another process's) keeps the backup out: drop _locking_mode=EXCLUSIVE from the URL for this run, or run with -no-backup".into()),
+                });
+            }
             Err(fail(&target, reason))
         }
     }
 }
+
+/// In a copy's error: the source stayed locked.
+const LOCKED: &str = "stayed locked by another connection";
 
 /// Removes a file and its `-journal`/`-wal`/`-shm` companions, ignoring errors.
 pub(crate) fn remove_with_sidecars(p: &Path) {
@@ -478,7 +487,7 @@ pub(crate) fn copy_with_backup_api(src: &Path, dst: &Path) -> std::result::Resul
                 _ if crate::cancel::requested() => return Err("interrupted".into()),
                 _ => {
                     return Err(format!(
-                        "{} stayed locked by another connection for {} s (a connection opened with _locking_mode=EXCLUSIVE keeps every other one out, backups included)",
+                        "{} {LOCKED} for {} s",
                         src.display(),
                         LOCK_WAIT.as_secs()
                     ))
@@ -518,8 +527,8 @@ fn create_private(p: &Path) -> std::result::Result<(), String> {
 
 /// Copies `db` to `partial`, gives the copy the database's identity, and renames it to
 /// `target`. A database without an identity gets one only once the copy succeeded, so a
-/// failed backup changes nothing; if it cannot be written (a read-only database) the
-/// backup is kept without one.
+/// failed backup changes nothing; if it cannot be written (a read-only database), or the
+/// database has no version table, the backup is kept without one.
 fn write(
     db: &Path,
     partial: &Path,
@@ -529,9 +538,19 @@ fn write(
 ) -> std::result::Result<(), String> {
     copy_with_backup_api(db, partial)?;
     let c = open_bounded(partial, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
-    if read_identity(&c, table)
-        .map_err(|e| e.to_string())?
-        .is_none()
+    // Only a database with migrations (the version table) gets an identity: a database
+    // migrate has never migrated is only read.
+    let migrated: i64 = c
+        .query_row(
+            "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .map_err(|e| e.to_string())?;
+    if migrated > 0
+        && read_identity(&c, table)
+            .map_err(|e| e.to_string())?
+            .is_none()
     {
         if let Ok(id) = ensure_identity(db, table) {
             write_identity(&c, table, &id).map_err(|e| format!("identity: {e}"))?;
@@ -631,8 +650,10 @@ mod tests {
 
     fn fill(db: &Path, rows: i64) {
         let c = Connection::open(db).expect("open");
-        c.execute_batch("CREATE TABLE IF NOT EXISTS t (x)")
-            .expect("table");
+        c.execute_batch(
+            "CREATE TABLE IF NOT EXISTS t (x); CREATE TABLE IF NOT EXISTS schema_migrations (version uint64, dirty bool)",
+        )
+        .expect("table");
         for i in 0..rows {
             c.execute("INSERT INTO t VALUES (?1)", [i]).expect("row");
         }
