@@ -88,8 +88,19 @@ fn lookalike(name: &str) -> Option<&'static str> {
     Some("no leading version number (VERSION_NAME.up.sql); golang-migrate ignores this file")
 }
 
-/// Checks a list of directory entries.
+/// Checks a list of directory entries. A name with a control character is shown escaped
+/// (`\n`), so each problem stays on one line.
 pub fn check(items: &[Item]) -> Vec<Problem> {
+    let mut out = check_items(items);
+    for p in &mut out {
+        if let Some(f) = p.file.as_mut().filter(|f| f.chars().any(char::is_control)) {
+            *f = f.escape_debug().to_string();
+        }
+    }
+    out
+}
+
+fn check_items(items: &[Item]) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut items: Vec<&Item> = items.iter().collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
@@ -275,9 +286,10 @@ mod tests {
             for at in 3..base.len() {
                 let name = format!("{}{c}{}", &base[..at], &base[at..]);
                 let p = check(&[item(&name, "x"), item("12_add_users.down.sql", "x")]);
+                let shown = name.escape_debug().to_string();
                 let mine: Vec<&Problem> = p
                     .iter()
-                    .filter(|p| p.file.as_deref() == Some(&name))
+                    .filter(|p| p.file.as_deref() == Some(&shown))
                     .collect();
                 let ignored = parse_name(&name).is_none();
                 assert!(ignored || c != '\n', "{name:?}");
