@@ -423,6 +423,7 @@ impl Driver for Mysql {
             return Err(Error::CantAcquireLock);
         }
         let deadline = Instant::now() + timeout;
+        let _wait = crate::cancel::Wait::start();
         let sql = "SELECT GET_LOCK(?, 0)";
         loop {
             let got: Option<Option<i64>> = self
@@ -443,6 +444,11 @@ impl Driver for Mysql {
             if Instant::now() >= deadline {
                 return Err(Error::LockTimeout {
                     lock: format!("GET_LOCK('{}')", self.lock_name),
+                });
+            }
+            if crate::cancel::requested() {
+                return Err(Error::Interrupted {
+                    what: format!("while waiting for GET_LOCK('{}')", self.lock_name),
                 });
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -524,6 +524,7 @@ impl Driver for Postgres {
             return Err(Error::CantAcquireLock);
         }
         let deadline = Instant::now() + timeout;
+        let _wait = crate::cancel::Wait::start();
         let sql = "SELECT pg_try_advisory_lock($1)";
         loop {
             let got: bool = self
@@ -545,6 +546,11 @@ impl Driver for Postgres {
             if Instant::now() >= deadline {
                 return Err(Error::LockTimeout {
                     lock: format!("pg_advisory_lock({})", self.lock_key),
+                });
+            }
+            if crate::cancel::requested() {
+                return Err(Error::Interrupted {
+                    what: format!("while waiting for pg_advisory_lock({})", self.lock_key),
                 });
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -374,10 +374,24 @@ pub fn newest(db: &Path, dir: &Path, table: &str) -> Option<PathBuf> {
 /// what it removed. Nothing else is ever removed: not another database's backups, not a
 /// file or directory that only has a backup's name.
 pub fn prune(db: &Path, dir: &Path, keep: usize, table: &str) -> Result<Vec<PathBuf>> {
+    prune_keeping(db, dir, keep, table, None)
+}
+
+/// [`prune`], never removing `spare` (the backup a restore is about to copy), which is
+/// not counted either.
+pub fn prune_keeping(
+    db: &Path,
+    dir: &Path,
+    keep: usize,
+    table: &str,
+    spare: Option<&Path>,
+) -> Result<Vec<PathBuf>> {
     if keep == 0 {
         return Ok(Vec::new());
     }
-    let all = list(db, dir, table)?;
+    let spare = spare.and_then(|p| std::fs::canonicalize(p).ok());
+    let mut all = list(db, dir, table)?;
+    all.retain(|b| spare.is_none() || std::fs::canonicalize(&b.path).ok() != spare);
     let excess = all.len().saturating_sub(keep);
     let mut removed = Vec::new();
     for b in all.into_iter().take(excess) {

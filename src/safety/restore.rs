@@ -101,10 +101,9 @@ fn remove_stale_temps(db: &Path, parent: &Path) -> Vec<PathBuf> {
             .find_map(|s| rest.strip_suffix(s))
             .unwrap_or(rest);
         let regular = e.file_type().is_ok_and(|t| t.is_file());
-        if regular && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
-            if std::fs::remove_file(e.path()).is_ok() {
-                removed.push(e.path());
-            }
+        let stale = regular && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+        if stale && std::fs::remove_file(e.path()).is_ok() {
+            removed.push(e.path());
         }
     }
     removed
@@ -210,8 +209,7 @@ pub fn restore(
     };
     if super::has_content(db) && !opts.no_backup {
         let b = backup::create(db, &dir, &replaced, table)?;
-        out.pruned = backup::prune(db, &dir, opts.keep, table)?;
-        // Never prune the backup being restored from.
+        out.pruned = backup::prune_keeping(db, &dir, opts.keep, table, Some(from))?;
         out.previous = Some(b);
     }
     // The identity the pre-restore backup gave the database, for a foreign restore.

@@ -257,14 +257,25 @@ fn diverges_create_refuses_control_characters() {
     }
     assert!(!e.path("m").exists() || std::fs::read_dir(e.path("m")).expect("m").count() == 0);
     // Printable names still work.
-    let t = e.run(&["create", "-ext", "sql", "-dir", "m", "-seq", "add users ünïcode"]);
+    let t = e.run(&[
+        "create",
+        "-ext",
+        "sql",
+        "-dir",
+        "m",
+        "-seq",
+        "add users ünïcode",
+    ]);
     assert_eq!(t.code, 0, "{t}");
 }
 
 #[test]
 fn diverges_validate_flags_control_characters() {
     let e = Env::with("basic");
-    e.write("m/4_add\nindex.up.sql", "CREATE INDEX i ON users (username);\n");
+    e.write(
+        "m/4_add\nindex.up.sql",
+        "CREATE INDEX i ON users (username);\n",
+    );
     e.write("m/4_add\tindex.down.sql", "DROP INDEX i;\n");
     let t = e.run(&["-path", "m", "validate"]);
     assert_snapshot!(t.to_string());

@@ -22,23 +22,6 @@ fn backups(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// A dump without migrate's backup identity (`schema_migrations_identity`), which the
-/// first backup adds to the database and its backups carry.
-fn without_identity(dump: String) -> String {
-    let mut out = String::new();
-    let mut skip = false;
-    for line in dump.lines() {
-        if !line.starts_with("  ") {
-            skip = line.starts_with("table schema_migrations_identity:");
-        }
-        if !skip {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
 /// The backup identity recorded in a SQLite file, if any.
 fn identity(p: &Path) -> Option<String> {
     let c = rusqlite::Connection::open(p).expect("open");
@@ -90,7 +73,7 @@ fn safety_backup_before_up_restores_pre_migration_state() {
     // The backup itself holds exactly the pre-migration schema and rows.
     let copy = Env::new();
     std::fs::copy(&b[0], copy.db()).expect("copy");
-    assert_eq!(without_identity(copy.dump()), before);
+    assert_eq!(copy.dump(), before);
     // The backup names its database: the identity the backup gave the database.
     assert!(identity(&copy.db()).is_some());
     assert_eq!(identity(&copy.db()), identity(&e.db()));
@@ -98,7 +81,7 @@ fn safety_backup_before_up_restores_pre_migration_state() {
     let after_up = e.dump();
     let t = e.migrate(&["restore", &b[0].display().to_string()]);
     assert_snapshot!("safety_restore", t.to_string());
-    assert_eq!(without_identity(e.dump()), before);
+    assert_eq!(e.dump(), before);
     assert_eq!(e.rows(), vec![(1, false)]);
     let b2 = backups(e.dir.path());
     assert_eq!(b2.len(), 2, "{b2:?}");
@@ -325,6 +308,11 @@ fn safety_read_only_backup_dir_fails_before_any_change() {
     assert_snapshot!("safety_read_only_backup_dir", t.to_string());
     assert_eq!(t.code, 1);
     assert_eq!(e.dump(), before);
+    assert_eq!(
+        identity(&e.db()),
+        None,
+        "a failed backup writes no identity"
+    );
     assert_eq!(e.rows(), vec![(1, false)]);
 }
 
@@ -348,6 +336,11 @@ fn safety_full_disk_fails_before_any_change() {
     assert!(t.stderr.contains("cannot back up the database"), "{t}");
     assert!(left.is_empty(), "partial file left: {left:?}");
     assert_eq!(e.dump(), before);
+    assert_eq!(
+        identity(&e.db()),
+        None,
+        "a failed backup writes no identity"
+    );
     assert_eq!(e.rows(), vec![(1, false)]);
 }
 
@@ -400,11 +393,11 @@ fn safety_restore_on_failure_after_dirty_run() {
     // Restore by hand with the command printed, then the automatic variant.
     let b = backups(e.dir.path()).pop().expect("backup");
     assert_eq!(e.migrate(&["restore", &b.display().to_string()]).code, 0);
-    assert_eq!(without_identity(e.dump()), before);
+    assert_eq!(e.dump(), before);
     let t = e.run(&["-path", &m, "-database", &url, "-restore-on-failure", "up"]);
     assert_eq!(t.code, 1, "{t}");
     assert!(t.stderr.contains("Database restored from"), "{t}");
-    assert_eq!(without_identity(e.dump()), before);
+    assert_eq!(e.dump(), before);
     assert_eq!(e.rows(), vec![(2, false)]);
 }
 
@@ -952,4 +945,24 @@ fn safety_sigint_stops_the_lock_wait() {
         "{stderr}"
     );
     assert_eq!(e.rows(), vec![(1, false)]);
+}
+
+#[test]
+fn safety_restore_never_prunes_the_backup_it_restores() {
+    // The oldest backup, with -backup-keep 1: the pre-restore backup would make it the
+    // one to prune, before it is copied.
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    assert_eq!(e.migrate(&["backup"]).code, 0);
+    let oldest = backups(e.dir.path()).pop().expect("backup");
+    assert_eq!(e.migrate(&["up"]).code, 0);
+    let t = e.migrate(&[
+        "-backup-keep",
+        "1",
+        "restore",
+        &oldest.display().to_string(),
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(e.rows(), vec![(1, false)]);
+    assert!(oldest.exists(), "the restored backup was pruned");
 }
