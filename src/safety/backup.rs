@@ -2,6 +2,11 @@
 //! connections write, unlike a copy of the file. Written to `<name>.partial`, checked with
 //! `PRAGMA quick_check`, fsynced, renamed into place, the directory fsynced; the partial
 //! file is removed on any failure. Mode 0600: a backup holds the same data as the database.
+//!
+//! A backup names its database by the identity it carries (`<table>_identity`, a random
+//! id the first backup writes into the database and every backup copies): listing and
+//! retention only ever see files verified as this database's backups. A copy waits at most
+//! [`LOCK_WAIT`] for another connection's lock and stops on [`crate::cancel::request`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
