@@ -187,6 +187,10 @@ pub enum Error {
     /// A safety operation was refused or failed (restore, rehearse, unsupported driver).
     #[error("{msg}")]
     Safety { msg: String, hint: Option<String> },
+    /// A wait (for the lock file, or a copy with the backup API) stopped on
+    /// [`crate::cancel::request`] (SIGINT/SIGTERM in the CLI); what it was writing is gone.
+    #[error("interrupted {what}; nothing was changed")]
+    Interrupted { what: String },
     #[error("{0}")]
     Other(String),
 }

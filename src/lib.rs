@@ -8,6 +8,7 @@
 //! denied): output goes to a caller's `gate::Console` or through notices it installs.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod cancel;
 pub mod driver;
 pub mod error;
 pub mod gate;

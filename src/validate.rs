@@ -52,6 +52,16 @@ fn problem(severity: Severity, file: Option<&str>, message: impl Into<String>) -
 
 /// Why a name that is not a migration looks like one, if it does.
 fn lookalike(name: &str) -> Option<&'static str> {
+    if name.chars().any(char::is_control) && parse_name(name).is_none() {
+        let without: String = name.chars().filter(|c| !c.is_control()).collect();
+        let replaced: String = name
+            .chars()
+            .map(|c| if c.is_control() { '_' } else { c })
+            .collect();
+        if parse_name(&without).is_some() || parse_name(&replaced).is_some() {
+            return Some("the name contains a control character (a newline, ...) where a migration's name cannot have one; golang-migrate ignores this file");
+        }
+    }
     let lower = name.to_ascii_lowercase();
     let digits = name.bytes().take_while(u8::is_ascii_digit).count();
     let has_dir_word = lower.contains(".up") || lower.contains(".down");
@@ -78,8 +88,19 @@ fn lookalike(name: &str) -> Option<&'static str> {
     Some("no leading version number (VERSION_NAME.up.sql); golang-migrate ignores this file")
 }
 
-/// Checks a list of directory entries.
+/// Checks a list of directory entries. A name with a control character is shown escaped
+/// (`\n`), so each problem stays on one line.
 pub fn check(items: &[Item]) -> Vec<Problem> {
+    let mut out = check_items(items);
+    for p in &mut out {
+        if let Some(f) = p.file.as_mut().filter(|f| f.chars().any(char::is_control)) {
+            *f = f.escape_debug().to_string();
+        }
+    }
+    out
+}
+
+fn check_items(items: &[Item]) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut items: Vec<&Item> = items.iter().collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
@@ -101,6 +122,13 @@ pub fn check(items: &[Item]) -> Vec<Problem> {
                 "a directory named like a migration; it is ignored",
             ));
             continue;
+        }
+        if let Some(c) = name.chars().find(|c| c.is_control()) {
+            out.push(problem(
+                Severity::Warning,
+                Some(name),
+                format!("the name contains the control character {c:?}; rename the file"),
+            ));
         }
         if let Some(c) = &it.content {
             match std::str::from_utf8(c) {
@@ -245,6 +273,33 @@ mod tests {
         }
         for n in ["README.md", "1_x.up.sql", "notes.txt"] {
             assert!(lookalike(n).is_none(), "{n}");
+        }
+    }
+
+    /// Every control character anywhere after the version is flagged: as an error where
+    /// golang-migrate ignores the file (always for a newline), else as a warning.
+    #[test]
+    fn control_characters_in_names_are_flagged() {
+        let base = "12_add_users.up.sql";
+        let controls = ['\n', '\r', '\t', '\u{0}', '\u{1b}', '\u{7f}', '\u{85}'];
+        for c in controls {
+            for at in 3..base.len() {
+                let name = format!("{}{c}{}", &base[..at], &base[at..]);
+                let p = check(&[item(&name, "x"), item("12_add_users.down.sql", "x")]);
+                let shown = name.escape_debug().to_string();
+                let mine: Vec<&Problem> = p
+                    .iter()
+                    .filter(|p| p.file.as_deref() == Some(&shown))
+                    .collect();
+                let ignored = parse_name(&name).is_none();
+                assert!(ignored || c != '\n', "{name:?}");
+                let want = if ignored {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                assert!(mine.iter().any(|p| p.severity == want), "{name:?}: {p:?}");
+            }
         }
     }
 

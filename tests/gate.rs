@@ -550,13 +550,13 @@ fn backups(e: &Env) -> Vec<PathBuf> {
     v
 }
 
-/// Schema and rows of every table but the journal (checked on its own), to compare
-/// databases.
+/// Schema and rows of every table but the journal (checked on its own) and the backup
+/// identity (written by the first backup, docs/backups.md), to compare databases.
 fn dump(db: &Path) -> Vec<String> {
     let c = rusqlite::Connection::open(db).expect("open");
     let mut out = Vec::new();
     let tables: Vec<(String, String)> = c
-        .prepare("SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations_journal' ORDER BY name")
+        .prepare("SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('schema_migrations_journal', 'schema_migrations_identity') ORDER BY name")
         .expect("prepare")
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .expect("query")

@@ -254,6 +254,67 @@ fn lock_held_by_golang_migrate(server: Server) -> Option<String> {
     Some(t.to_string())
 }
 
+/// The same held lock, a long `-lock-timeout`: SIGINT ends the wait at once, nothing runs.
+fn sigint_stops_the_lock_wait(server: Server) {
+    let Some(db) = fresh(server) else {
+        return;
+    };
+    let mut holder = db.driver();
+    let (sql, key) = match server {
+        Server::Postgres => (
+            "SELECT pg_advisory_lock($1)",
+            Value::Int(
+                migrate::driver::lockkey::advisory_lock_id(
+                    &format!("/{}", db.name),
+                    &["public", "schema_migrations"],
+                )
+                .into(),
+            ),
+        ),
+        Server::Mysql => (
+            "SELECT GET_LOCK(?, 1)",
+            Value::Text(
+                migrate::driver::lockkey::advisory_lock_id(
+                    &format!("{}:schema_migrations", db.name),
+                    &[],
+                )
+                .to_string(),
+            ),
+        ),
+    };
+    holder.query(sql, &[key]).expect("lock");
+    let child = command(
+        &fixture("conformance"),
+        &db.url,
+        &["-lock-timeout", "600", "up"],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    // Not a timing assertion: time for the process to start waiting.
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(killed);
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted while waiting for"), "{stderr}");
+    assert_eq!(version(&db), DbVersion::Nil);
+}
+
+#[test]
+fn postgres_sigint_stops_the_lock_wait() {
+    sigint_stops_the_lock_wait(Server::Postgres);
+}
+
+#[test]
+fn mysql_sigint_stops_the_lock_wait() {
+    sigint_stops_the_lock_wait(Server::Mysql);
+}
+
 #[test]
 fn diverges_postgres_lock_timeout() {
     if let Some(s) = lock_held_by_golang_migrate(Server::Postgres) {

@@ -56,6 +56,19 @@ pub fn run(ctx: &mut Ctx, p: &Parsed) -> Code {
     if ext.is_empty() {
         return fatal(&log, "error: -ext flag must be specified");
     }
+    // A newline makes golang-migrate (and `up`) ignore the file; other control characters
+    // make names no one can type or read back. golang-migrate writes them; migrate refuses.
+    for (what, v) in [("name", name.as_str()), ("-ext", ext.as_str())] {
+        if let Some(c) = v.chars().find(|c| c.is_control()) {
+            return fatal(
+                &log,
+                &format!(
+                    "error: the {what} contains the control character {:?}: a migration file name cannot hold one (`up` would ignore the file)",
+                    c
+                ),
+            );
+        }
+    }
     let tz = p.string("tz");
     let now = Utc::now();
     // The zone is checked first, in both modes, as golang-migrate does.

@@ -79,7 +79,7 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
                     path: db.clone(),
                     check: opts.check.pragma().into(),
                     detail: problems.join("; "),
-                    newest_backup: backup::newest(&db, &dir),
+                    newest_backup: backup::newest(&db, &dir, d.table()),
                 },
                 &url,
             ));
@@ -130,11 +130,12 @@ pub fn preflight(ctx: &mut Ctx, flags: &Flags) -> Option<Code> {
     if problems.is_empty() {
         problems.push(text);
     }
+    let table = m.driver().table().to_string();
     let err = Error::Corrupt {
         path: db.clone(),
         check: flags.opts.check.pragma().into(),
         detail: problems.join("; "),
-        newest_backup: backup::newest(&db, &dir),
+        newest_backup: backup::newest(&db, &dir, &table),
     };
     Some(fatal_err(&ctx.log, &with_url(err, &ctx.database_url)))
 }
@@ -253,7 +254,8 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
     };
     if flags.restore_on_failure {
         let table = m.driver().table().to_string();
-        match safety::restore::restore(&db, &b, &table, &ctx.database_url, &flags.opts) {
+        // The run's own backup: restored even if the run removed the database's identity.
+        match safety::restore::restore(&db, &b, &table, &ctx.database_url, &flags.opts, true) {
             Ok(r) => {
                 if let Some(p) = r.previous {
                     log.println(&format!("Database backup created: {}", p.display()));
@@ -440,7 +442,8 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
     let version = safety::restore::version_of(&db, &table_of(ctx));
     let started = migrate::journal::now();
     let clock = std::time::Instant::now();
-    match backup::create(&db, &dir, &version) {
+    let table = table_of(ctx);
+    match backup::create(&db, &dir, &version, &table) {
         Ok(b) => {
             log.println(&format!("Database backup created: {}", b.display()));
             let mut entry = migrate::journal::Entry::new("backup", started, clock.elapsed())
@@ -456,7 +459,7 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                     safety::short(&e)
                 ));
             }
-            if let Ok(removed) = backup::prune(&db, &dir, flags.opts.keep) {
+            if let Ok(removed) = backup::prune(&db, &dir, flags.opts.keep, &table) {
                 for r in removed {
                     log.verbose(&format!("Removed old backup {}", r.display()));
                 }
@@ -483,8 +486,15 @@ pub fn backups_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
         Err(c) => return c,
     };
     let dir = safety::backup_dir(&db, flags.opts.backup_dir.as_deref(), &ctx.database_url);
-    match backup::list(&db, &dir) {
-        Ok(list) => {
+    match backup::scan(&db, &dir, &table_of(ctx)) {
+        Ok(scan) => {
+            for (p, why) in &scan.others {
+                ctx.log.println(&format!(
+                    "note: {} is not listed: {why}; it is never pruned",
+                    p.display()
+                ));
+            }
+            let list = scan.backups;
             if list.is_empty() {
                 ctx.log.println(&format!(
                     "no backups of {} in {}",
@@ -514,8 +524,16 @@ pub fn backups_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
 
 /// `restore BACKUP`: replaces the database with a backup (the current one is backed up).
 pub fn restore_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
-    let set = command_flags("restore", vec![]);
-    let p = match parse_command(&set, "restore", "restore BACKUP\n\tReplace the SQLite database with a backup (the current database is backed up first)", args) {
+    let set = command_flags(
+        "restore",
+        vec![Def {
+            name: "foreign",
+            kind: Kind::Bool,
+            default: "false",
+            usage: "Restore a file that is not a backup of this database",
+        }],
+    );
+    let p = match parse_command(&set, "restore", "restore [-foreign] BACKUP\n\tReplace the SQLite database with a backup (the current database is backed up first)", args) {
         Ok(p) => p,
         Err(c) => return c,
     };
@@ -536,8 +554,18 @@ pub fn restore_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
         from = dir.join(&from);
     }
     let table = table_of(ctx);
-    match safety::restore::restore(&db, &from, &table, &ctx.database_url, &flags.opts) {
+    let foreign = p.bool("foreign");
+    match safety::restore::restore(&db, &from, &table, &ctx.database_url, &flags.opts, foreign) {
         Ok(r) => {
+            for w in &r.warnings {
+                log.println(&format!("warning: {w}"));
+            }
+            for t in &r.removed_temps {
+                log.println(&format!(
+                    "Removed {}, left by an interrupted restore",
+                    t.display()
+                ));
+            }
             if let Some(p) = r.previous {
                 log.println(&format!("Database backup created: {}", p.display()));
             }

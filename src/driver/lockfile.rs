@@ -5,6 +5,10 @@
 //! The holder writes one line into the file (`pid N (program) on HOST since TIME`) and
 //! empties it on release, so a waiter can say who holds the lock. A line whose process is
 //! gone (a crash) is not shown.
+//!
+//! It belongs to the database's owner (a run as root hands it over), and a lock file that
+//! cannot be opened for writing is locked through a read-only descriptor: `flock` needs
+//! no write access, so a lock file left by another user never keeps the owner out.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -21,16 +25,29 @@ pub fn path_for(db: &Path) -> PathBuf {
 }
 
 fn open(path: &Path) -> Result<File> {
-    std::fs::OpenOptions::new()
+    let opened = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
-        .open(path)
-        .map_err(|source| Error::LockFile {
-            path: path.to_path_buf(),
-            source,
-        })
+        .open(path);
+    let file = match opened {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && path.exists() => {
+            std::fs::File::open(path).map_err(|source| Error::LockFile {
+                path: path.to_path_buf(),
+                source,
+            })?
+        }
+        Err(source) => {
+            return Err(Error::LockFile {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    give_to_db_owner(path, &file);
+    Ok(file)
 }
 
 /// This process, as the lock file records it.
@@ -58,6 +75,41 @@ fn record(mut file: &File) {
         .set_len(0)
         .and_then(|()| file.write_all(format!("{}\n", holder_line()).as_bytes()));
 }
+
+/// Gives the lock file the owner and group of its database (of the database's directory
+/// while the file does not exist yet), so a run as root does not leave a lock file the
+/// application's user cannot open. Only root can change an owner: for anyone else, and on
+/// any error, the file stays as it is.
+#[cfg(unix)]
+fn give_to_db_owner(path: &Path, file: &File) {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let Some(db) = path
+        .as_os_str()
+        .as_bytes()
+        .strip_suffix(b".migrate.lock")
+        .map(|b| Path::new(OsStr::from_bytes(b)))
+    else {
+        return;
+    };
+    let parent = match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(owner) = std::fs::metadata(db).or_else(|_| std::fs::metadata(parent)) else {
+        return;
+    };
+    let Ok(mine) = file.metadata() else {
+        return;
+    };
+    if (mine.uid(), mine.gid()) != (owner.uid(), owner.gid()) {
+        let _ = std::os::unix::fs::fchown(file, Some(owner.uid()), Some(owner.gid()));
+    }
+}
+
+#[cfg(not(unix))]
+fn give_to_db_owner(_path: &Path, _file: &File) {}
 
 /// Takes the lock without waiting: `Ok(None)` when another process holds it.
 pub fn try_acquire(path: &Path) -> Result<Option<File>> {

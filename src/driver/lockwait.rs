@@ -70,6 +70,7 @@ pub fn wait(
     let started = Instant::now();
     let deadline = started + timeout;
     let mut noticed = false;
+    let _wait = crate::cancel::Wait::start();
     loop {
         if try_once()? {
             return Ok(());
@@ -77,6 +78,11 @@ pub fn wait(
         let now = Instant::now();
         if now >= deadline {
             return Err(timed_out());
+        }
+        if crate::cancel::requested() {
+            return Err(crate::Error::Interrupted {
+                what: format!("while waiting for the migration lock {lock}"),
+            });
         }
         if !noticed && now.duration_since(started) >= NOTICE_AFTER {
             noticed = true;

@@ -2,11 +2,17 @@
 //! connections write, unlike a copy of the file. Written to `<name>.partial`, checked with
 //! `PRAGMA quick_check`, fsynced, renamed into place, the directory fsynced; the partial
 //! file is removed on any failure. Mode 0600: a backup holds the same data as the database.
+//!
+//! A backup names its database by the identity it carries (`<table>_identity`, a random
+//! id the first backup writes into the database and every backup copies): listing and
+//! retention only ever see files verified as this database's backups. A copy waits at most
+//! [`LOCK_WAIT`] for another connection's lock and stops on [`crate::cancel::request`].
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::sync_dir;
 use crate::error::{Error, Result};
@@ -16,6 +22,16 @@ use crate::version::DbVersion;
 pub const DEFAULT_KEEP: usize = 10;
 
 const TIME_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+
+/// How long a copy or an identity write waits for a lock another connection holds (the
+/// default busy timeout of the SQLite driver), polling every [`POLL`].
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+const POLL: Duration = Duration::from_millis(10);
+
+/// The longest database file name used as is in a backup's name. A backup's name adds at
+/// most 72 bytes (`.backup-`, a version tag of up to 27, `-`, the time, a `-NNN` sequence,
+/// and `.partial-journal` while it is written), and must fit NAME_MAX (255 bytes).
+const MAX_PREFIX: usize = 180;
 
 /// One backup file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,13 +57,26 @@ pub fn version_tag(v: &DbVersion) -> String {
     }
 }
 
-fn file_name(db: &Path) -> String {
-    db.file_name()
+/// The database's file name as backup names start with it: the name itself, or, when it
+/// is longer than [`MAX_PREFIX`] bytes, its first bytes, `~` and 8 hex digits of the full
+/// name's SHA-256 (the same name always gives the same prefix).
+pub fn name_prefix(db: &Path) -> String {
+    let name = db
+        .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "database".into())
+        .unwrap_or_else(|| "database".into());
+    if name.len() <= MAX_PREFIX {
+        return name;
+    }
+    let mut cut = MAX_PREFIX - 9;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hash = crate::source::checksum(name.as_bytes());
+    format!("{}~{}", &name[..cut], &hash[..8])
 }
 
-/// Parses `<db>.backup-<version>-<time>[-<seq>]`.
+/// Parses `<prefix>.backup-<version>-<time>[-<seq>]`.
 fn parse_name(db_name: &str, name: &str) -> Option<(String, DateTime<Utc>, u32)> {
     let rest = name.strip_prefix(db_name)?.strip_prefix(".backup-")?;
     let parts: Vec<&str> = rest.split('-').collect();
@@ -68,12 +97,217 @@ fn parse_name(db_name: &str, name: &str) -> Option<(String, DateTime<Utc>, u32)>
     Some((version, t.and_utc(), seq))
 }
 
-/// The backups of `db` in `dir`, oldest first.
-pub fn list(db: &Path, dir: &Path) -> Result<Vec<BackupInfo>> {
-    let db_name = file_name(db);
+/// The side table that holds a database's identity: `<migrations table>_identity`, one
+/// row, one random 128-bit id in hex. Backups copy it, so a backup names its database.
+pub fn identity_table(table: &str) -> String {
+    format!("{table}_identity")
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A busy handler for migrate's own connections: waits up to [`LOCK_WAIT`], and stops at
+/// once on [`crate::cancel::request`].
+fn bounded_busy(tries: i32) -> bool {
+    let max = LOCK_WAIT.as_millis() / POLL.as_millis();
+    if crate::cancel::requested() || u128::try_from(tries).unwrap_or(u128::MAX) >= max {
+        return false;
+    }
+    std::thread::sleep(POLL);
+    true
+}
+
+/// Opens `p` with the bounded busy handler.
+fn open_bounded(p: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let c = Connection::open_with_flags(p, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    c.busy_handler(Some(bounded_busy))?;
+    Ok(c)
+}
+
+/// The identity recorded in the database `c` is connected to (`None`: it has none).
+pub fn read_identity(c: &Connection, table: &str) -> rusqlite::Result<Option<String>> {
+    let t = identity_table(table);
+    let n: i64 = c.query_row(
+        "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+        [&t],
+        |r| r.get(0),
+    )?;
+    if n == 0 {
+        return Ok(None);
+    }
+    c.query_row(
+        &format!("SELECT id FROM main.{} ORDER BY rowid LIMIT 1", quoted(&t)),
+        [],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+}
+
+/// Replaces the identity of the database `c` is connected to with `id`.
+pub fn write_identity(c: &Connection, table: &str, id: &str) -> rusqlite::Result<()> {
+    let t = quoted(&identity_table(table));
+    c.execute_batch(&format!(
+        "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS main.{t} (id TEXT NOT NULL); DELETE FROM main.{t};"
+    ))?;
+    let res = c
+        .execute(&format!("INSERT INTO main.{t} (id) VALUES (?1)"), [id])
+        .and_then(|_| c.execute_batch("COMMIT"));
+    if res.is_err() {
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    res
+}
+
+/// A new random identity (SQLite's PRNG, seeded from the OS).
+pub fn new_identity(c: &Connection) -> rusqlite::Result<String> {
+    c.query_row("SELECT lower(hex(randomblob(16)))", [], |r| r.get(0))
+}
+
+/// The identity of the database file `db`, created (a new random id) if it has none.
+pub fn ensure_identity(db: &Path, table: &str) -> std::result::Result<String, String> {
+    let c = open_bounded(db, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| crate::driver::sqlite::message(&e))?;
+    let run = || -> rusqlite::Result<String> {
+        if let Some(id) = read_identity(&c, table)? {
+            return Ok(id);
+        }
+        let id = new_identity(&c)?;
+        let t = quoted(&identity_table(table));
+        // Only if still missing: another process may have written one meanwhile.
+        c.execute_batch(&format!(
+            "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS main.{t} (id TEXT NOT NULL);"
+        ))?;
+        let res = c
+            .execute(
+                &format!(
+                    "INSERT INTO main.{t} (id) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM main.{t})"
+                ),
+                [&id],
+            )
+            .and_then(|_| c.execute_batch("COMMIT"));
+        if res.is_err() {
+            let _ = c.execute_batch("ROLLBACK");
+        }
+        res?;
+        Ok(read_identity(&c, table)?.unwrap_or(id))
+    };
+    run().map_err(|e| crate::driver::sqlite::message(&e))
+}
+
+/// What is known of a database's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Its id.
+    Known(String),
+    /// It has none (never backed up by this version of migrate), or the file is missing.
+    None,
+    /// It could not be read (a damaged or locked database): the reason.
+    Unreadable(String),
+}
+
+/// The identity of the database file `db`, read-only.
+pub fn identity_of(db: &Path, table: &str) -> Identity {
+    if !db.exists() {
+        return Identity::None;
+    }
+    match open_bounded(db, OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(|c| read_identity(&c, table))
+    {
+        Ok(Some(id)) => Identity::Known(id),
+        Ok(None) => Identity::None,
+        Err(e) => Identity::Unreadable(crate::driver::sqlite::message(&e)),
+    }
+}
+
+/// What a file is, when it is not a regular file ("a directory", "a FIFO", ...).
+pub fn file_kind(p: &Path) -> Option<&'static str> {
+    let m = std::fs::metadata(p).ok()?;
+    let t = m.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return Some("a device");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// The identity recorded in a backup file, opened read-only and immutable (nothing is
+/// written next to it). `Err`: why it is not a SQLite file migrate can read.
+pub fn identity_of_backup(p: &Path, table: &str) -> std::result::Result<Option<String>, String> {
+    let meta = std::fs::symlink_metadata(p).map_err(|e| e.to_string())?;
+    if meta.file_type().is_symlink() {
+        return Err("a symbolic link".into());
+    }
+    if let Some(kind) = file_kind(p) {
+        return Err(kind.into());
+    }
+    // A URI, so `immutable=1` keeps SQLite from creating -wal/-shm files or taking locks.
+    const ESCAPE: &percent_encoding::AsciiSet =
+        &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
+    let bytes = p.as_os_str().as_encoded_bytes();
+    let uri = format!(
+        "file:{}?immutable=1",
+        percent_encoding::percent_encode(bytes, ESCAPE)
+    );
+    let c = Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| crate::driver::sqlite::message(&e))?;
+    read_identity(&c, table).map_err(|e| crate::driver::sqlite::message(&e))
+}
+
+/// Whether the backup file `p` belongs to the database whose identity is `own`: `Ok(())`
+/// or why not.
+pub fn verify(p: &Path, table: &str, own: &Identity) -> std::result::Result<(), String> {
+    let theirs = identity_of_backup(p, table).map_err(|e| format!("{e}, not a backup"))?;
+    match (theirs, own) {
+        (Some(t), Identity::Known(o)) if t == *o => Ok(()),
+        (Some(_), Identity::Known(_)) => Err("a backup of another database".into()),
+        (Some(_), Identity::None) => {
+            Err("a backup of another database (this database has no backup identity yet)".into())
+        }
+        (Some(_), Identity::Unreadable(e)) => Err(format!(
+            "cannot tell: the database's identity cannot be read ({e})"
+        )),
+        (None, _) => {
+            Err("no backup identity (made by an earlier version of migrate or another tool)".into())
+        }
+    }
+}
+
+/// The files in `dir` named like backups of `db`: the ones verified as its backups, and
+/// the others with the reason they are not.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// This database's backups, oldest first.
+    pub backups: Vec<BackupInfo>,
+    /// Files that only look like its backups, and why they are not.
+    pub others: Vec<(PathBuf, String)>,
+}
+
+/// Scans `dir` for the backups of `db` (migrations table `table`).
+pub fn scan(db: &Path, dir: &Path, table: &str) -> Result<Scan> {
+    let prefix = name_prefix(db);
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Scan::default()),
         Err(e) => {
             return Err(Error::Safety {
                 msg: format!("cannot list backups in {}: {e}", dir.display()),
@@ -81,17 +315,23 @@ pub fn list(db: &Path, dir: &Path) -> Result<Vec<BackupInfo>> {
             })
         }
     };
-    let mut out = Vec::new();
+    let own = identity_of(db, table);
+    let mut out = Scan::default();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some((version, time, seq)) = parse_name(&db_name, &name) else {
+        let Some((version, time, seq)) = parse_name(&prefix, &name) else {
             continue;
         };
-        let meta = e.metadata().ok();
+        let path = e.path();
+        if let Err(why) = verify(&path, table, &own) {
+            out.others.push((path, why));
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&path).ok();
         let size = meta.as_ref().map_or(0, |m| m.len());
         let modified = meta.and_then(|m| m.modified().ok());
-        out.push(BackupInfo {
-            path: e.path(),
+        out.backups.push(BackupInfo {
+            path,
             version,
             time,
             seq,
@@ -99,23 +339,64 @@ pub fn list(db: &Path, dir: &Path) -> Result<Vec<BackupInfo>> {
             modified,
         });
     }
-    out.sort_by(|a, b| {
+    out.backups.sort_by(|a, b| {
         (a.time, a.modified, a.seq, &a.path).cmp(&(b.time, b.modified, b.seq, &b.path))
     });
+    out.others.sort();
     Ok(out)
 }
 
-/// The newest backup of `db` in `dir`, if any.
-pub fn newest(db: &Path, dir: &Path) -> Option<PathBuf> {
-    list(db, dir).ok()?.pop().map(|b| b.path)
+/// The backups of `db` in `dir`, oldest first: only files verified as its backups.
+pub fn list(db: &Path, dir: &Path, table: &str) -> Result<Vec<BackupInfo>> {
+    Ok(scan(db, dir, table)?.backups)
 }
 
-/// Removes all but the newest `keep` backups (0 keeps all); returns what it removed.
-pub fn prune(db: &Path, dir: &Path, keep: usize) -> Result<Vec<PathBuf>> {
+/// The newest backup of `db` in `dir`, if any. A database whose identity cannot be read
+/// (a damaged one) cannot verify its backups: for it, the newest file named like its
+/// backup that holds a backup identity, to name in a hint.
+pub fn newest(db: &Path, dir: &Path, table: &str) -> Option<PathBuf> {
+    let mut scan = scan(db, dir, table).ok()?;
+    if let Some(b) = scan.backups.pop() {
+        return Some(b.path);
+    }
+    if !matches!(identity_of(db, table), Identity::Unreadable(_)) {
+        return None;
+    }
+    let prefix = name_prefix(db);
+    scan.others
+        .into_iter()
+        .filter(|(p, _)| identity_of_backup(p, table).is_ok_and(|i| i.is_some()))
+        .filter_map(|(p, _)| {
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            let (_, time, seq) = parse_name(&prefix, &name)?;
+            Some(((time, seq), p))
+        })
+        .max()
+        .map(|(_, p)| p)
+}
+
+/// Removes all but the newest `keep` of `db`'s verified backups (0 keeps all); returns
+/// what it removed. Nothing else is ever removed: not another database's backups, not a
+/// file or directory that only has a backup's name.
+pub fn prune(db: &Path, dir: &Path, keep: usize, table: &str) -> Result<Vec<PathBuf>> {
+    prune_keeping(db, dir, keep, table, None)
+}
+
+/// [`prune`], never removing `spare` (the backup a restore is about to copy), which is
+/// not counted either.
+pub fn prune_keeping(
+    db: &Path,
+    dir: &Path,
+    keep: usize,
+    table: &str,
+    spare: Option<&Path>,
+) -> Result<Vec<PathBuf>> {
     if keep == 0 {
         return Ok(Vec::new());
     }
-    let all = list(db, dir)?;
+    let spare = spare.and_then(|p| std::fs::canonicalize(p).ok());
+    let mut all = list(db, dir, table)?;
+    all.retain(|b| spare.is_none() || std::fs::canonicalize(&b.path).ok() != spare);
     let excess = all.len().saturating_sub(keep);
     let mut removed = Vec::new();
     for b in all.into_iter().take(excess) {
@@ -132,12 +413,13 @@ pub fn prune(db: &Path, dir: &Path, keep: usize) -> Result<Vec<PathBuf>> {
 }
 
 /// Backs `db` up into `dir` as `<db>.backup-<version>-<now>`; returns the new file.
+/// The backup carries the database's identity (`<table>_identity`; see [`write`]).
 /// Nothing is pruned here (see [`prune`]).
-pub fn create(db: &Path, dir: &Path, version: &DbVersion) -> Result<PathBuf> {
+pub fn create(db: &Path, dir: &Path, version: &DbVersion, table: &str) -> Result<PathBuf> {
     let now = Utc::now();
     let base = format!(
         "{}.backup-{}-{}",
-        file_name(db),
+        name_prefix(db),
         version_tag(version),
         now.format(TIME_FORMAT)
     );
@@ -155,19 +437,41 @@ pub fn create(db: &Path, dir: &Path, version: &DbVersion) -> Result<PathBuf> {
     };
     let mut target = dir.join(&base);
     let mut seq = 0;
-    while target.exists() || partial_of(&target).exists() {
+    while target.symlink_metadata().is_ok() || partial_of(&target).symlink_metadata().is_ok() {
         seq += 1;
         target = dir.join(format!("{base}-{seq}"));
     }
+    if crate::cancel::requested() {
+        return Err(Error::Interrupted {
+            what: "before the backup".into(),
+        });
+    }
     let partial = partial_of(&target);
-    match write(db, &partial, &target, dir) {
+    match write(db, &partial, &target, dir, table) {
         Ok(()) => Ok(target),
         Err(reason) => {
             remove_with_sidecars(&partial);
+            if crate::cancel::requested() {
+                return Err(Error::Interrupted {
+                    what: format!(
+                        "while backing up the database (the partial file {} was removed)",
+                        partial.display()
+                    ),
+                });
+            }
+            if reason.contains(LOCKED) {
+                return Err(Error::Safety {
+                    msg: fail(&target, reason).to_string(),
+                    hint: Some("nothing was changed; a connection with _locking_mode=EXCLUSIVE (this URL's own, or another process's) keeps the backup out: drop _locking_mode=EXCLUSIVE from the URL for this run, or run with -no-backup".into()),
+                });
+            }
             Err(fail(&target, reason))
         }
     }
 }
+
+/// In a copy's error: the source stayed locked.
+const LOCKED: &str = "stayed locked by another connection";
 
 /// Removes a file and its `-journal`/`-wal`/`-shm` companions, ignoring errors.
 pub(crate) fn remove_with_sidecars(p: &Path) {
@@ -180,28 +484,33 @@ pub(crate) fn remove_with_sidecars(p: &Path) {
 }
 
 /// Copies `src` into a new file `dst` with the online backup API; `dst` gets mode 0600.
+/// A lock held by another connection is waited for at most [`LOCK_WAIT`]; the wait stops
+/// at once on [`crate::cancel::request`]. The caller removes `dst` on failure.
 pub(crate) fn copy_with_backup_api(src: &Path, dst: &Path) -> std::result::Result<(), String> {
+    let _wait = crate::cancel::Wait::start();
     create_private(dst)?;
-    let from = Connection::open_with_flags(
-        src,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| format!("cannot open {}: {e}", src.display()))?;
-    from.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(|e| e.to_string())?;
-    let mut to = Connection::open_with_flags(
-        dst,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| e.to_string())?;
+    let from = open_bounded(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open {}: {e}", src.display()))?;
+    let mut to = open_bounded(dst, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
     {
         let b = rusqlite::backup::Backup::new(&from, &mut to).map_err(|e| e.to_string())?;
-        // All remaining pages per step: one pass; retry while the source is busy.
+        // All remaining pages in one step: one pass under one read lock. Busy and Locked
+        // come back once the busy handler gave up (after LOCK_WAIT, or on cancel).
         loop {
+            if crate::cancel::requested() {
+                return Err("interrupted".into());
+            }
             match b.step(-1).map_err(|e| crate::driver::sqlite::message(&e))? {
                 rusqlite::backup::StepResult::Done => break,
                 rusqlite::backup::StepResult::More => {}
-                _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+                _ if crate::cancel::requested() => return Err("interrupted".into()),
+                _ => {
+                    return Err(format!(
+                        "{} {LOCKED} for {} s",
+                        src.display(),
+                        LOCK_WAIT.as_secs()
+                    ))
+                }
             }
         }
     }
@@ -217,6 +526,9 @@ pub(crate) fn copy_with_backup_api(src: &Path, dst: &Path) -> std::result::Resul
     std::fs::File::open(dst)
         .and_then(|f| f.sync_all())
         .map_err(|e| format!("fsync: {e}"))?;
+    if crate::cancel::requested() {
+        return Err("interrupted".into());
+    }
     Ok(())
 }
 
@@ -232,8 +544,41 @@ fn create_private(p: &Path) -> std::result::Result<(), String> {
     o.open(p).map(drop).map_err(|e| e.to_string())
 }
 
-fn write(db: &Path, partial: &Path, target: &Path, dir: &Path) -> std::result::Result<(), String> {
+/// Copies `db` to `partial`, gives the copy the database's identity, and renames it to
+/// `target`. A database without an identity gets one only once the copy succeeded, so a
+/// failed backup changes nothing; if it cannot be written (a read-only database), or the
+/// database has no version table, the backup is kept without one.
+fn write(
+    db: &Path,
+    partial: &Path,
+    target: &Path,
+    dir: &Path,
+    table: &str,
+) -> std::result::Result<(), String> {
     copy_with_backup_api(db, partial)?;
+    let c = open_bounded(partial, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
+    // Only a database with migrations (the version table) gets an identity: a database
+    // migrate has never migrated is only read.
+    let migrated: i64 = c
+        .query_row(
+            "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .map_err(|e| e.to_string())?;
+    if migrated > 0
+        && read_identity(&c, table)
+            .map_err(|e| e.to_string())?
+            .is_none()
+    {
+        if let Ok(id) = ensure_identity(db, table) {
+            write_identity(&c, table, &id).map_err(|e| format!("identity: {e}"))?;
+        }
+    }
+    c.close().map_err(|(_, e)| e.to_string())?;
+    std::fs::File::open(partial)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("fsync: {e}"))?;
     std::fs::rename(partial, target).map_err(|e| format!("rename: {e}"))?;
     sync_dir(dir).map_err(|e| format!("fsync of {}: {e}", dir.display()))
 }
@@ -295,7 +640,8 @@ mod tests {
             std::fs::write(&p, b"half a copy").expect("stale partial");
             stale.push(p);
         }
-        let made = create(&db, dir.path(), &DbVersion::Clean(1)).expect("backup");
+        let made =
+            create(&db, dir.path(), &DbVersion::Clean(1), "schema_migrations").expect("backup");
         assert!(made.exists() && !made.to_string_lossy().ends_with(".partial"));
         for p in &stale {
             assert_eq!(std::fs::read(p).expect("kept"), b"half a copy");
@@ -305,5 +651,224 @@ mod tests {
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .expect("count");
         assert_eq!(n, 1);
+    }
+
+    /// A small deterministic generator for the invariant tests (no extra dependency).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn fill(db: &Path, rows: i64) {
+        let c = Connection::open(db).expect("open");
+        c.execute_batch(
+            "CREATE TABLE IF NOT EXISTS t (x); CREATE TABLE IF NOT EXISTS schema_migrations (version uint64, dirty bool)",
+        )
+        .expect("table");
+        for i in 0..rows {
+            c.execute("INSERT INTO t VALUES (?1)", [i]).expect("row");
+        }
+    }
+
+    /// Junk named like a backup of `app.db`: what it is, and how to make it.
+    fn junk(rng: &mut Rng, dir: &Path, n: usize, others: &[PathBuf]) -> PathBuf {
+        let name = format!(
+            "app.db.backup-v{:04}-2026112{}T0{}1500Z{}",
+            rng.below(20),
+            rng.below(10),
+            rng.below(10),
+            if rng.below(2) == 0 {
+                String::new()
+            } else {
+                format!("-{n}")
+            }
+        );
+        let p = dir.join(name);
+        if p.symlink_metadata().is_ok() {
+            return p;
+        }
+        match rng.below(7) {
+            0 => std::fs::write(&p, b"not a database").expect("text"),
+            1 => std::fs::write(&p, b"").expect("empty"),
+            2 => std::fs::create_dir(&p).expect("dir"),
+            3 => fill(&p, 1), // a SQLite file with no identity
+            4 => {
+                // A SQLite file with an identity of its own.
+                fill(&p, 1);
+                let c = Connection::open(&p).expect("open");
+                write_identity(&c, "schema_migrations", "feedfacefeedfacefeedfacefeedface")
+                    .expect("identity");
+            }
+            5 => match others.first() {
+                // A symbolic link to a real backup.
+                Some(o) => std::os::unix::fs::symlink(o, &p).expect("symlink"),
+                None => std::fs::write(&p, b"x").expect("x"),
+            },
+            _ => {
+                let ok = std::process::Command::new("mkfifo")
+                    .arg(&p)
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !ok {
+                    std::fs::write(&p, b"fifo").expect("fallback");
+                }
+            }
+        }
+        p
+    }
+
+    /// The contents of a directory: name -> (kind, bytes) for regular files.
+    fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Option<Vec<u8>>> {
+        std::fs::read_dir(dir)
+            .expect("read_dir")
+            .flatten()
+            .map(|e| {
+                let p = e.path();
+                let meta = std::fs::symlink_metadata(&p).expect("meta");
+                let bytes = meta
+                    .file_type()
+                    .is_file()
+                    .then(|| std::fs::read(&p).expect("read"));
+                (p, bytes)
+            })
+            .collect()
+    }
+
+    /// Generated cases: two or three databases with the same file name share a backup
+    /// directory that also holds junk named like their backups (text, empty files,
+    /// directories, FIFOs, symbolic links, SQLite files without or with another
+    /// identity). Whatever order they back up and prune in, with whatever `keep`: a
+    /// prune removes only backups that database's own `create` made, every other file
+    /// stays byte for byte, and `list` is exactly its own backups still there.
+    #[test]
+    fn safety_pruning_touches_only_this_databases_backups() {
+        for seed in 1..=16u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let root = tempfile::tempdir().expect("tempdir");
+            let shared = root.path().join("backups");
+            std::fs::create_dir(&shared).expect("mkdir");
+            let n_dbs = 2 + usize::try_from(rng.below(2)).expect("small");
+            let dbs: Vec<PathBuf> = (0..n_dbs)
+                .map(|i| {
+                    let d = root.path().join(format!("host{i}"));
+                    std::fs::create_dir(&d).expect("mkdir");
+                    let db = d.join("app.db");
+                    fill(&db, i64::try_from(i).expect("small") + 1);
+                    db
+                })
+                .collect();
+            let mut made: Vec<Vec<PathBuf>> = vec![Vec::new(); n_dbs];
+            for n in 0..rng.below(6) + 2 {
+                let all: Vec<PathBuf> = made.iter().flatten().cloned().collect();
+                junk(&mut rng, &shared, usize::try_from(n).expect("small"), &all);
+            }
+            for _step in 0..12 {
+                let i = usize::try_from(rng.below(n_dbs as u64)).expect("small");
+                if rng.below(3) > 0 {
+                    let v = DbVersion::Clean(rng.below(5));
+                    let p = create(&dbs[i], &shared, &v, "schema_migrations").expect("backup");
+                    made[i].push(p);
+                } else {
+                    let keep = usize::try_from(rng.below(4)).expect("small");
+                    let before = snapshot(&shared);
+                    let removed =
+                        prune(&dbs[i], &shared, keep, "schema_migrations").expect("prune");
+                    for r in &removed {
+                        assert!(made[i].contains(r), "seed {seed}: {r:?} is not db {i}'s");
+                    }
+                    made[i].retain(|p| !removed.contains(p));
+                    if keep > 0 {
+                        assert!(made[i].len() <= keep, "seed {seed}");
+                    }
+                    let after = snapshot(&shared);
+                    for (p, bytes) in &before {
+                        if !removed.contains(p) {
+                            assert_eq!(after.get(p), Some(bytes), "seed {seed}: {p:?} changed");
+                        }
+                    }
+                }
+                for (j, db) in dbs.iter().enumerate() {
+                    let mut listed: Vec<PathBuf> = list(db, &shared, "schema_migrations")
+                        .expect("list")
+                        .into_iter()
+                        .map(|b| b.path)
+                        .collect();
+                    listed.sort();
+                    let mut own = made[j].clone();
+                    own.sort();
+                    assert_eq!(listed, own, "seed {seed}: db {j}");
+                }
+            }
+        }
+    }
+
+    /// Backup names of database files of every length up to NAME_MAX fit NAME_MAX, with
+    /// the `.partial` and its `-journal` while the backup is written, and parse back; two
+    /// long names that differ only at their end get different prefixes.
+    #[test]
+    fn safety_backup_names_fit_name_max() {
+        for len in (1..=250).step_by(7).chain([180, 181, 189, 190, 250]) {
+            for fill_char in ["a", "é", "日"] {
+                let mut name = fill_char.repeat(len / fill_char.len() + 1);
+                while name.len() > len {
+                    name.pop();
+                }
+                if name.is_empty() {
+                    continue;
+                }
+                let db = PathBuf::from("/srv").join(&name);
+                let prefix = name_prefix(&db);
+                let tag = version_tag(&DbVersion::Dirty(i64::MAX));
+                let full = format!("{prefix}.backup-{tag}-20261122T031500Z-999.partial-journal");
+                assert!(full.len() <= 255, "{len} {fill_char}: {}", full.len());
+                let b = format!("{prefix}.backup-v0001-20261122T031500Z-3");
+                assert!(parse_name(&prefix, &b).is_some());
+                let other = format!("{}x", &name[..name.len() - fill_char.len()]);
+                if name.len() > MAX_PREFIX && other != name {
+                    assert_ne!(name_prefix(Path::new(&other)), prefix);
+                }
+            }
+        }
+    }
+
+    /// The identity survives a copy of the file (another host), and a backup of the copy
+    /// is a backup of the original.
+    #[test]
+    fn safety_identity_travels_with_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("app.db");
+        fill(&db, 3);
+        let b = create(&db, dir.path(), &DbVersion::Clean(1), "schema_migrations").expect("b");
+        let Identity::Known(id) = identity_of(&db, "schema_migrations") else {
+            panic!("no identity after a backup");
+        };
+        let moved = dir.path().join("elsewhere");
+        std::fs::create_dir(&moved).expect("mkdir");
+        std::fs::copy(&db, moved.join("app.db")).expect("copy");
+        assert_eq!(
+            identity_of(&moved.join("app.db"), "schema_migrations"),
+            Identity::Known(id.clone())
+        );
+        assert_eq!(
+            verify(&b, "schema_migrations", &Identity::Known(id)),
+            Ok(())
+        );
+        let fresh = dir.path().join("fresh.db");
+        fill(&fresh, 1);
+        assert_eq!(identity_of(&fresh, "schema_migrations"), Identity::None);
+        assert!(verify(
+            &b,
+            "schema_migrations",
+            &identity_of(&fresh, "schema_migrations")
+        )
+        .is_err());
     }
 }

@@ -128,7 +128,7 @@ pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Whether a database holds anything a backup would protect: the file exists and is not
 /// empty, and either a version is recorded or some table besides migrate's own ones (the
-/// version table, `<t>_journal`, `<t>_checksums`) exists. A database with no version and
+/// version table, `<t>_journal`, `<t>_checksums`, `<t>_identity`) exists. A database with no version and
 /// nothing but migrate's tables has nothing to lose.
 pub fn worth_backing_up(d: &mut dyn Driver, db: &Path) -> Result<bool> {
     if !has_content(db) {
@@ -140,8 +140,13 @@ pub fn worth_backing_up(d: &mut dyn Driver, db: &Path) -> Result<bool> {
     let t = d.table().to_string();
     let (checksums, journal) = crate::journal::table_names(d);
     let rows = d.query(
-        "SELECT count(*) FROM main.sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3)",
-        &[Value::Text(t), Value::Text(journal), Value::Text(checksums)],
+        "SELECT count(*) FROM main.sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3, ?4)",
+        &[
+            Value::Text(backup::identity_table(&t)),
+            Value::Text(t),
+            Value::Text(journal),
+            Value::Text(checksums),
+        ],
     )?;
     Ok(rows
         .first()
@@ -247,9 +252,10 @@ pub fn auto_backup(
     let started = crate::journal::now();
     let t = std::time::Instant::now();
     let v = d.version()?;
-    let path = backup::create(db, dir, &v)?;
+    let table = d.table().to_string();
+    let path = backup::create(db, dir, &v, &table)?;
     let took = t.elapsed();
-    let pruned = backup::prune(db, dir, opts.keep)?;
+    let pruned = backup::prune(db, dir, opts.keep, &table)?;
     let mut entry =
         crate::journal::Entry::new("backup", started, took).versions(v.version(), v.version());
     entry.file = Some(path.display().to_string());

@@ -22,6 +22,10 @@ pub struct Restored {
     /// The `restore` row could not be written to the restored database's journal (the
     /// restore itself succeeded).
     pub journal_error: Option<String>,
+    /// Warnings for the user (a backup that could not be verified, `-foreign`).
+    pub warnings: Vec<String>,
+    /// Temporary copies that killed restores had left, removed by this one.
+    pub removed_temps: Vec<PathBuf>,
 }
 
 fn err(msg: String, hint: Option<&str>) -> Error {
@@ -68,14 +72,61 @@ pub fn version_of(db: &Path, table: &str) -> DbVersion {
     }
 }
 
+/// The temporary file a restore copies the backup to, beside the database:
+/// `.<name>.restore-<pid>`.
+fn temp_name(db: &Path) -> String {
+    format!(
+        ".{}.restore-{}",
+        backup::name_prefix(db),
+        std::process::id()
+    )
+}
+
+/// Removes the temporary copies (and their `-journal`/`-wal`/`-shm` files) that killed
+/// restores of `db` left in `parent`. The caller holds the migration lock, which every
+/// restore holds while its copy exists, so none of them is in use.
+fn remove_stale_temps(db: &Path, parent: &Path) -> Vec<PathBuf> {
+    let stem = format!(".{}.restore-", backup::name_prefix(db));
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return removed;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&stem) else {
+            continue;
+        };
+        let pid = ["-journal", "-wal", "-shm"]
+            .iter()
+            .find_map(|s| rest.strip_suffix(s))
+            .unwrap_or(rest);
+        let regular = e.file_type().is_ok_and(|t| t.is_file());
+        let stale = regular && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+        if stale && std::fs::remove_file(e.path()).is_ok() {
+            removed.push(e.path());
+        }
+    }
+    removed
+}
+
 /// Replaces `db` with `from` (a backup). `opts` says where the pre-restore backup goes.
+/// `from` must be a backup of this database (its `<table>_identity` matches) unless
+/// `allow_foreign`; the database then keeps its own identity. A symlinked `db` is
+/// restored where it points, and the restored file gets the old one's owner and mode.
 pub fn restore(
     db: &Path,
     from: &Path,
     table: &str,
     database_url: &str,
     opts: &super::Options,
+    allow_foreign: bool,
 ) -> Result<Restored> {
+    if let Some(kind) = backup::file_kind(from) {
+        return Err(err(
+            format!("backup {} is {kind}, not a backup file", from.display()),
+            Some("`migrate -database <url> backups` lists the backups"),
+        ));
+    }
     if !from.is_file() {
         return Err(err(
             format!("backup {} does not exist", from.display()),
@@ -85,6 +136,41 @@ pub fn restore(
     let _lock = try_lock(db)?;
     let started = crate::journal::now();
     let clock = std::time::Instant::now();
+    let mut out = Restored {
+        previous: None,
+        pruned: Vec::new(),
+        journal_error: None,
+        warnings: Vec::new(),
+        removed_temps: Vec::new(),
+    };
+    // Whose backup is it? Nothing to compare with (and nothing to lose) when the database
+    // is missing or empty; the restored database then takes the backup's identity.
+    let own = backup::identity_of(db, table);
+    let mut foreign = false;
+    if super::has_content(db) {
+        match backup::verify(from, table, &own) {
+            Ok(()) => {}
+            Err(why) if matches!(own, backup::Identity::Unreadable(_)) => out.warnings.push(
+                format!("{} was not verified as a backup of this database: {why}; the database is backed up first", from.display()),
+            ),
+            Err(why) if allow_foreign => {
+                foreign = true;
+                out.warnings.push(format!(
+                    "{} is not a backup of this database ({why}); restoring it anyway (-foreign)",
+                    from.display()
+                ));
+            }
+            Err(why) => {
+                return Err(Error::Safety {
+                    msg: format!(
+                        "{} is not a backup of this database ({why})",
+                        from.display()
+                    ),
+                    hint: Some(format!("nothing was changed; `migrate -database <url> backups` lists this database's backups; to restore this file anyway: `migrate -database <url> restore -foreign {}`", from.display())),
+                });
+            }
+        }
+    }
     // Verify the backup before touching anything.
     let c = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| err(format!("cannot open backup {}: {e}", from.display()), None))?;
@@ -100,12 +186,22 @@ pub fn restore(
             Some("nothing was changed; choose another backup (`migrate -database <url> backups`)"),
         ));
     }
-    let dir = super::backup_dir(db, opts.backup_dir.as_deref(), database_url);
-    let mut out = Restored {
-        previous: None,
-        pruned: Vec::new(),
-        journal_error: None,
+    // The file the path names: through a symlink, its target (the link stays a link).
+    let real = match std::fs::symlink_metadata(db) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(db).map_err(|e| {
+            err(
+                format!("cannot resolve the symbolic link {}: {e}", db.display()),
+                Some("nothing was changed; the link points to a missing file: restore to the file itself"),
+            )
+        })?,
+        _ => db.to_path_buf(),
     };
+    let parent = match real.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    out.removed_temps = remove_stale_temps(&real, &parent);
+    let dir = super::backup_dir(db, opts.backup_dir.as_deref(), database_url);
     let replaced = if super::has_content(db) {
         version_of(db, table)
     } else {
@@ -114,28 +210,48 @@ pub fn restore(
     if super::has_content(db) && !opts.no_backup {
         // A database SQLite cannot open has no backup-API copy: its bytes are kept.
         let b = match super::integrity::opens(db) {
-            Ok(()) => backup::create(db, &dir, &version_of(db, table))?,
+            Ok(()) => backup::create(db, &dir, &replaced, table)?,
             Err(_) => super::save_unopenable(db, &dir)?,
         };
-        out.pruned = backup::prune(db, &dir, opts.keep)?;
         // Never prune the backup being restored from.
+        out.pruned = backup::prune_keeping(db, &dir, opts.keep, table, Some(from))?;
         out.previous = Some(b);
     }
-    let parent = match db.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+    // The identity the pre-restore backup gave the database, for a foreign restore.
+    let own = match backup::identity_of(db, table) {
+        backup::Identity::Known(id) => Some(id),
+        _ => None,
     };
-    let mode = std::fs::metadata(db).ok().map(|m| m.permissions());
-    let tmp = parent.join(format!(
-        ".{}.restore-{}",
-        db.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
+    let meta = std::fs::metadata(&real).ok();
+    let tmp = parent.join(temp_name(&real));
     backup::remove_with_sidecars(&tmp);
-    if let Err(reason) = backup::copy_with_backup_api(from, &tmp) {
+    let copied = backup::copy_with_backup_api(from, &tmp).and_then(|()| {
+        if !foreign {
+            return Ok(());
+        }
+        // The restored database stays this database: its own identity, or a new one.
+        let c = Connection::open_with_flags(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|e| e.to_string())?;
+        let id = match own {
+            Some(id) => id,
+            None => backup::new_identity(&c).map_err(|e| e.to_string())?,
+        };
+        backup::write_identity(&c, table, &id).map_err(|e| e.to_string())?;
+        c.close().map_err(|(_, e)| e.to_string())?;
+        File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| format!("fsync: {e}"))
+    });
+    if let Err(reason) = copied {
         backup::remove_with_sidecars(&tmp);
+        if crate::cancel::requested() {
+            return Err(Error::Interrupted {
+                what: format!(
+                    "while copying {} (the temporary copy was removed)",
+                    from.display()
+                ),
+            });
+        }
         return Err(err(
             format!(
                 "cannot copy {} next to the database: {reason}",
@@ -146,22 +262,40 @@ pub fn restore(
             ),
         ));
     }
-    if let Some(p) = mode {
-        let _ = std::fs::set_permissions(&tmp, p);
+    if let Some(m) = &meta {
+        let _ = std::fs::set_permissions(&tmp, m.permissions());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if let Err(e) = std::os::unix::fs::chown(&tmp, Some(m.uid()), Some(m.gid())) {
+                backup::remove_with_sidecars(&tmp);
+                return Err(err(
+                    format!(
+                        "cannot give the restored file the owner of {} (uid {}, gid {}): {e}",
+                        real.display(),
+                        m.uid(),
+                        m.gid()
+                    ),
+                    Some("nothing was changed; run restore as the database's owner (or as root)"),
+                ));
+            }
+        }
     }
     // Stale WAL/SHM files of the old database would be replayed into the restored one.
     for s in ["-wal", "-shm", "-journal"] {
-        let mut q = db.as_os_str().to_owned();
+        let mut q = real.as_os_str().to_owned();
         q.push(s);
         let q = PathBuf::from(q);
         if q.exists() {
-            std::fs::remove_file(&q)
-                .map_err(|e| err(format!("cannot remove {}: {e}", q.display()), None))?;
+            std::fs::remove_file(&q).map_err(|e| {
+                backup::remove_with_sidecars(&tmp);
+                err(format!("cannot remove {}: {e}", q.display()), None)
+            })?;
         }
     }
-    std::fs::rename(&tmp, db).map_err(|e| {
+    std::fs::rename(&tmp, &real).map_err(|e| {
         backup::remove_with_sidecars(&tmp);
-        err(format!("cannot replace {}: {e}", db.display()), None)
+        err(format!("cannot replace {}: {e}", real.display()), None)
     })?;
     sync_dir(&parent).map_err(|e| err(format!("fsync of {}: {e}", parent.display()), None))?;
     // Journal the restore in the restored database (still under the lock).

@@ -232,3 +232,52 @@ fn single_transaction_refuses_non_transactional_runs() {
     );
     assert_eq!(e.rows(), vec![]);
 }
+
+#[test]
+fn diverges_create_refuses_control_characters() {
+    // golang-migrate writes `1_a\nb.up.sql`, which its own `up` then ignores.
+    let e = Env::new();
+    let t = e.run(&["create", "-ext", "sql", "-dir", "m", "-seq", "add\nusers"]);
+    assert_snapshot!(t.to_string());
+    // Every control character, anywhere in the name or in -ext: refused, nothing written.
+    let controls = (1u8..0x20)
+        .map(char::from)
+        .chain(['\u{7f}', '\u{85}', '\u{9b}']);
+    for c in controls {
+        for (name, ext) in [
+            (format!("{c}x"), "sql".to_string()),
+            (format!("add{c}users"), "sql".to_string()),
+            (format!("x{c}"), "sql".to_string()),
+            ("x".to_string(), format!("sq{c}l")),
+        ] {
+            let t = e.run(&["create", "-ext", &ext, "-dir", "m", "-seq", &name]);
+            assert_eq!(t.code, 1, "{c:?}: {t}");
+            assert!(t.stderr.contains("control character"), "{c:?}: {t}");
+        }
+    }
+    assert!(!e.path("m").exists() || std::fs::read_dir(e.path("m")).expect("m").count() == 0);
+    // Printable names still work.
+    let t = e.run(&[
+        "create",
+        "-ext",
+        "sql",
+        "-dir",
+        "m",
+        "-seq",
+        "add users ünïcode",
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+}
+
+#[test]
+fn diverges_validate_flags_control_characters() {
+    let e = Env::with("basic");
+    e.write(
+        "m/4_add\nindex.up.sql",
+        "CREATE INDEX i ON users (username);\n",
+    );
+    e.write("m/4_add\tindex.down.sql", "DROP INDEX i;\n");
+    let t = e.run(&["-path", "m", "validate"]);
+    assert_snapshot!(t.to_string());
+    assert_ne!(t.code, 0, "{t}");
+}

@@ -22,6 +22,15 @@ fn backups(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The backup identity recorded in a SQLite file, if any.
+fn identity(p: &Path) -> Option<String> {
+    let c = rusqlite::Connection::open(p).expect("open");
+    c.query_row("SELECT id FROM schema_migrations_identity", [], |r| {
+        r.get(0)
+    })
+    .ok()
+}
+
 fn mtime(p: &Path) -> std::time::SystemTime {
     std::fs::metadata(p)
         .and_then(|m| m.modified())
@@ -65,6 +74,9 @@ fn safety_backup_before_up_restores_pre_migration_state() {
     let copy = Env::new();
     std::fs::copy(&b[0], copy.db()).expect("copy");
     assert_eq!(copy.dump(), before);
+    // The backup names its database: the identity the backup gave the database.
+    assert!(identity(&copy.db()).is_some());
+    assert_eq!(identity(&copy.db()), identity(&e.db()));
     // restore round trip: the current database is backed up first, then replaced.
     let after_up = e.dump();
     let t = e.migrate(&["restore", &b[0].display().to_string()]);
@@ -296,6 +308,11 @@ fn safety_read_only_backup_dir_fails_before_any_change() {
     assert_snapshot!("safety_read_only_backup_dir", t.to_string());
     assert_eq!(t.code, 1);
     assert_eq!(e.dump(), before);
+    assert_eq!(
+        identity(&e.db()),
+        None,
+        "a failed backup writes no identity"
+    );
     assert_eq!(e.rows(), vec![(1, false)]);
 }
 
@@ -319,6 +336,11 @@ fn safety_full_disk_fails_before_any_change() {
     assert!(t.stderr.contains("cannot back up the database"), "{t}");
     assert!(left.is_empty(), "partial file left: {left:?}");
     assert_eq!(e.dump(), before);
+    assert_eq!(
+        identity(&e.db()),
+        None,
+        "a failed backup writes no identity"
+    );
     assert_eq!(e.rows(), vec![(1, false)]);
 }
 
@@ -534,5 +556,413 @@ fn safety_explicit_backup_is_journaled_only_where_a_journal_is_kept() {
     let t = plain.migrate(&["backup", "-dir", "bk"]);
     assert_eq!(t.code, 0, "{t}");
     assert_eq!(plain.tables(), vec!["app".to_string()]);
+    let n: i64 = plain
+        .conn()
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(n, 1, "no identity table either");
     assert_eq!(backups(&plain.path("bk")).len(), 1);
+}
+
+/// Runs the migrate binary as `nobody` (setpriv), in `dir`.
+fn as_nobody(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_migrate"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("setpriv")
+}
+
+#[cfg(unix)]
+fn owner(p: &Path) -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).expect("meta");
+    (m.uid(), m.gid())
+}
+
+#[test]
+fn safety_backups_belong_to_one_database() {
+    // Two databases with the same file name (two hosts, or two directories) share one
+    // backup directory, which also holds a directory and a file named like backups.
+    let a = Env::with("basic");
+    let b = Env::with("basic");
+    let shared = a.path("shared");
+    let dir = shared.display().to_string();
+    for e in [&a, &b] {
+        assert_eq!(e.migrate(&["up", "1"]).code, 0);
+        e.conn()
+            .execute("INSERT INTO users (username) VALUES ('x')", [])
+            .expect("row");
+    }
+    std::fs::create_dir_all(shared.join("db.sqlite.backup-v0001-20261122T031500Z")).expect("dir");
+    std::fs::write(
+        shared.join("db.sqlite.backup-v0002-20261122T031500Z"),
+        "notes",
+    )
+    .expect("f");
+    for _ in 0..2 {
+        for e in [&a, &b] {
+            let t = e.migrate(&["-backup-dir", &dir, "-backup-keep", "1", "backup"]);
+            assert_eq!(t.code, 0, "{t}");
+        }
+    }
+    // Each keeps its newest backup; neither removed the other's nor the look-alikes.
+    let all = backups(&shared);
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(shared
+        .join("db.sqlite.backup-v0001-20261122T031500Z")
+        .is_dir());
+    // `up` is not stopped by the directory named like a backup.
+    let t = b.migrate(&["-backup-dir", &dir, "-backup-keep", "1", "up"]);
+    assert_eq!(t.code, 0, "{t}");
+    let listed = b.migrate(&["-backup-dir", &dir, "backups"]);
+    assert_eq!(listed.code, 0, "{listed}");
+    assert_eq!(listed.stdout.lines().count(), 2, "{listed}");
+    assert!(
+        listed
+            .stderr
+            .contains("is not listed: a backup of another database"),
+        "{listed}"
+    );
+    assert!(
+        listed.stderr.contains("is not listed: a directory"),
+        "{listed}"
+    );
+    // `restore` by name of the other database's backup: refused, nothing changed.
+    let theirs = backups(&shared)
+        .into_iter()
+        .find(|p| p.is_file() && identity(p) == identity(&a.db()))
+        .expect("a's backup");
+    let name = theirs
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let before = b.dump();
+    let id_before = identity(&b.db());
+    let t = b.migrate(&["-backup-dir", &dir, "restore", &name]);
+    assert_eq!(t.code, 1, "{t}");
+    assert!(
+        t.stderr
+            .contains("is not a backup of this database (a backup of another database)"),
+        "{t}"
+    );
+    assert!(t.stderr.contains("restore -foreign "), "{t}");
+    assert_eq!(b.dump(), before);
+    // With -foreign it goes on, with a warning; the database keeps its own identity.
+    let t = b.migrate(&["-backup-dir", &dir, "restore", "-foreign", &name]);
+    assert_eq!(t.code, 0, "{t}");
+    assert!(t.stderr.contains("warning: "), "{t}");
+    assert_eq!(b.rows(), vec![(1, false)]);
+    assert_eq!(identity(&b.db()), id_before);
+    assert_ne!(identity(&b.db()), identity(&a.db()));
+}
+
+#[test]
+fn safety_restore_says_what_the_file_is() {
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    std::fs::create_dir(e.path("adir")).expect("dir");
+    assert!(sh("mkfifo", &[&e.path("fifo").display().to_string()]));
+    let t = e.migrate(&["restore", "adir"]);
+    assert_snapshot!("safety_restore_directory", t.to_string());
+    let t = e.migrate(&["restore", "fifo"]);
+    assert_snapshot!("safety_restore_fifo", t.to_string());
+    let t = e.migrate(&["restore", "missing"]);
+    assert!(t.stderr.contains("does not exist"), "{t}");
+}
+
+#[test]
+#[cfg(unix)]
+fn safety_restore_keeps_the_link_owner_and_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    assert_eq!(e.migrate(&["backup"]).code, 0);
+    let b = backups(e.dir.path()).pop().expect("backup");
+    assert_eq!(e.migrate(&["up"]).code, 0);
+    // The database lives elsewhere; the path the URL names is a symbolic link to it.
+    let real_dir = e.path("real");
+    std::fs::create_dir(&real_dir).expect("mkdir");
+    let real = real_dir.join("app.db");
+    std::fs::rename(e.db(), &real).expect("move");
+    std::os::unix::fs::symlink(&real, e.db()).expect("link");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    assert!(sh(
+        "chown",
+        &["nobody:nogroup", &real.display().to_string()]
+    ));
+    let nobody = owner(&real);
+    let t = e.migrate(&["restore", &b.display().to_string()]);
+    assert_eq!(t.code, 0, "{t}");
+    assert!(std::fs::symlink_metadata(e.db())
+        .expect("link")
+        .file_type()
+        .is_symlink());
+    assert_eq!(e.rows(), vec![(1, false)], "the real file was restored");
+    assert_eq!(owner(&real), nobody);
+    let mode = std::fs::metadata(&real).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o640);
+}
+
+#[test]
+fn safety_restore_removes_what_killed_restores_left() {
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    assert_eq!(e.migrate(&["backup"]).code, 0);
+    let b = backups(e.dir.path()).pop().expect("backup");
+    for n in [
+        ".db.sqlite.restore-4242",
+        ".db.sqlite.restore-4242-journal",
+        ".db.sqlite.restore-7",
+    ] {
+        std::fs::write(e.path(n), "half a copy").expect("stale");
+    }
+    std::fs::write(e.path(".db.sqlite.restore-notes"), "mine").expect("other");
+    let t = e.migrate(&["restore", &b.display().to_string()]);
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(
+        t.stderr.matches("left by an interrupted restore").count(),
+        3,
+        "{t}"
+    );
+    for n in [
+        ".db.sqlite.restore-4242",
+        ".db.sqlite.restore-4242-journal",
+        ".db.sqlite.restore-7",
+    ] {
+        assert!(!e.path(n).exists(), "{n}");
+    }
+    assert!(e.path(".db.sqlite.restore-notes").exists());
+    let left: Vec<String> = std::fs::read_dir(e.dir.path())
+        .expect("ls")
+        .flatten()
+        .map(|d| d.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".restore-") && n != ".db.sqlite.restore-notes")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+#[cfg(unix)]
+fn safety_lock_file_belongs_to_the_database_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Env::with("basic");
+    let d = e.dir.path().display().to_string();
+    std::fs::set_permissions(e.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    assert!(sh("chown", &["-R", "nobody:nogroup", &d]));
+    let nobody = owner(e.dir.path());
+    // The application's user creates the database; root migrates it.
+    let out = as_nobody(
+        e.dir.path(),
+        &["-path", "m", "-database", "sqlite3://db.sqlite", "up", "1"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    std::fs::remove_file(e.path("db.sqlite.migrate.lock")).expect("rm lock");
+    assert_eq!(e.migrate(&["up", "2"]).code, 0);
+    assert_eq!(owner(&e.path("db.sqlite.migrate.lock")), nobody);
+    // A lock file root left with root's owner (before this version) does not lock the
+    // application's user out either.
+    let lock = e.path("db.sqlite.migrate.lock");
+    assert!(sh("chown", &["root:root", &lock.display().to_string()]));
+    std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = as_nobody(
+        e.dir.path(),
+        &[
+            "-path",
+            "m",
+            "-database",
+            "sqlite3://db.sqlite",
+            "-no-backup",
+            "up",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(e.rows(), vec![(3, false)]);
+}
+
+#[test]
+fn safety_long_database_file_name() {
+    // 230 bytes: the backup's name would exceed NAME_MAX (255) if it repeated it.
+    let e = Env::with("basic");
+    let name = format!("{}.db", "n".repeat(227));
+    let url = format!("sqlite3://{name}");
+    let run = |args: &[&str]| {
+        let mut a = vec!["-path", "m", "-database", url.as_str()];
+        a.extend_from_slice(args);
+        e.run(&a)
+    };
+    assert_eq!(run(&["up", "1"]).code, 0);
+    let t = run(&["up"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert!(t.stderr.contains("Database backup created: "), "{t}");
+    let t = run(&["backups"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(t.stdout.lines().count(), 2, "{t}");
+    let made: Vec<PathBuf> = std::fs::read_dir(e.dir.path())
+        .expect("ls")
+        .flatten()
+        .map(|d| d.path())
+        .filter(|p| p.to_string_lossy().contains(".backup-"))
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    let made = made[0].display().to_string();
+    assert!(Path::new(&made).file_name().expect("n").len() <= 255);
+    let t = run(&["restore", &made]);
+    assert_eq!(t.code, 0, "{t}");
+    let c = rusqlite::Connection::open(e.path(&name)).expect("open");
+    let v: i64 = c
+        .query_row("SELECT version FROM schema_migrations", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(v, 1);
+}
+
+/// Spawns `migrate up` on a WAL database with `_locking_mode=EXCLUSIVE`: its own
+/// connection keeps the backup's out, so the backup waits.
+fn spawn_locked_backup(e: &Env) -> std::process::Child {
+    let url = "sqlite3://db.sqlite?_locking_mode=EXCLUSIVE";
+    e.command()
+        .args(["-path", "m", "-database", url, "up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
+fn partials(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("ls")
+        .flatten()
+        .map(|d| d.path())
+        .filter(|p| p.to_string_lossy().contains(".partial"))
+        .collect()
+}
+
+#[test]
+fn safety_backup_wait_is_bounded() {
+    let e = Env::with("basic");
+    let t = e.run(&[
+        "-path",
+        "m",
+        "-database",
+        "sqlite3://db.sqlite?_journal_mode=WAL",
+        "up",
+        "1",
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+    let before = e.dump();
+    let out = spawn_locked_backup(&e).wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stayed locked by another connection for 5 s"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("_locking_mode=EXCLUSIVE"), "{stderr}");
+    assert!(partials(e.dir.path()).is_empty());
+    assert!(backups(e.dir.path()).is_empty());
+    assert_eq!(e.dump(), before);
+}
+
+#[test]
+fn safety_signals_stop_a_backup_wait_leaving_nothing() {
+    for sig in ["-INT", "-TERM"] {
+        let e = Env::with("basic");
+        let t = e.run(&[
+            "-path",
+            "m",
+            "-database",
+            "sqlite3://db.sqlite?_journal_mode=WAL",
+            "up",
+            "1",
+        ]);
+        assert_eq!(t.code, 0, "{t}");
+        let before = e.dump();
+        let child = spawn_locked_backup(&e);
+        // The copy has started (its .partial exists) and is waiting for the lock.
+        let mut seen = false;
+        for _ in 0..400 {
+            if !partials(e.dir.path()).is_empty() {
+                seen = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(seen, "no backup started");
+        assert!(sh("kill", &[sig, &child.id().to_string()]));
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{sig}: {stderr}");
+        assert!(
+            stderr.contains("interrupted while backing up the database"),
+            "{sig}: {stderr}"
+        );
+        assert!(!stderr.contains("stayed locked"), "{sig}: {stderr}");
+        assert!(partials(e.dir.path()).is_empty(), "{sig}");
+        assert!(backups(e.dir.path()).is_empty(), "{sig}");
+        assert_eq!(e.dump(), before, "{sig}");
+    }
+}
+
+#[test]
+fn safety_sigint_stops_the_lock_wait() {
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    let holder = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(e.path("db.sqlite.migrate.lock"))
+        .expect("lock file");
+    holder.lock().expect("lock");
+    let child = e
+        .command()
+        .args([
+            "-path",
+            "m",
+            "-database",
+            "sqlite3://db.sqlite",
+            "-lock-timeout",
+            "600",
+            "up",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Not a timing assertion: time for the signal handler to be installed.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(sh("kill", &["-INT", &child.id().to_string()]));
+    let out = child.wait_with_output().expect("wait");
+    drop(holder);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("interrupted while waiting for the migration lock"),
+        "{stderr}"
+    );
+    assert_eq!(e.rows(), vec![(1, false)]);
+}
+
+#[test]
+fn safety_restore_never_prunes_the_backup_it_restores() {
+    // The oldest backup, with -backup-keep 1: the pre-restore backup would make it the
+    // one to prune, before it is copied.
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    assert_eq!(e.migrate(&["backup"]).code, 0);
+    let oldest = backups(e.dir.path()).pop().expect("backup");
+    assert_eq!(e.migrate(&["up"]).code, 0);
+    let t = e.migrate(&[
+        "-backup-keep",
+        "1",
+        "restore",
+        &oldest.display().to_string(),
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(e.rows(), vec![(1, false)]);
+    assert!(oldest.exists(), "the restored backup was pruned");
 }
