@@ -494,7 +494,7 @@ pub fn parse_command(
 
 /// Refuses an option word left after the arguments a command reads: Go's flag parsing
 /// stops at the first argument, so golang-migrate would ignore it.
-fn no_trailing_options(name: &str, p: &Parsed, reads: usize) -> Result<(), Exit> {
+pub fn no_trailing_options(name: &str, p: &Parsed, reads: usize) -> Result<(), Exit> {
     let Some(word) = p
         .args()
         .iter()

@@ -281,7 +281,9 @@ fn run_command(ctx: &mut Ctx, cli: &Cli) -> Code {
 fn unknown_command(word: &str) -> Code {
     let quoted = migrate::gocompat::quote::quote(word);
     match args::closest(word) {
-        Some(c) => log::errln(&format!("error: unknown command {quoted}; did you mean {c}?")),
+        Some(c) => log::errln(&format!(
+            "error: unknown command {quoted}; did you mean {c}?"
+        )),
         None => log::errln(&format!("error: unknown command {quoted}")),
     }
     log::err(&usage::global());
@@ -337,13 +339,18 @@ fn run_db_command(cmd: DbCommand, g: &Global) -> Code {
 }
 
 #[cfg(feature = "sqlite")]
-/// [`args::parse_command`] for the commands that parse their own flags: prints the text
-/// it ends with and returns the exit code.
+/// [`args::parse_command`] for the commands that parse their own flags (`backup`,
+/// `backups`, `restore`): prints the text it ends with and returns the exit code. An
+/// option word after the `reads` arguments the command reads is refused, as for every
+/// other command.
 pub fn parse_command(
     set: &FlagSet,
     name: &str,
     snippet: &str,
     args: &[String],
+    reads: usize,
 ) -> Result<Parsed, Code> {
-    args::parse_command(set, name, snippet, args).map_err(print_exit)
+    let p = args::parse_command(set, name, snippet, args).map_err(print_exit)?;
+    args::no_trailing_options(name, &p, reads).map_err(print_exit)?;
+    Ok(p)
 }

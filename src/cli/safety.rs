@@ -414,6 +414,7 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
         "backup",
         "backup [-dir DIR]\n\tBack the SQLite database up with SQLite's online backup API",
         args,
+        0,
     ) {
         Ok(p) => p,
         Err(c) => return c,
@@ -478,6 +479,7 @@ pub fn backups_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
         "backups",
         "backups\n\tList the backups of the SQLite database (oldest first)",
         args,
+        0,
     ) {
         return c;
     }
@@ -533,7 +535,7 @@ pub fn restore_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
             usage: "Restore a file that is not a backup of this database",
         }],
     );
-    let p = match parse_command(&set, "restore", "restore [-foreign] BACKUP\n\tReplace the SQLite database with a backup (the current database is backed up first)", args) {
+    let p = match parse_command(&set, "restore", "restore [-foreign] BACKUP\n\tReplace the SQLite database with a backup (the current database is backed up first)", args, 1) {
         Ok(p) => p,
         Err(c) => return c,
     };

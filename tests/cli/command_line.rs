@@ -505,6 +505,18 @@ fn options_after_the_arguments_are_refused() {
         "status_global_option_after_command",
         e.migrate(&["status", "-path", "m"]).to_string()
     );
+    for args in [
+        &["restore", "b.db", "-foreign"][..],
+        &["backup", "x", "-dir", "d"][..],
+        &["backups", "x", "-verbose"][..],
+    ] {
+        let t = e.migrate(args);
+        assert_eq!(t.code, 2, "{args:?}: {t}");
+        assert!(
+            t.stderr.contains("after the arguments is not read"),
+            "{args:?}: {t}"
+        );
+    }
     assert!(!e.db().exists(), "nothing was opened");
     assert!(!e.path("x").exists());
     assert_eq!(
