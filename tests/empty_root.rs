@@ -7,6 +7,8 @@
 //! message, unless `MIGRATE_REQUIRE_EMPTY_ROOT=1` (`make test-empty-root`, CI), where they fail.
 
 mod common;
+#[path = "common/tls_mariadb.rs"]
+mod tls_mariadb;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -296,6 +298,44 @@ fn postgres_tls_in_an_empty_root() {
     // Encrypted, not verified: no roots needed.
     let r = root.ok(&url("sslmode=require"), &["version"]);
     assert_eq!(r.stderr, "3\n");
+}
+
+/// TLS to MariaDB (a server of the test's own: the shared one runs without TLS) with no
+/// certificate store in the root: `tls=true` checks against the bundled public roots only
+/// and says so; the server's certificate as `x-tls-ca` is trusted.
+#[test]
+fn mysql_tls_in_an_empty_root() {
+    let Some(root) = empty_root("mysql_tls_in_an_empty_root") else {
+        return;
+    };
+    let server = match tls_mariadb::TlsMariaDb::start() {
+        Ok(s) => s,
+        Err(why) => {
+            let msg = format!("\n*** SKIPPED mysql_tls_in_an_empty_root: {why} ***\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+            return;
+        }
+    };
+    std::fs::copy(&server.cert, root.dir.path().join("server.crt")).expect("copy the certificate");
+    let r = root.migrate(&server.url("mysql", "tls=true"), &["version"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("invalid peer certificate")
+            && r.stderr.contains(
+                "; verified against the bundled public roots (webpki-roots; no system certificate store was found)"
+            ),
+        "{r:?}"
+    );
+    let r = root.migrate(
+        &server.url("mysql", "tls=custom&x-tls-ca=/server.crt"),
+        &["up", "1"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = root.ok(
+        &server.url("mysql", "tls=custom&x-tls-ca=/server.crt"),
+        &["version"],
+    );
+    assert_eq!(r.stderr, "1\n");
 }
 
 /// The Dockerfile copies the binary `make dist` writes for this version.

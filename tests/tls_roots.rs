@@ -1,9 +1,12 @@
-//! Which certificates the PostgreSQL driver trusts, through the real binary against the
-//! local server (its certificate, Debian's snakeoil, names `localhost`): `sslrootcert` when
-//! given, else the system's store (`SSL_CERT_FILE` / `SSL_CERT_DIR` stand for it here), else
-//! the bundled public roots; a refusal names the store it checked against.
+//! Which certificates the server drivers trust, through the real binary (the servers'
+//! certificate, Debian's snakeoil, names `localhost`). PostgreSQL: `sslrootcert` when given,
+//! else the system's store (`SSL_CERT_FILE` / `SSL_CERT_DIR` stand for it here), else the
+//! bundled public roots. MySQL: the bundled roots plus `x-tls-ca`, else plus the system's
+//! bundle file. A refusal names the roots it checked against.
 
 mod common;
+#[path = "common/tls_mariadb.rs"]
+mod tls_mariadb;
 
 use std::process::{Command, Stdio};
 
@@ -126,6 +129,83 @@ fn postgres_trusts_sslrootcert_then_the_system_store_then_the_bundled_roots() {
             None => assert_eq!(out.status.code(), Some(0), "{what}"),
             Some(roots) => {
                 assert_eq!(out.status.code(), Some(1), "{what}");
+                assert!(stderr.contains("invalid peer certificate"), "{what}");
+                assert!(
+                    stderr.contains(&format!("; verified against {roots}")),
+                    "{what}"
+                );
+            }
+        }
+    }
+}
+
+/// `migrate -database URL version` with `SSL_CERT_FILE` set: (exit code, stderr).
+fn version_with_system_file(url: &str, system: &str) -> (Option<i32>, String) {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/conformance");
+    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .env_remove("DATABASE_URL")
+        .env_remove("SSL_CERT_DIR")
+        .env("SSL_CERT_FILE", system)
+        .arg("-path")
+        .arg(&dir)
+        .args(["-database", url, "version"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run migrate");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), stderr)
+}
+
+#[test]
+fn mysql_trusts_x_tls_ca_else_the_system_bundle_besides_the_bundled_roots() {
+    let server = match tls_mariadb::TlsMariaDb::start() {
+        Ok(s) => s,
+        Err(why) => {
+            let msg = format!(
+                "\n*** SKIPPED mysql_trusts_x_tls_ca_else_the_system_bundle_besides_the_bundled_roots: no MariaDB with TLS of its own: {why} ***\n"
+            );
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+            return;
+        }
+    };
+    let cert = server.cert.display().to_string();
+    // (tls parameters, system bundle file, refused by the roots named so)
+    let cases: &[(String, &str, Option<String>)] = &[
+        ("tls=true".into(), &cert, None),
+        ("tls=custom".into(), &cert, None),
+        (
+            "tls=true".into(),
+            BUNDLE,
+            Some(format!("the system's certificate store ({BUNDLE}, ")),
+        ),
+        (format!("tls=custom&x-tls-ca={cert}"), BUNDLE, None),
+        (
+            format!("tls=custom&x-tls-ca={BUNDLE}"),
+            &cert,
+            Some(format!("x-tls-ca {BUNDLE} and the bundled public roots")),
+        ),
+        ("tls=skip-verify".into(), BUNDLE, None),
+        ("tls=preferred".into(), BUNDLE, None),
+        (
+            "tls=custom&x-tls-insecure-skip-verify=true".into(),
+            BUNDLE,
+            None,
+        ),
+    ];
+    for (params, system, refused_by) in cases {
+        // The database `mysql` exists on every server; `version` changes nothing in it.
+        let url = server.url("mysql", params);
+        let (code, stderr) = version_with_system_file(&url, system);
+        let what = format!("{params} with SSL_CERT_FILE={system}: exit {code:?}, {stderr}");
+        match refused_by {
+            // Connected: nothing migrated there yet.
+            None => assert_eq!(
+                (code, stderr.as_str()),
+                (Some(1), "error: no migration\n"),
+                "{what}"
+            ),
+            Some(roots) => {
+                assert_eq!(code, Some(1), "{what}");
                 assert!(stderr.contains("invalid peer certificate"), "{what}");
                 assert!(
                     stderr.contains(&format!("; verified against {roots}")),

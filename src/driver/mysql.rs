@@ -242,6 +242,7 @@ fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<(Option<SslOpts>, Option<St
 fn unverified_chain(e: &mysql::Error) -> bool {
     match e {
         mysql::Error::IoError(io) => super::roots::is_unverified_chain(io),
+        mysql::Error::CodecError(c) => super::roots::is_unverified_chain(c),
         mysql::Error::TlsError(t) => super::roots::is_unverified_chain(t),
         _ => false,
     }

@@ -5,8 +5,8 @@
 //! (Mozilla's set, from the webpki-roots crate). A failed verification names the store it
 //! used, so "unknown issuer" in an empty image points at the missing certificates.
 
+#[cfg(feature = "postgres")]
 use std::fmt;
-use std::path::PathBuf;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
@@ -15,6 +15,7 @@ use rustls::{CertificateError, RootCertStore};
 use crate::error::{Error, Result};
 
 /// Where the trusted roots came from.
+#[cfg(feature = "postgres")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Source {
     /// A PEM file named by a URL parameter (`param` is its name).
@@ -25,6 +26,7 @@ pub(crate) enum Source {
     Bundled,
 }
 
+#[cfg(feature = "postgres")]
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -40,6 +42,7 @@ impl fmt::Display for Source {
 }
 
 /// A root store and where it came from.
+#[cfg(feature = "postgres")]
 pub(crate) struct Roots {
     pub(crate) store: RootCertStore,
     pub(crate) source: Source,
@@ -53,6 +56,7 @@ pub(crate) fn pem_certs(what: &str, path: &str) -> Result<Vec<CertificateDer<'st
 }
 
 /// Exactly the certificates of the PEM file the URL parameter `param` names.
+#[cfg(feature = "postgres")]
 pub(crate) fn from_file(param: &'static str, path: &str) -> Result<Roots> {
     let certs = pem_certs(param, path)?;
     if certs.is_empty() {
@@ -74,6 +78,7 @@ pub(crate) fn from_file(param: &'static str, path: &str) -> Result<Roots> {
 }
 
 /// The system's store, or the bundled roots when it has no usable certificate.
+#[cfg(feature = "postgres")]
 pub(crate) fn system_or_bundled() -> Roots {
     // Unreadable entries are skipped, as OpenSSL does with a bad file in the directory.
     choose(rustls_native_certs::load_native_certs().certs)
@@ -81,6 +86,7 @@ pub(crate) fn system_or_bundled() -> Roots {
 
 /// The store for the system certificates `found`: those rustls can use, or the bundled
 /// roots when that leaves none.
+#[cfg(feature = "postgres")]
 fn choose(found: Vec<CertificateDer<'static>>) -> Roots {
     let mut store = RootCertStore::empty();
     let (count, _) = store.add_parsable_certificates(found);
@@ -104,7 +110,7 @@ fn choose(found: Vec<CertificateDer<'static>>) -> Roots {
 /// that exists, and only when rustls can use every certificate in it (the MySQL client
 /// refuses the whole file otherwise). `None` where there is none.
 #[cfg(feature = "mysql")]
-pub(crate) fn system_bundle_file() -> Option<(PathBuf, usize)> {
+pub(crate) fn system_bundle_file() -> Option<(std::path::PathBuf, usize)> {
     let path = openssl_probe::probe().cert_file?;
     let text = path.to_str()?;
     let certs = pem_certs("SSL_CERT_FILE", text).ok()?;
@@ -143,6 +149,7 @@ pub(crate) fn is_unverified_chain(e: &(dyn std::error::Error + 'static)) -> bool
 mod tests {
     use super::*;
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn no_usable_system_certificate_falls_back_to_the_bundled_roots() {
         for found in [vec![], vec![CertificateDer::from(b"not DER".to_vec())]] {
@@ -154,6 +161,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn usable_system_certificates_are_used_alone() {
         // The machine's own system certificates, with junk mixed in, stand for a system
@@ -178,6 +186,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn only_a_chain_that_did_not_verify_counts() {
+        let io = |e: rustls::Error| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        for (e, want) in [
+            (CertificateError::UnknownIssuer, true),
+            (CertificateError::BadSignature, true),
+            (CertificateError::Expired, true),
+            (CertificateError::NotValidForName, false),
+        ] {
+            let tls = rustls::Error::InvalidCertificate(e);
+            assert_eq!(is_unverified_chain(&tls), want, "{tls}");
+            let wrapped = io(tls);
+            assert_eq!(is_unverified_chain(&wrapped), want, "{wrapped}");
+        }
+        let other = io(rustls::Error::DecryptError);
+        assert!(!is_unverified_chain(&other));
+        let plain = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(!is_unverified_chain(&plain));
+    }
+
+    #[cfg(feature = "postgres")]
     #[test]
     fn a_named_file_is_read_or_named_in_the_error() {
         let e = from_file("sslrootcert", "/nonexistent/root.crt")
