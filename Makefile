@@ -32,3 +32,15 @@ demo:
 
 fmt:
 	cargo fmt
+
+.PHONY: dist test-empty-root
+
+# The x86_64 Linux release archive in dist/: a static, stripped binary with README, LICENSE
+# and CHANGELOG, and SHA256SUMS (scripts/dist.sh).
+dist:
+	bash scripts/dist.sh
+
+# Runs `make dist`'s binary alone in an empty root with chroot, what the container image
+# holds (tests/empty_root.rs); needs root and `make dist` first, and fails without them.
+test-empty-root:
+	MIGRATE_REQUIRE_EMPTY_ROOT=1 cargo test --test empty_root

@@ -12,6 +12,8 @@ pub mod mysql;
 mod pg_tls;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod roots;
 pub mod split;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -322,20 +322,46 @@ fn is_custom_tls(mode: &str) -> bool {
     !mode.is_empty() && read_bool(mode).is_none() && !mode.eq_ignore_ascii_case("skip-verify")
 }
 
-fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<Option<SslOpts>> {
+/// The TLS options for `tls=MODE`, and the roots the server's certificate is verified
+/// against (`None`: not verified). The MySQL client always trusts the bundled public roots
+/// (webpki-roots) and adds one file to them: `x-tls-ca` when given, else the system's
+/// bundle file when there is one.
+fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<(Option<SslOpts>, Option<String>)> {
     let ssl = SslOpts::default();
+    let verified = |ssl: SslOpts, ca: Option<&str>| {
+        let (ssl, roots) = match (ca, super::roots::system_bundle_file()) {
+            (Some(ca), _) => (
+                ssl.with_root_cert_path(Some(std::path::PathBuf::from(ca))),
+                format!("x-tls-ca {ca} and the bundled public roots (webpki-roots)"),
+            ),
+            (None, Some((file, n))) => {
+                let roots = format!(
+                    "the system's certificate store ({}, {n} certificates) and the bundled public roots (webpki-roots)",
+                    file.display()
+                );
+                (ssl.with_root_cert_path(Some(file)), roots)
+            }
+            (None, None) => (
+                ssl,
+                "the bundled public roots (webpki-roots; no system certificate store was found)"
+                    .to_string(),
+            ),
+        };
+        (Some(ssl), Some(roots))
+    };
     match mode {
-        "" => Ok(None),
-        m if read_bool(m) == Some(false) => Ok(None),
-        m if read_bool(m) == Some(true) => Ok(Some(ssl)),
+        "" => Ok((None, None)),
+        m if read_bool(m) == Some(false) => Ok((None, None)),
+        m if read_bool(m) == Some(true) => Ok(verified(ssl, None)),
         // go-sql-driver's `preferred` falls back to plain text; the mysql crate cannot,
         // so it means TLS without verification here (docs/drivers.md).
-        m if m.eq_ignore_ascii_case("skip-verify") || m.eq_ignore_ascii_case("preferred") => {
-            Ok(Some(
+        m if m.eq_ignore_ascii_case("skip-verify") || m.eq_ignore_ascii_case("preferred") => Ok((
+            Some(
                 ssl.with_danger_accept_invalid_certs(true)
                     .with_danger_skip_domain_validation(true),
-            ))
-        }
+            ),
+            None,
+        )),
         _ => {
             // A custom config name: golang-migrate registers it from the x-tls-* options.
             let mut ssl = ssl;
@@ -347,16 +373,24 @@ fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<Option<SslOpts>> {
                     std::path::PathBuf::from(key),
                 )));
             }
-            if let Some(ca) = given("x-tls-ca") {
-                ssl = ssl.with_root_cert_path(Some(std::path::PathBuf::from(ca)));
-            }
             if url.x_bool("x-tls-insecure-skip-verify")?.unwrap_or(false) {
-                ssl = ssl
+                let ssl = ssl
                     .with_danger_accept_invalid_certs(true)
                     .with_danger_skip_domain_validation(true);
+                return Ok((Some(ssl), None));
             }
-            Ok(Some(ssl))
+            Ok(verified(ssl, url.x_param("x-tls-ca").filter(|v| !v.is_empty())))
         }
+    }
+}
+
+/// Whether the connection failed on a server certificate whose chain did not verify.
+fn unverified_chain(e: &mysql::Error) -> bool {
+    match e {
+        mysql::Error::IoError(io) => super::roots::is_unverified_chain(io),
+        mysql::Error::CodecError(c) => super::roots::is_unverified_chain(c),
+        mysql::Error::TlsError(t) => super::roots::is_unverified_chain(t),
+        _ => false,
     }
 }
 
@@ -534,8 +568,14 @@ impl Mysql {
             // golang-migrate cancels a statement client-side after x-statement-timeout.
             b = b.read_timeout(Some(t));
         }
-        b = b.ssl_opts(tls_opts(url, &tls)?).init(init);
-        let conn = Conn::new(b).map_err(|e| bad(my_text(&e)))?;
+        let (ssl, roots) = tls_opts(url, &tls)?;
+        b = b.ssl_opts(ssl).init(init);
+        let conn = Conn::new(b).map_err(|e| match &roots {
+            Some(roots) if unverified_chain(&e) => {
+                bad(format!("{}; verified against {roots}", my_text(&e)))
+            }
+            _ => bad(my_text(&e)),
+        })?;
         let lock_name = advisory_lock_id(&format!("{}:{}", dsn.db, opts.table), &[]).to_string();
         Ok(Mysql {
             conn,
@@ -818,6 +858,75 @@ mod tests {
 
     fn dsn(u: &str) -> Result<Dsn> {
         Dsn::parse(&DatabaseUrl::parse(u)?)
+    }
+
+    /// Every `tls=` mode: whether the certificate is verified, and against which roots.
+    #[test]
+    fn tls_modes_name_the_roots_they_verify_against() -> Result<()> {
+        let base = "mysql://root:@tcp(127.0.0.1:3306)/test";
+        let system = super::super::roots::system_bundle_file();
+        for (params, want) in [
+            ("", None),
+            ("?tls=false", None),
+            ("?tls=skip-verify", None),
+            ("?tls=preferred", None),
+            ("?tls=custom&x-tls-insecure-skip-verify=true", None),
+            (
+                "?tls=custom&x-tls-insecure-skip-verify=true&x-tls-ca=/ca.pem",
+                None,
+            ),
+            (
+                "?tls=custom&x-tls-ca=/ca.pem",
+                Some("x-tls-ca /ca.pem and the bundled public roots".to_string()),
+            ),
+            ("?tls=true", Some(String::new())),
+            ("?tls=custom", Some(String::new())),
+        ] {
+            let url = DatabaseUrl::parse(&format!("{base}{params}"))?;
+            let mode = dsn(&format!("{base}{params}"))?
+                .params
+                .iter()
+                .find(|(k, _)| k == "tls")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let (ssl, roots) = tls_opts(&url, &mode)?;
+            assert_eq!(
+                ssl.is_some(),
+                !matches!(mode.as_str(), "" | "false"),
+                "{params}"
+            );
+            if let Some(ssl) = &ssl {
+                assert_eq!(ssl.accept_invalid_certs(), want.is_none(), "{params}");
+            }
+            // An empty expectation: the system's bundle file when there is one, else the
+            // bundled roots alone.
+            let want = want.map(|w| match (w.is_empty(), &system) {
+                (false, _) => w,
+                (true, Some((file, _))) => {
+                    format!("the system's certificate store ({}", file.display())
+                }
+                (true, None) => "the bundled public roots (webpki-roots; no system".to_string(),
+            });
+            match (&roots, &want) {
+                (None, None) => {}
+                (Some(r), Some(w)) => assert!(r.starts_with(w.as_str()), "{params}: {r}"),
+                _ => panic!("{params}: roots {roots:?}, expected {want:?}"),
+            }
+            let root_path = ssl
+                .as_ref()
+                .and_then(|s| s.root_cert_path().map(|p| p.to_path_buf()));
+            let want_path = match (
+                params.contains("x-tls-ca") && want.is_some(),
+                &roots,
+                &system,
+            ) {
+                (true, ..) => Some(std::path::PathBuf::from("/ca.pem")),
+                (false, Some(_), Some((file, _))) => Some(file.clone()),
+                _ => None,
+            };
+            assert_eq!(root_path, want_path, "{params}");
+        }
+        Ok(())
     }
 
     #[test]

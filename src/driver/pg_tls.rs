@@ -7,8 +7,9 @@
 //! | `require` with `sslrootcert`, `verify-ca` | checked | not checked |
 //! | `verify-full` | checked | checked |
 //!
-//! The trusted roots are `sslrootcert` when given, else the system's (`/etc/ssl/certs`
-//! and the like, through rustls-native-certs).
+//! The trusted roots are `sslrootcert` when given, else the system's, else the bundled public
+//! roots (`super::roots`). A chain that does not verify is reported with the store it was
+//! checked against.
 
 use std::sync::Arc;
 
@@ -17,10 +18,9 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
 
+use super::roots::{self, pem_certs, Source};
 use crate::error::{Error, Result};
 
 /// What the server's certificate is checked against.
@@ -53,90 +53,72 @@ fn tls(e: impl std::fmt::Display) -> Error {
     Error::Other(format!("tls: {e}"))
 }
 
+/// A connection's rustls configuration, and where its trusted roots came from (`None`:
+/// the certificate is not verified).
+pub(crate) struct Tls {
+    pub(crate) config: ClientConfig,
+    pub(crate) roots: Option<Source>,
+}
+
 /// The rustls client configuration for a connection.
 pub(crate) fn client_config(
     verify: Verify,
     root_cert: Option<&str>,
     client_cert: Option<(&str, &str)>,
-) -> Result<ClientConfig> {
+) -> Result<Tls> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(tls)?;
     let chain = match verify {
         Verify::Nothing => None,
-        Verify::Chain | Verify::Full => Some(
-            WebPkiServerVerifier::builder_with_provider(
-                Arc::new(roots(root_cert)?),
+        Verify::Chain | Verify::Full => {
+            let roots = match root_cert {
+                Some(p) => roots::from_file("sslrootcert", p)?,
+                None => roots::system_or_bundled(),
+            };
+            let webpki = WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots.store),
                 provider.clone(),
             )
             .build()
-            .map_err(tls)?,
-        ),
+            .map_err(tls)?;
+            Some((webpki, roots.source))
+        }
     };
-    let builder = match (verify, chain) {
-        (Verify::Full, Some(webpki)) => builder.with_webpki_verifier(webpki),
-        (_, chain) => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Lenient { chain, provider })),
-    };
-    match client_cert {
-        None => Ok(builder.with_no_client_auth()),
+    let (chain, roots) = chain.unzip();
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Checked {
+            chain,
+            check_name: verify == Verify::Full,
+            provider,
+        }));
+    let config = match client_cert {
+        None => builder.with_no_client_auth(),
         Some((cert, key)) => {
             let chain = pem_certs("sslcert", cert)?;
             let key = PrivateKeyDer::from_pem_file(key)
                 .map_err(|e| Error::Other(format!("cannot read sslkey {key}: {e}")))?;
-            builder.with_client_auth_cert(chain, key).map_err(tls)
+            builder.with_client_auth_cert(chain, key).map_err(tls)?
         }
-    }
+    };
+    Ok(Tls { config, roots })
 }
 
-/// The certificates of a PEM file; `what` names the URL parameter in the error.
-fn pem_certs(what: &str, path: &str) -> Result<Vec<CertificateDer<'static>>> {
-    CertificateDer::pem_file_iter(path)
-        .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
-        .map_err(|e| Error::Other(format!("cannot read {what} {path}: {e}")))
-}
-
-/// The roots to trust: the PEM file's certificates, or the system's.
-fn roots(root_cert: Option<&str>) -> Result<RootCertStore> {
-    let mut store = RootCertStore::empty();
-    match root_cert {
-        Some(p) => {
-            let certs = pem_certs("sslrootcert", p)?;
-            if certs.is_empty() {
-                return Err(Error::Other(format!(
-                    "sslrootcert {p}: no PEM certificate in the file"
-                )));
-            }
-            for c in certs {
-                store
-                    .add(c)
-                    .map_err(|e| Error::Other(format!("sslrootcert {p}: {e}")))?;
-            }
-        }
-        None => {
-            // Unreadable entries are skipped, as OpenSSL does with a bad file in the
-            // directory; no usable root at all leaves an empty store, and the handshake
-            // then fails naming the certificate it could not verify.
-            let found = rustls_native_certs::load_native_certs();
-            store.add_parsable_certificates(found.certs);
-        }
-    }
-    Ok(store)
-}
-
-/// libpq's lenient modes. `chain: None` is `require` without a root certificate: any
-/// certificate. `chain: Some(..)` is `verify-ca`: the chain must verify, a certificate
-/// issued for another name is accepted. Either way the handshake's signatures are checked
-/// (the key exchange is authenticated by the certificate's key).
+/// The server certificate check of every sslmode. `chain: None` is `require` without a root
+/// certificate: any certificate. With a chain verifier, `check_name: false` is `verify-ca`
+/// (a certificate issued for another name is accepted) and `true` is `verify-full`. Either
+/// way the handshake's signatures are checked (the key exchange is authenticated by the
+/// certificate's key).
 #[derive(Debug)]
-struct Lenient {
+struct Checked {
     chain: Option<Arc<WebPkiServerVerifier>>,
+    check_name: bool,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for Lenient {
+impl ServerCertVerifier for Checked {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -150,8 +132,12 @@ impl ServerCertVerifier for Lenient {
         };
         match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+                e @ (CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. }),
+            )) => match self.check_name {
+                true => Err(rustls::Error::InvalidCertificate(e)),
+                false => Ok(ServerCertVerified::assertion()),
+            },
             other => other,
         }
     }
@@ -198,7 +184,8 @@ mod tests {
     #[test]
     fn unreadable_certificate_files_are_named() {
         let e = client_config(Verify::Chain, Some("/nonexistent/root.crt"), None)
-            .expect_err("missing root");
+            .err()
+            .expect("missing root");
         assert!(
             e.to_string().contains("sslrootcert /nonexistent/root.crt"),
             "{e}"
@@ -208,7 +195,8 @@ mod tests {
             None,
             Some(("/nonexistent/c.pem", "/k.pem")),
         )
-        .expect_err("missing client certificate");
+        .err()
+        .expect("missing client certificate");
         assert!(e.to_string().contains("sslcert /nonexistent/c.pem"), "{e}");
     }
 }

@@ -198,7 +198,12 @@ fn connect_config(url: &DatabaseUrl) -> Result<Connect> {
     })
 }
 
-fn tls_connector(c: &Connect) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+fn tls_connector(
+    c: &Connect,
+) -> Result<(
+    tokio_postgres_rustls::MakeRustlsConnect,
+    Option<super::roots::Source>,
+)> {
     let verify = super::pg_tls::Verify::for_sslmode(&c.ssl, c.root_cert.is_some());
     let config = super::pg_tls::client_config(
         verify,
@@ -207,7 +212,10 @@ fn tls_connector(c: &Connect) -> Result<tokio_postgres_rustls::MakeRustlsConnect
             .as_ref()
             .map(|(cert, key)| (cert.as_str(), key.as_str())),
     )?;
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    Ok((
+        tokio_postgres_rustls::MakeRustlsConnect::new(config.config),
+        config.roots,
+    ))
 }
 
 /// Who holds the advisory lock `key` in this database, from `pg_locks` and
@@ -474,11 +482,18 @@ impl Postgres {
         let opts = Options::parse(url)?;
         let c = connect_config(url)?;
         let mut client = if c.config.get_ssl_mode() == SslMode::Disable {
-            c.config.connect(NoTls)
+            c.config
+                .connect(NoTls)
+                .map_err(|e| Error::Other(pq_text(&e)))?
         } else {
-            c.config.connect(tls_connector(&c)?)
-        }
-        .map_err(|e| Error::Other(pq_text(&e)))?;
+            let (tls, roots) = tls_connector(&c)?;
+            c.config.connect(tls).map_err(|e| match roots {
+                Some(roots) if super::roots::is_unverified_chain(&e) => {
+                    Error::Other(format!("{}; verified against {roots}", pq_text(&e)))
+                }
+                _ => Error::Other(pq_text(&e)),
+            })?
+        };
         if let Some(ms) = opts.statement_timeout_ms {
             let sql = format!("SET statement_timeout = {ms}");
             client.batch_execute(&sql).map_err(|e| db_err(&e, &sql))?;
