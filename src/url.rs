@@ -106,7 +106,7 @@ impl DatabaseUrl {
         &self.raw
     }
 
-    /// The URL with any password replaced by `xxxxx` (userinfo and `password=` parameters).
+    /// The URL with every secret replaced by `xxxxx` ([`crate::redact`]).
     pub fn redacted(&self) -> String {
         redact(&self.raw)
     }
@@ -138,67 +138,8 @@ fn go_quote(s: &str) -> String {
     format!("{s:?}")
 }
 
-/// Replaces the password in `scheme://user:password@host...` and in `password=` query
-/// parameters with `xxxxx`. Works for golang-migrate's MySQL DSN form too.
-pub fn redact(raw: &str) -> String {
-    let (head, query) = match raw.find('?') {
-        Some(i) => (&raw[..i], Some(&raw[i + 1..])),
-        None => (raw, None),
-    };
-    let mut out = String::with_capacity(raw.len());
-    match head.find("://") {
-        Some(s) => {
-            let auth_start = s + 3;
-            let rest = &head[auth_start..];
-            // userinfo ends at the last '@' (passwords may contain '@' and '/')
-            match rest.rfind('@') {
-                Some(at) => {
-                    let userinfo = &rest[..at];
-                    out.push_str(&head[..auth_start]);
-                    match userinfo.find(':') {
-                        Some(c) => {
-                            out.push_str(&userinfo[..c]);
-                            out.push_str(":xxxxx");
-                        }
-                        None => out.push_str(userinfo),
-                    }
-                    out.push_str(&rest[at..]);
-                }
-                None => out.push_str(head),
-            }
-        }
-        None => out.push_str(head),
-    }
-    if let Some(q) = query {
-        out.push('?');
-        // Parts split on `&` and on `;` (old Go accepted it; the parser rejects it, with an
-        // error that shows the URL); the key is compared decoded, as drivers see it.
-        let mut rest = q;
-        loop {
-            let end = rest.find(['&', ';']).unwrap_or(rest.len());
-            let kv = &rest[..end];
-            let key = kv.split('=').next().unwrap_or("");
-            // Decoded leniently: a key that does not decode still names a password.
-            let lk = percent_encoding::percent_decode_str(&key.replace('+', " "))
-                .decode_utf8_lossy()
-                .to_ascii_lowercase();
-            if (lk == "password" || lk == "pass" || lk.ends_with("password")) && kv.contains('=') {
-                out.push_str(key);
-                out.push_str("=xxxxx");
-            } else {
-                out.push_str(kv);
-            }
-            match rest[end..].chars().next() {
-                Some(sep) => {
-                    out.push(sep);
-                    rest = &rest[end + 1..];
-                }
-                None => break,
-            }
-        }
-    }
-    out
-}
+/// Every URL shown to a user goes through this one function: see [`crate::redact`].
+pub use crate::redact::redact;
 
 /// Go's `url.ParseQuery` (keys and values decoded, `+` is a space; `;` is rejected).
 pub fn parse_query(q: &str) -> std::result::Result<Vec<(String, String)>, String> {

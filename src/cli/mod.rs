@@ -143,6 +143,7 @@ fn sqlite_file_missing(database_url: &str) -> bool {
 
 /// Runs the CLI on `args` (without the program name) and returns the exit code.
 pub fn run(args: Vec<String>) -> Code {
+    log::guard_secrets(&args);
     let flags = global_flags();
     // `-force-db` without a value is refused with an explanation (gate.rs), not Go's
     // "flag needs an argument".
@@ -374,7 +375,7 @@ fn run_db_command(
         Ok(s) => s,
         Err(e) => return fatal_err(&log, &e),
     };
-    let mut console = migrate::gate::Console::stdio("migrate");
+    let mut console = log::console("migrate");
     #[cfg(feature = "sqlite")]
     {
         let f = safety::Flags::from(parsed);

@@ -1,0 +1,285 @@
+//! The one place that decides what in a URL is a secret, and hides it.
+//!
+//! [`redact`] is what every message, hint, log line, status line and journal row shows
+//! instead of a database or source URL; [`Scrubber`] hides the same secrets in text that
+//! does not show the URL as written (a driver's error that quotes a decoded value).
+//!
+//! It works on any string, valid URL or not, and errs on the side of hiding too much:
+//!
+//! - The user info's password: after `scheme:` (and `//`, if present), from the first `:`
+//!   that comes before any `/`, `?` or `#` up to the **last** `@` in the whole string. A
+//!   password written with an unescaped `@`, `/`, `?` or `#` is hidden whole; the price is
+//!   that a URL whose query also holds an `@` shows less than it could. Without a `//`
+//!   (`mysql:user:pass@tcp(h)/db`), go-sql-driver reads the scheme as the user name, so the
+//!   password starts right after `scheme:`.
+//! - The value of every `name=value` part (parts split at `?`, `&`, `;` and white space,
+//!   after the user info) whose key, percent-decoded (leniently, `+` as a space) and
+//!   lower-cased, contains one of [`SECRET_KEY_WORDS`]: lib/pq's and pgx's `password`,
+//!   `sslpassword`, `passfile` and `sslkey` (lib/pq's `sslinline=true` makes it the key
+//!   itself), mattn's `_auth_pass` and `_auth_salt`, `x-tls-key`, and any other key that
+//!   names a password, token, secret, salt or key, in any spelling and as often as it is
+//!   repeated; and of `_pragma` when it sets a `key` (SQLCipher builds).
+//!
+//! Every hidden span reads `xxxxx`; redacting twice changes nothing more.
+
+use std::ops::Range;
+
+/// The shown text of every hidden secret.
+pub const MASK: &str = "xxxxx";
+
+/// A query parameter whose decoded, lower-cased key contains one of these carries a secret.
+pub const SECRET_KEY_WORDS: &[&str] = &[
+    "pass", "pwd", "secret", "token", "salt", "key", "credential",
+];
+
+/// The URL with every secret replaced by `xxxxx` (see the module documentation).
+pub fn redact(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut last = 0;
+    for r in secret_spans(raw) {
+        out.push_str(&raw[last..r.start]);
+        out.push_str(MASK);
+        last = r.end;
+    }
+    out.push_str(&raw[last..]);
+    out
+}
+
+/// The byte ranges of `raw` that hold a secret, in order, not overlapping, none empty.
+pub fn secret_spans(raw: &str) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    // golang-migrate's scheme: the text before the first `:`.
+    let scheme_end = raw.find(':').filter(|&i| i >= 1);
+    let mut query_from = 0;
+    if let Some(colon) = scheme_end {
+        let body = colon + 1;
+        let at = raw[body..].rfind('@').map(|i| body + i);
+        let user_colon = if raw[body..].starts_with("//") {
+            let auth = body + 2;
+            raw[auth..]
+                .find([':', '/', '?', '#'])
+                .map(|i| auth + i)
+                .filter(|&i| raw.as_bytes()[i] == b':')
+        } else {
+            // Opaque form: go-sql-driver reads `scheme` as the user name.
+            Some(colon)
+        };
+        if let (Some(c), Some(at)) = (user_colon, at) {
+            if at > c {
+                if at > c + 1 {
+                    spans.push(c + 1..at);
+                }
+                query_from = at;
+            }
+        }
+    }
+    spans.extend(query_secret_spans(raw, query_from));
+    spans
+}
+
+/// The values of secret parameters after `from`. Every `name=value` part counts, not only
+/// those after the first `?`: a user info that swallowed the `?` leaves the query after its
+/// `@`, and a keyword DSN (`host=h password=p`) has no `?` at all.
+fn query_secret_spans(raw: &str, from: usize) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = from;
+    let is_sep = |c: char| matches!(c, '&' | ';' | '?') || c.is_whitespace();
+    for part in raw[from..].split(is_sep) {
+        if let Some(eq) = part.find('=') {
+            let key = lenient_decode(&part[..eq]).to_lowercase();
+            let value = &part[eq + 1..];
+            let secret = SECRET_KEY_WORDS.iter().any(|w| key.contains(w))
+                || (key.trim() == "_pragma" && lenient_decode(value).to_lowercase().contains("key"));
+            if secret && !value.is_empty() {
+                out.push(start + eq + 1..start + part.len());
+            }
+        }
+        // Separators are one char; find its width to step over it.
+        start += part.len();
+        if let Some(c) = raw[start..].chars().next() {
+            start += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// Percent-decoding that never fails (a bad escape stays as written), `+` as a space.
+pub fn lenient_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |j: usize| b.get(j).and_then(|c| (*c as char).to_digit(16));
+        match (b[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Hides the secrets of some URLs in any text: each secret as written, percent-decoded,
+/// and as Go's `%q` and Rust's `{:?}` would quote it. Secrets shorter than
+/// [`Scrubber::MIN_LEN`] bytes are left to [`redact`] alone: hiding every `a` or `pw` in a
+/// message would garble it.
+#[derive(Clone, Debug, Default)]
+pub struct Scrubber {
+    needles: Vec<String>,
+}
+
+impl Scrubber {
+    pub const MIN_LEN: usize = 4;
+
+    /// The secrets of each of `urls`.
+    pub fn new<'a>(urls: impl IntoIterator<Item = &'a str>) -> Scrubber {
+        let mut needles = Vec::new();
+        for url in urls {
+            for r in secret_spans(url) {
+                let s = &url[r];
+                let forms = [
+                    s.to_string(),
+                    lenient_decode(s),
+                    lenient_decode(&s.replace('+', "%2B")),
+                ];
+                for f in forms {
+                    let rust = format!("{f:?}");
+                    let go = crate::gocompat::quote::quote(&f);
+                    for n in [f.clone(), unquote(&rust), unquote(&go)] {
+                        if n.len() >= Self::MIN_LEN && !needles.contains(&n) {
+                            needles.push(n);
+                        }
+                    }
+                }
+            }
+        }
+        // Longest first, so a secret that contains another is hidden whole.
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        Scrubber { needles }
+    }
+
+    /// `text` with every secret replaced by `xxxxx`.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for n in &self.needles {
+            if out.contains(n.as_str()) {
+                out = out.replace(n.as_str(), MASK);
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.needles.is_empty()
+    }
+}
+
+fn unquote(q: &str) -> String {
+    q.get(1..q.len().saturating_sub(1)).unwrap_or("").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        let cases = [
+            // (input, shown)
+            ("sqlite3://x.db", "sqlite3://x.db"),
+            (
+                "postgres://bob:s3cr%40t@localhost:5432/db?sslmode=disable",
+                "postgres://bob:xxxxx@localhost:5432/db?sslmode=disable",
+            ),
+            (
+                "mysql://root:p@ss/w@tcp(127.0.0.1:3306)/test",
+                "mysql://root:xxxxx@tcp(127.0.0.1:3306)/test",
+            ),
+            (
+                "postgres://h/db?user=a&password=hunter2",
+                "postgres://h/db?user=a&password=xxxxx",
+            ),
+            // a reserved character in the password, an error later in the URL
+            (
+                "postgres://u:SEK?RET@127.0.0.1/db?a=%zz",
+                "postgres://u:xxxxx@127.0.0.1/db?a=%zz",
+            ),
+            (
+                "mysql://u:SEK?RET@tcp(127.0.0.1)/db?a=1;b=2",
+                "mysql://u:xxxxx@tcp(127.0.0.1)/db?a=1;b=2",
+            ),
+            (
+                "postgres://u:SEK#RET@h/db",
+                "postgres://u:xxxxx@h/db",
+            ),
+            // an `@` in the user name (Go reads the user info up to the last `@`)
+            ("postgres://a@b:pw@h/db", "postgres://a@b:xxxxx@h/db"),
+            // mattn's authentication parameters, any case, encoded, repeated
+            (
+                "sqlite3://x.db?_auth&_auth_user=a&_auth_pass=SEKRET&_auth_salt=SALTY",
+                "sqlite3://x.db?_auth&_auth_user=a&_auth_pass=xxxxx&_auth_salt=xxxxx",
+            ),
+            (
+                "sqlite3://x.db?_AUTH_PASS=a&_auth_pas%73=b&_auth_pass=c",
+                "sqlite3://x.db?_AUTH_PASS=xxxxx&_auth_pas%73=xxxxx&_auth_pass=xxxxx",
+            ),
+            (
+                "postgres://h/db?sslpassword=k&sslkey=/k.pem&passfile=/p&sslmode=require",
+                "postgres://h/db?sslpassword=xxxxx&sslkey=xxxxx&passfile=xxxxx&sslmode=require",
+            ),
+            (
+                "postgres://h/db?pass%77ord=secret&x=1",
+                "postgres://h/db?pass%77ord=xxxxx&x=1",
+            ),
+            (
+                "postgres://h/db?a=1;password=secret",
+                "postgres://h/db?a=1;password=xxxxx",
+            ),
+            ("s://h?%zz%ff-pass%77ord=secret", "s://h?%zz%ff-pass%77ord=xxxxx"),
+            (
+                "sqlite://x.db?_pragma=key(%27k%27)&_pragma=busy_timeout(5)",
+                "sqlite://x.db?_pragma=xxxxx&_pragma=busy_timeout(5)",
+            ),
+            // not a URL at all
+            ("host=h password=pw?x", "host=h password=xxxxx?x"),
+            (
+                "sqlite3:x.db?_auth_user=a@b&_auth_pass=SEKRET",
+                "sqlite3:xxxxx@b&_auth_pass=xxxxx",
+            ),
+            ("x?password=abc", "x?password=xxxxx"),
+            // opaque: go-sql-driver reads `mysql` as the user and `u:pw` as the password
+            ("mysql:u:pw@tcp(h)/db", "mysql:xxxxx@tcp(h)/db"),
+            // a host and port, no user info: nothing hidden
+            (
+                "postgres://h:5432/db?sslmode=disable",
+                "postgres://h:5432/db?sslmode=disable",
+            ),
+            ("sqlite3:///a/b:c@d.db", "sqlite3:///a/b:c@d.db"),
+            ("", ""),
+        ];
+        for (input, shown) in cases {
+            assert_eq!(redact(input), shown, "{input}");
+            assert_eq!(redact(shown), shown, "idempotent: {shown}");
+        }
+    }
+
+    #[test]
+    fn scrubber_hides_decoded_and_quoted_forms() {
+        let s = Scrubber::new(["postgres://u:p%40ss%22word@h/db?sslpassword=t0k%2Ben"]);
+        assert_eq!(s.scrub("a p@ss\"word b"), "a xxxxx b");
+        assert_eq!(s.scrub("a \"p@ss\\\"word\" b"), "a \"xxxxx\" b");
+        assert_eq!(s.scrub("t0k+en"), "xxxxx");
+        assert_eq!(s.scrub("p%40ss%22word"), "xxxxx");
+        // too short to scrub without garbling the text
+        assert!(Scrubber::new(["postgres://u:pw@h/db"]).is_empty());
+    }
+}
