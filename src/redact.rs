@@ -12,8 +12,8 @@
 //!   that a URL whose query also holds an `@` shows less than it could. Without a `//`
 //!   (`mysql:user:pass@tcp(h)/db`), go-sql-driver reads the scheme as the user name, so the
 //!   password starts right after `scheme:`.
-//! - The value of every `name=value` part (parts split at `?`, `&`, `;` and white space,
-//!   after the user info) whose key, percent-decoded (leniently, `+` as a space) and
+//! - The value of every `name=value` part (parts split at `&`, `;` and white space, and
+//!   also read from each `?` on, after the user info) whose key, percent-decoded (leniently, `+` as a space) and
 //!   lower-cased, contains one of [`SECRET_KEY_WORDS`]: lib/pq's and pgx's `password`,
 //!   `sslpassword`, `passfile` and `sslkey` (lib/pq's `sslinline=true` makes it the key
 //!   itself), mattn's `_auth_pass` and `_auth_salt`, `x-tls-key`, and any other key that
@@ -83,15 +83,27 @@ pub fn secret_spans(raw: &str) -> Vec<Range<usize>> {
 fn query_secret_spans(raw: &str, from: usize) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = from;
-    let is_sep = |c: char| matches!(c, '&' | ';' | '?') || c.is_whitespace();
+    let is_sep = |c: char| matches!(c, '&' | ';') || c.is_whitespace();
     for part in raw[from..].split(is_sep) {
-        if let Some(eq) = part.find('=') {
-            let key = lenient_decode(&part[..eq]).to_lowercase();
-            let value = &part[eq + 1..];
+        // A value runs to the part's end, `?` included (Go splits the query on `&` only);
+        // but the text after any `?` is also read as a part of its own (a second `?`, or
+        // the first one when the part still holds the URL's head).
+        let mut subs = vec![0];
+        subs.extend(part.match_indices('?').map(|(i, _)| i + 1));
+        for sub in subs {
+            let p = &part[sub..];
+            let Some(eq) = p.find('=') else { continue };
+            if p[..eq].contains('?') {
+                continue;
+            }
+            let key = lenient_decode(&p[..eq]).to_lowercase();
+            let value = &p[eq + 1..];
             let secret = SECRET_KEY_WORDS.iter().any(|w| key.contains(w))
-                || (key.trim() == "_pragma" && lenient_decode(value).to_lowercase().contains("key"));
+                || (key.trim() == "_pragma"
+                    && lenient_decode(value).to_lowercase().contains("key"));
             if secret && !value.is_empty() {
-                out.push(start + eq + 1..start + part.len());
+                out.push(start + sub + eq + 1..start + part.len());
+                break;
             }
         }
         // Separators are one char; find its width to step over it.
@@ -129,7 +141,8 @@ pub fn lenient_decode(s: &str) -> String {
 }
 
 /// Hides the secrets of some URLs in any text: each secret as written, percent-decoded,
-/// and as Go's `%q` and Rust's `{:?}` would quote it. Secrets shorter than
+/// each piece of it between reserved characters, and as Go's `%q` and Rust's `{:?}` would
+/// quote each of those. Secrets shorter than
 /// [`Scrubber::MIN_LEN`] bytes are left to [`redact`] alone: hiding every `a` or `pw` in a
 /// message would garble it.
 #[derive(Clone, Debug, Default)]
@@ -151,7 +164,14 @@ impl Scrubber {
                     lenient_decode(s),
                     lenient_decode(&s.replace('+', "%2B")),
                 ];
-                for f in forms {
+                // A password with an unescaped reserved character is cut up by the parsers
+                // (`mysql://u:ab/cd@...` reads a network named `u:ab`): each piece between
+                // reserved characters is hidden too.
+                let pieces: Vec<String> = forms
+                    .iter()
+                    .flat_map(|f| f.split(is_reserved).map(str::to_string).collect::<Vec<_>>())
+                    .collect();
+                for f in forms.into_iter().chain(pieces) {
                     let rust = format!("{f:?}");
                     let go = crate::gocompat::quote::quote(&f);
                     for n in [f.clone(), unquote(&rust), unquote(&go)] {
@@ -181,6 +201,11 @@ impl Scrubber {
     pub fn is_empty(&self) -> bool {
         self.needles.is_empty()
     }
+}
+
+/// RFC 3986's reserved characters, `%` and white space: where URL parsers cut.
+fn is_reserved(c: char) -> bool {
+    c.is_whitespace() || ":/?#[]@!$&'()*+,;=%\"\\".contains(c)
 }
 
 fn unquote(q: &str) -> String {
@@ -250,7 +275,7 @@ mod tests {
                 "sqlite://x.db?_pragma=xxxxx&_pragma=busy_timeout(5)",
             ),
             // not a URL at all
-            ("host=h password=pw?x", "host=h password=xxxxx?x"),
+            ("host=h password=pw?x", "host=h password=xxxxx"),
             (
                 "sqlite3:x.db?_auth_user=a@b&_auth_pass=SEKRET",
                 "sqlite3:xxxxx@b&_auth_pass=xxxxx",
@@ -265,6 +290,16 @@ mod tests {
             ),
             ("sqlite3:///a/b:c@d.db", "sqlite3:///a/b:c@d.db"),
             ("", ""),
+            // a `?` inside a value is part of it; a second `?` starts a part of its own
+            (
+                "postgres://h/db?sslmode=disable&sslpassword=ab?cd$ef&x=1",
+                "postgres://h/db?sslmode=disable&sslpassword=xxxxx&x=1",
+            ),
+            ("mysql://h/db?a=1?password=pw", "mysql://h/db?a=1?password=xxxxx"),
+            (
+                "postgres://u@h/keystore?sslmode=disable",
+                "postgres://u@h/keystore?sslmode=disable",
+            ),
         ];
         for (input, shown) in cases {
             assert_eq!(redact(input), shown, "{input}");
@@ -279,6 +314,10 @@ mod tests {
         assert_eq!(s.scrub("a \"p@ss\\\"word\" b"), "a \"xxxxx\" b");
         assert_eq!(s.scrub("t0k+en"), "xxxxx");
         assert_eq!(s.scrub("p%40ss%22word"), "xxxxx");
+        // pieces a parser cut the password into
+        let s = Scrubber::new(["mysql://root:abcd/efgh?ijk@tcp(h)/db"]);
+        assert_eq!(s.scrub("unknown network root:abcd"), "unknown network root:xxxxx");
+        assert_eq!(s.scrub("db efgh"), "db xxxxx");
         // too short to scrub without garbling the text
         assert!(Scrubber::new(["postgres://u:pw@h/db"]).is_empty());
     }
