@@ -322,6 +322,11 @@ fn secrets_sqlite_never_shown() {
     }
 }
 
+/// A file that exists (read as a certificate, it is not one).
+fn existing_file() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml").to_string()
+}
+
 /// `url` of the test database with the user info replaced by `userinfo`.
 fn with_userinfo(url: &str, userinfo: &str) -> String {
     let start = url.find("://").map_or(0, |i| i + 3);
@@ -341,7 +346,12 @@ fn server_positions(db: &TestDb, user: &str, keys: &[&str]) -> Vec<Position> {
         ),
         pos(
             "client key of a custom TLS configuration",
-            db.url_with("tls=custom&x-tls-cert=/nonexistent.pem&x-tls-key={E}"),
+            db.url_with(&format!("tls=custom&x-tls-cert={}&x-tls-key={{E}}", existing_file())),
+        ),
+        pos(
+            "client key file",
+            db.url_with(&format!("sslcert={}&sslkey={{E}}", existing_file()))
+                .replace("sslmode=disable", "sslmode=require"),
         ),
         pos(
             "password raw, bad option later",
