@@ -7,13 +7,14 @@
 //! It works on any string, valid URL or not, and errs on the side of hiding too much:
 //!
 //! - The user info's password: after `scheme:` (and `//`, if present), from the first `:`
-//!   that comes before any `/`, `?` or `#` up to the **last** `@` in the whole string. A
-//!   password written with an unescaped `@`, `/`, `?` or `#` is hidden whole; the price is
-//!   that a URL whose query also holds an `@` shows less than it could. Without a `//`
+//!   up to the **last** `@` in the whole string. A password written with an unescaped `@`,
+//!   `/`, `?` or `#` is hidden whole, and so is one after a user name that go-sql-driver
+//!   reads up to the last `@` before the last `/`; the price is that a URL with a `:`
+//!   (a port) and an `@` in its query shows less than it could. Without a `//`
 //!   (`mysql:user:pass@tcp(h)/db`), go-sql-driver reads the scheme as the user name, so the
 //!   password starts right after `scheme:`.
-//! - The value of every `name=value` part (parts split at `&`, `;` and white space, and
-//!   also read from each `?` on, after the user info) whose key, percent-decoded (leniently, `+` as a space) and
+//! - The value of every `name=value` part (parts split at `&` and `;`, and also read from
+//!   each `?` and white space on; a value runs to the part's end) whose key, percent-decoded (leniently, `+` as a space) and
 //!   lower-cased, contains one of [`SECRET_KEY_WORDS`]: lib/pq's and pgx's `password`,
 //!   `sslpassword`, `passfile` and `sslkey` (lib/pq's `sslinline=true` makes it the key
 //!   itself), mattn's `_auth_pass` and `_auth_salt`, `x-tls-key`, and any other key that
@@ -33,7 +34,22 @@ pub const SECRET_KEY_WORDS: &[&str] = &[
 ];
 
 /// The URL with every secret replaced by `xxxxx` (see the module documentation).
+///
+/// Hiding a span can join two parameters into one (a user info that ran over a `&`), whose
+/// value is then hidden too: redaction repeats until nothing changes.
 pub fn redact(raw: &str) -> String {
+    let mut out = redact_once(raw);
+    for _ in 0..16 {
+        let again = redact_once(&out);
+        if again == out {
+            break;
+        }
+        out = again;
+    }
+    out
+}
+
+fn redact_once(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut last = 0;
     for r in secret_spans(raw) {
@@ -50,50 +66,60 @@ pub fn secret_spans(raw: &str) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
     // golang-migrate's scheme: the text before the first `:`.
     let scheme_end = raw.find(':').filter(|&i| i >= 1);
-    let mut query_from = 0;
     if let Some(colon) = scheme_end {
         let body = colon + 1;
         let at = raw[body..].rfind('@').map(|i| body + i);
         let user_colon = if raw[body..].starts_with("//") {
             let auth = body + 2;
-            raw[auth..]
-                .find([':', '/', '?', '#'])
-                .map(|i| auth + i)
-                .filter(|&i| raw.as_bytes()[i] == b':')
+            raw[auth..].find(':').map(|i| auth + i)
         } else {
             // Opaque form: go-sql-driver reads `scheme` as the user name.
             Some(colon)
         };
         if let (Some(c), Some(at)) = (user_colon, at) {
-            if at > c {
-                if at > c + 1 {
-                    spans.push(c + 1..at);
-                }
-                query_from = at;
+            if at > c + 1 {
+                spans.push(c + 1..at);
             }
         }
     }
-    spans.extend(query_secret_spans(raw, query_from));
-    spans
+    // The parameters are looked for everywhere: golang-migrate's "scheme" (all before the
+    // first `:`) may itself hold a query.
+    spans.extend(query_secret_spans(raw));
+    merge(spans)
 }
 
-/// The values of secret parameters after `from`. Every `name=value` part counts, not only
-/// those after the first `?`: a user info that swallowed the `?` leaves the query after its
-/// `@`, and a keyword DSN (`host=h password=p`) has no `?` at all.
-fn query_secret_spans(raw: &str, from: usize) -> Vec<Range<usize>> {
+/// Sorted, overlapping or touching ranges joined.
+fn merge(mut spans: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    spans.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+    for r in spans {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// The values of secret parameters. Every `name=value` part counts, not only those after
+/// the first `?`: a user info that swallowed the `?` leaves the query after its `@`, and a
+/// keyword DSN (`host=h password=p`) has no `?` at all.
+fn query_secret_spans(raw: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
-    let mut start = from;
-    let is_sep = |c: char| matches!(c, '&' | ';') || c.is_whitespace();
-    for part in raw[from..].split(is_sep) {
-        // A value runs to the part's end, `?` included (Go splits the query on `&` only);
-        // but the text after any `?` is also read as a part of its own (a second `?`, or
-        // the first one when the part still holds the URL's head).
+    let mut start = 0;
+    let is_sep = |c: char| matches!(c, '&' | ';');
+    let is_sub = |c: char| c == '?' || c.is_whitespace();
+    for part in raw.split(is_sep) {
+        // A value runs to the part's end, `?` and spaces included (Go splits the query on
+        // `&` only); but the text after any `?` or white space is also read as a part of
+        // its own (a second `?`, the first one when the part still holds the URL's head,
+        // a keyword DSN's `password=`).
         let mut subs = vec![0];
-        subs.extend(part.match_indices('?').map(|(i, _)| i + 1));
+        subs.extend(part.char_indices().filter(|(_, c)| is_sub(*c)).map(|(i, c)| i + c.len_utf8()));
         for sub in subs {
             let p = &part[sub..];
             let Some(eq) = p.find('=') else { continue };
-            if p[..eq].contains('?') {
+            if p[..eq].contains(is_sub) {
                 continue;
             }
             let key = lenient_decode(&p[..eq]).to_lowercase();
@@ -155,7 +181,7 @@ impl Scrubber {
 
     /// The secrets of each of `urls`.
     pub fn new<'a>(urls: impl IntoIterator<Item = &'a str>) -> Scrubber {
-        let mut needles = Vec::new();
+        let mut needles = std::collections::BTreeSet::new();
         for url in urls {
             for r in secret_spans(url) {
                 let s = &url[r];
@@ -165,23 +191,22 @@ impl Scrubber {
                     lenient_decode(&s.replace('+', "%2B")),
                 ];
                 // A password with an unescaped reserved character is cut up by the parsers
-                // (`mysql://u:ab/cd@...` reads a network named `u:ab`): each piece between
-                // reserved characters is hidden too.
-                let pieces: Vec<String> = forms
-                    .iter()
-                    .flat_map(|f| f.split(is_reserved).map(str::to_string).collect::<Vec<_>>())
-                    .collect();
+                // (`mysql://u:abcd/efgh@...` reads a network named `u:abcd`): each piece
+                // between reserved characters is hidden too, so no stretch of the secret
+                // that holds a piece of 4 bytes or more is shown whole.
+                let pieces: Vec<String> = forms.iter().flat_map(|f| pieces(f)).collect();
                 for f in forms.into_iter().chain(pieces) {
                     let rust = format!("{f:?}");
                     let go = crate::gocompat::quote::quote(&f);
-                    for n in [f.clone(), unquote(&rust), unquote(&go)] {
-                        if n.len() >= Self::MIN_LEN && !needles.contains(&n) {
-                            needles.push(n);
+                    for n in [unquote(&rust), unquote(&go), f] {
+                        if n.len() >= Self::MIN_LEN {
+                            needles.insert(n);
                         }
                     }
                 }
             }
         }
+        let mut needles: Vec<String> = needles.into_iter().collect();
         // Longest first, so a secret that contains another is hidden whole.
         needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
         Scrubber { needles }
@@ -201,6 +226,14 @@ impl Scrubber {
     pub fn is_empty(&self) -> bool {
         self.needles.is_empty()
     }
+}
+
+/// The pieces of `s` between reserved characters, long enough to hide.
+fn pieces(s: &str) -> Vec<String> {
+    s.split(is_reserved)
+        .filter(|p| p.len() >= Scrubber::MIN_LEN)
+        .map(str::to_string)
+        .collect()
 }
 
 /// RFC 3986's reserved characters, `%` and white space: where URL parsers cut.
@@ -274,6 +307,11 @@ mod tests {
                 "sqlite://x.db?_pragma=key(%27k%27)&_pragma=busy_timeout(5)",
                 "sqlite://x.db?_pragma=xxxxx&_pragma=busy_timeout(5)",
             ),
+            // a raw space inside a value is part of it
+            (
+                "postgres://h/db?password=my secret&x=1",
+                "postgres://h/db?password=xxxxx&x=1",
+            ),
             // not a URL at all
             ("host=h password=pw?x", "host=h password=xxxxx"),
             (
@@ -288,7 +326,12 @@ mod tests {
                 "postgres://h:5432/db?sslmode=disable",
                 "postgres://h:5432/db?sslmode=disable",
             ),
-            ("sqlite3:///a/b:c@d.db", "sqlite3:///a/b:c@d.db"),
+            ("sqlite3:///a/b:c@d.db", "sqlite3:///a/b:xxxxx@d.db"),
+            // over-redaction: a port and an `@` in the query
+            (
+                "postgres://h:5432/db?application_name=a@b",
+                "postgres://h:xxxxx@b",
+            ),
             ("", ""),
             // a `?` inside a value is part of it; a second `?` starts a part of its own
             (
