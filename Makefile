@@ -10,12 +10,10 @@ test:
 	cargo test --all-targets
 	cargo test --doc
 	cargo test --lib --no-default-features --features sqlite,embed
-	$(MAKE) fuzz-ci
 
-# The redaction fuzz target's property at CI size on the stable toolchain: every input of
-# fuzz/corpus/{redact,url} plus FUZZ_REDACT_MUTATIONS (default 3,000) seeded mutations of
-# them (tests/fuzz_redact.rs; no libFuzzer, no nightly). `cargo test --all-targets` above
-# already ran it once at this size; this step runs it alone, larger.
+# `cargo test --all-targets` (so `make test`) runs the redaction fuzz target's property at CI
+# size on the stable toolchain: every input of fuzz/corpus/{redact,url} plus 3,000 seeded
+# mutations of them (tests/fuzz_redact.rs; no libFuzzer, no nightly). This runs it larger.
 fuzz-ci:
 	FUZZ_REDACT_MUTATIONS=$${FUZZ_REDACT_MUTATIONS:-10000} cargo test --test fuzz_redact
 
