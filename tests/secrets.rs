@@ -215,8 +215,13 @@ const COMMANDS: &[&[&str]] = &[
     &["down"],
     &["goto", "7"],
     &["status"],
+    &["status", "-format", "json"],
     &["history"],
+    &["history", "-format", "json"],
     &["validate"],
+    &["validate", "-format", "json"],
+    &["-verbose", "drop", "-f"],
+    &["-verbose", "up"],
     &["-db-status"],
     &["-migrate-db"],
     &["-force-db", "1"],
@@ -288,9 +293,9 @@ fn fill(template: &str, s: &Secret) -> String {
 fn secrets_sqlite_never_shown() {
     let mut rng = Rng(seed());
     let mut positions = Vec::new();
-    for scheme in ["sqlite3", "sqlite"] {
-        let base = format!("{scheme}://db.sqlite");
-        positions.extend(query_positions(&base, '?', &["_auth_pass", "_auth_salt"]));
+    {
+        let base = "sqlite3://db.sqlite";
+        positions.extend(query_positions(base, '?', &["_auth_pass", "_auth_salt"]));
         positions.push(pos(
             "mattn auth",
             format!("{base}?_auth&_auth_user=admin&_auth_pass={{E}}&_auth_salt={{E}}&_auth_crypt=ssha256"),
@@ -299,10 +304,12 @@ fn secrets_sqlite_never_shown() {
         positions.push(pos("bad x- param", format!("{base}?_auth_pass={{E}}&x-no-tx-wrap=maybe")));
     }
     let commands: Vec<&[&str]> = COMMANDS.iter().chain(SQLITE_COMMANDS).copied().collect();
-    for p in &positions {
+    for (i, p) in positions.iter().enumerate() {
         for _ in 0..cases() {
             let s = secret(&mut rng, if p.raw { RAW_QUERY } else { RAW_USERINFO });
             let url = fill(&p.template, &s);
+            // Every other case on the `sqlite://` scheme.
+            let url = if i % 2 == 1 { url.replacen("sqlite3://", "sqlite://", 1) } else { url };
             let dir = tempfile::tempdir().expect("tempdir");
             migrations(dir.path());
             check_case(dir.path(), &url, &s, &commands, None);
