@@ -25,7 +25,8 @@ bench:
 	bash scripts/bench.sh
 
 # Runs each cargo-fuzz target (fuzz/) for FUZZ_SECONDS seconds (default 60), one job;
-# installs cargo-fuzz if missing. Not part of `make test`; see fuzz/README.md.
+# installs cargo-fuzz if missing. Not part of `make test` (which runs the `redact` target's
+# property on stable; see fuzz-ci below); see fuzz/README.md.
 fuzz:
 	bash scripts/fuzz.sh
 
