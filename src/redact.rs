@@ -30,7 +30,13 @@ pub const MASK: &str = "xxxxx";
 
 /// A query parameter whose decoded, lower-cased key contains one of these carries a secret.
 pub const SECRET_KEY_WORDS: &[&str] = &[
-    "pass", "pwd", "secret", "token", "salt", "key", "credential",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "salt",
+    "key",
+    "credential",
 ];
 
 /// The URL with every secret replaced by `xxxxx` (see the module documentation).
@@ -115,7 +121,11 @@ fn query_secret_spans(raw: &str) -> Vec<Range<usize>> {
         // its own (a second `?`, the first one when the part still holds the URL's head,
         // a keyword DSN's `password=`).
         let mut subs = vec![0];
-        subs.extend(part.char_indices().filter(|(_, c)| is_sub(*c)).map(|(i, c)| i + c.len_utf8()));
+        subs.extend(
+            part.char_indices()
+                .filter(|(_, c)| is_sub(*c))
+                .map(|(i, c)| i + c.len_utf8()),
+        );
         for sub in subs {
             let p = &part[sub..];
             let Some(eq) = p.find('=') else { continue };
@@ -242,7 +252,9 @@ fn is_reserved(c: char) -> bool {
 }
 
 fn unquote(q: &str) -> String {
-    q.get(1..q.len().saturating_sub(1)).unwrap_or("").to_string()
+    q.get(1..q.len().saturating_sub(1))
+        .unwrap_or("")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -275,10 +287,7 @@ mod tests {
                 "mysql://u:SEK?RET@tcp(127.0.0.1)/db?a=1;b=2",
                 "mysql://u:xxxxx@tcp(127.0.0.1)/db?a=1;b=2",
             ),
-            (
-                "postgres://u:SEK#RET@h/db",
-                "postgres://u:xxxxx@h/db",
-            ),
+            ("postgres://u:SEK#RET@h/db", "postgres://u:xxxxx@h/db"),
             // an `@` in the user name (Go reads the user info up to the last `@`)
             ("postgres://a@b:pw@h/db", "postgres://a@b:xxxxx@h/db"),
             // mattn's authentication parameters, any case, encoded, repeated
@@ -302,7 +311,10 @@ mod tests {
                 "postgres://h/db?a=1;password=secret",
                 "postgres://h/db?a=1;password=xxxxx",
             ),
-            ("s://h?%zz%ff-pass%77ord=secret", "s://h?%zz%ff-pass%77ord=xxxxx"),
+            (
+                "s://h?%zz%ff-pass%77ord=secret",
+                "s://h?%zz%ff-pass%77ord=xxxxx",
+            ),
             (
                 "sqlite://x.db?_pragma=key(%27k%27)&_pragma=busy_timeout(5)",
                 "sqlite://x.db?_pragma=xxxxx&_pragma=busy_timeout(5)",
@@ -338,7 +350,10 @@ mod tests {
                 "postgres://h/db?sslmode=disable&sslpassword=ab?cd$ef&x=1",
                 "postgres://h/db?sslmode=disable&sslpassword=xxxxx&x=1",
             ),
-            ("mysql://h/db?a=1?password=pw", "mysql://h/db?a=1?password=xxxxx"),
+            (
+                "mysql://h/db?a=1?password=pw",
+                "mysql://h/db?a=1?password=xxxxx",
+            ),
             (
                 "postgres://u@h/keystore?sslmode=disable",
                 "postgres://u@h/keystore?sslmode=disable",
@@ -359,7 +374,10 @@ mod tests {
         assert_eq!(s.scrub("p%40ss%22word"), "xxxxx");
         // pieces a parser cut the password into
         let s = Scrubber::new(["mysql://root:abcd/efgh?ijk@tcp(h)/db"]);
-        assert_eq!(s.scrub("unknown network root:abcd"), "unknown network root:xxxxx");
+        assert_eq!(
+            s.scrub("unknown network root:abcd"),
+            "unknown network root:xxxxx"
+        );
         assert_eq!(s.scrub("db efgh"), "db xxxxx");
         // too short to scrub without garbling the text
         assert!(Scrubber::new(["postgres://u:pw@h/db"]).is_empty());

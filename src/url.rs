@@ -197,9 +197,9 @@ pub fn sqlite_dsn_path(rest: &str) -> std::result::Result<String, String> {
         }
     }
     // Path: `EscapedPath()`.
-    let valid_encoded = path.bytes().all(|c| {
-        c.is_ascii_alphanumeric() || b"-_.~!$&'()*+,;=:@[]%/".contains(&c)
-    });
+    let valid_encoded = path
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b"-_.~!$&'()*+,;=:@[]%/".contains(&c));
     if valid_encoded {
         out.push_str(path);
     } else {

@@ -11,10 +11,38 @@ use std::path::Path;
 
 /// Pieces the mutations insert: separators, escapes, the drivers' secret keys.
 const TOKENS: &[&str] = &[
-    "@", ":", "/", "?", "#", "&", ";", "=", "%", "%zz", "%40", "%3F", "+", " ", "//",
-    "postgres://", "mysql://", "sqlite3://", "u:", "tcp(h:1)", "password=", "PASSWORD=",
-    "pass%77ord=", "sslpassword=", "sslkey=", "_auth_pass=", "_auth_salt=", "x-tls-key=",
-    "_pragma=key(", "secret1", "hunter22", "é",
+    "@",
+    ":",
+    "/",
+    "?",
+    "#",
+    "&",
+    ";",
+    "=",
+    "%",
+    "%zz",
+    "%40",
+    "%3F",
+    "+",
+    " ",
+    "//",
+    "postgres://",
+    "mysql://",
+    "sqlite3://",
+    "u:",
+    "tcp(h:1)",
+    "password=",
+    "PASSWORD=",
+    "pass%77ord=",
+    "sslpassword=",
+    "sslkey=",
+    "_auth_pass=",
+    "_auth_salt=",
+    "x-tls-key=",
+    "_pragma=key(",
+    "secret1",
+    "hunter22",
+    "é",
 ];
 
 fn corpus() -> Vec<Vec<u8>> {
@@ -71,7 +99,11 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
 #[test]
 fn fuzz_redact_corpus_and_mutations() {
     let corpus = corpus();
-    assert!(corpus.len() > 100, "corpus missing: {} inputs", corpus.len());
+    assert!(
+        corpus.len() > 100,
+        "corpus missing: {} inputs",
+        corpus.len()
+    );
     for input in &corpus {
         redact_check::check(input);
     }
@@ -90,9 +122,15 @@ fn fuzz_redact_corpus_and_mutations() {
 #[test]
 fn fuzz_redact_oracle_finds_secrets() {
     let raw = "postgres://u:hunter22@h/db?sslpassword=tok3n99&_AUTH_PASS=abcd";
-    let found: Vec<&str> = redact_check::oracle(raw).into_iter().map(|r| &raw[r]).collect();
+    let found: Vec<&str> = redact_check::oracle(raw)
+        .into_iter()
+        .map(|r| &raw[r])
+        .collect();
     assert_eq!(found, ["hunter22", "tok3n99", "abcd"]);
     let raw = "mysql://root:p@ss/w?rd@tcp(h:3306)/db";
-    let found: Vec<&str> = redact_check::oracle(raw).into_iter().map(|r| &raw[r]).collect();
+    let found: Vec<&str> = redact_check::oracle(raw)
+        .into_iter()
+        .map(|r| &raw[r])
+        .collect();
     assert!(found.contains(&"p@ss/w?rd"), "{found:?}");
 }

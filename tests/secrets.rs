@@ -100,11 +100,26 @@ fn query_positions(base: &str, sep: char, keys: &[&str]) -> Vec<Position> {
     for k in keys {
         out.push(pos("param", format!("{base}{sep}{k}={{E}}")));
         out.push(pos("param raw", format!("{base}{sep}{k}={{S}}")));
-        out.push(pos("param upper", format!("{base}{sep}{}={{E}}", k.to_uppercase())));
-        out.push(pos("param key escaped", format!("{base}{sep}{}={{E}}", escape(k))));
-        out.push(pos("param repeated", format!("{base}{sep}{k}=first&{k}={{E}}&{k}={{E}}")));
-        out.push(pos("param then error", format!("{base}{sep}{k}={{E}}&a=%zz")));
-        out.push(pos("param ; separated", format!("{base}{sep}a=1;{k}={{E}}")));
+        out.push(pos(
+            "param upper",
+            format!("{base}{sep}{}={{E}}", k.to_uppercase()),
+        ));
+        out.push(pos(
+            "param key escaped",
+            format!("{base}{sep}{}={{E}}", escape(k)),
+        ));
+        out.push(pos(
+            "param repeated",
+            format!("{base}{sep}{k}=first&{k}={{E}}&{k}={{E}}"),
+        ));
+        out.push(pos(
+            "param then error",
+            format!("{base}{sep}{k}={{E}}&a=%zz"),
+        ));
+        out.push(pos(
+            "param ; separated",
+            format!("{base}{sep}a=1;{k}={{E}}"),
+        ));
     }
     out
 }
@@ -198,8 +213,11 @@ fn migrations(dir: &Path) {
     std::fs::create_dir_all(&m).expect("mkdir");
     std::fs::write(m.join("1_one.up.sql"), "CREATE TABLE one (a INT);").expect("write");
     std::fs::write(m.join("1_one.down.sql"), "DROP TABLE one;").expect("write");
-    std::fs::write(m.join("2_two.up.sql"), "CREATE TABLE two (a INT); SELEC broken;")
-        .expect("write");
+    std::fs::write(
+        m.join("2_two.up.sql"),
+        "CREATE TABLE two (a INT); SELEC broken;",
+    )
+    .expect("write");
     std::fs::write(m.join("2_two.down.sql"), "DROP TABLE two;").expect("write");
 }
 
@@ -239,13 +257,7 @@ const SQLITE_COMMANDS: &[&[&str]] = &[
     &["repair"],
 ];
 
-fn check_case(
-    dir: &Path,
-    url: &str,
-    secret: &Secret,
-    commands: &[&[&str]],
-    db: Option<&TestDb>,
-) {
+fn check_case(dir: &Path, url: &str, secret: &Secret, commands: &[&[&str]], db: Option<&TestDb>) {
     let m = dir.join("m").display().to_string();
     for cmd in commands {
         let mut args = vec!["-lock-timeout", "2", "-path", &m, "-database", url];
@@ -286,7 +298,9 @@ fn check_case(
 }
 
 fn fill(template: &str, s: &Secret) -> String {
-    template.replace("{S}", &s.text).replace("{E}", &escape(&s.text))
+    template
+        .replace("{S}", &s.text)
+        .replace("{E}", &escape(&s.text))
 }
 
 #[test]
@@ -300,8 +314,14 @@ fn secrets_sqlite_never_shown() {
             "mattn auth",
             format!("{base}?_auth&_auth_user=admin&_auth_pass={{E}}&_auth_salt={{E}}&_auth_crypt=ssha256"),
         ));
-        positions.push(pos("after x- params", format!("{base}?x-no-tx-wrap=true&_auth_pass={{E}}")));
-        positions.push(pos("bad x- param", format!("{base}?_auth_pass={{E}}&x-no-tx-wrap=maybe")));
+        positions.push(pos(
+            "after x- params",
+            format!("{base}?x-no-tx-wrap=true&_auth_pass={{E}}"),
+        ));
+        positions.push(pos(
+            "bad x- param",
+            format!("{base}?_auth_pass={{E}}&x-no-tx-wrap=maybe"),
+        ));
     }
     let commands: Vec<&[&str]> = COMMANDS.iter().chain(SQLITE_COMMANDS).copied().collect();
     for (i, p) in positions.iter().enumerate() {
@@ -309,7 +329,11 @@ fn secrets_sqlite_never_shown() {
             let s = secret(&mut rng, if p.raw { RAW_QUERY } else { RAW_USERINFO });
             let url = fill(&p.template, &s);
             // Every other case on the `sqlite://` scheme.
-            let url = if i % 2 == 1 { url.replacen("sqlite3://", "sqlite://", 1) } else { url };
+            let url = if i % 2 == 1 {
+                url.replacen("sqlite3://", "sqlite://", 1)
+            } else {
+                url
+            };
             let dir = tempfile::tempdir().expect("tempdir");
             migrations(dir.path());
             check_case(dir.path(), &url, &s, &commands, None);
@@ -322,7 +346,13 @@ fn secrets_sqlite_never_shown() {
                     *b ^= 0x5A;
                 }
                 std::fs::write(&db, &bytes).expect("write");
-                check_case(dir.path(), &url, &s, &[&["up"], &["force", "1"], &["backups"]], None);
+                check_case(
+                    dir.path(),
+                    &url,
+                    &s,
+                    &[&["up"], &["force", "1"], &["backups"]],
+                    None,
+                );
             }
             eprintln!("{}: {url}", p.name);
         }
@@ -349,11 +379,17 @@ fn server_positions(db: &TestDb, user: &str, keys: &[&str]) -> Vec<Position> {
         pos("password raw", with_userinfo(url, &format!("{user}:{{S}}"))),
         pos(
             "password raw, error later",
-            format!("{}&a=%zz", with_userinfo(&db.url_with("b=1"), &format!("{user}:{{S}}"))),
+            format!(
+                "{}&a=%zz",
+                with_userinfo(&db.url_with("b=1"), &format!("{user}:{{S}}"))
+            ),
         ),
         pos(
             "client key of a custom TLS configuration",
-            db.url_with(&format!("tls=custom&x-tls-cert={}&x-tls-key={{E}}", existing_file())),
+            db.url_with(&format!(
+                "tls=custom&x-tls-cert={}&x-tls-key={{E}}",
+                existing_file()
+            )),
         ),
         pos(
             "client key file",
@@ -409,5 +445,10 @@ fn secrets_postgres_never_shown() {
 fn secrets_mysql_never_shown() {
     // Not `password`: go-sql-driver sends unknown parameters as `SET name=value`, and a
     // session `SET password` would change the test server's root password.
-    server_case(Server::Mysql, "root", &["sslpassword", "x-tls-key"], &["mysql"]);
+    server_case(
+        Server::Mysql,
+        "root",
+        &["sslpassword", "x-tls-key"],
+        &["mysql"],
+    );
 }

@@ -21,7 +21,9 @@ enum Sqlite {
 
 fn sqlite_target(url: &str) -> Result<Target, String> {
     let u = DatabaseUrl::parse(url).map_err(|e| e.to_string())?;
-    Config::parse(&u).map(|c| c.target).map_err(|e| e.to_string())
+    Config::parse(&u)
+        .map(|c| c.target)
+        .map_err(|e| e.to_string())
 }
 
 /// The SQLite file name golang-migrate's mattn driver opens: Go's `url.Parse` +
@@ -76,15 +78,51 @@ fn urls_sqlite_paths_as_golang_migrate() {
 fn urls_repeated_parameters_as_golang_migrate() {
     // (url, key, the value golang-migrate uses)
     let table = [
-        ("sqlite3://x.db?x-migrations-table=a&x-migrations-table=b", "x-migrations-table", "a"),
-        ("sqlite3://x.db?_busy_timeout=1&_busy_timeout=2", "_busy_timeout", "1"),
-        ("postgres://h/db?x-migrations-table=a&x-migrations-table=b", "x-migrations-table", "a"),
-        ("pgx5://h/db?x-statement-timeout=1&x-statement-timeout=2", "x-statement-timeout", "1"),
-        ("postgres://h/db?sslmode=disable&sslmode=require", "sslmode", "disable"),
-        ("mysql://u@tcp(h)/db?x-migrations-table=a&x-migrations-table=b", "x-migrations-table", "b"),
-        ("mysql://u@tcp(h)/db?x-no-lock=false&x-no-lock=true", "x-no-lock", "true"),
-        ("mysql://u@tcp(h)/db?x-tls-ca=/a.pem&x-tls-ca=/b.pem", "x-tls-ca", "/a.pem"),
-        ("mysql://u@tcp(h)/db?charset=latin1&charset=utf8mb4", "charset", "utf8mb4"),
+        (
+            "sqlite3://x.db?x-migrations-table=a&x-migrations-table=b",
+            "x-migrations-table",
+            "a",
+        ),
+        (
+            "sqlite3://x.db?_busy_timeout=1&_busy_timeout=2",
+            "_busy_timeout",
+            "1",
+        ),
+        (
+            "postgres://h/db?x-migrations-table=a&x-migrations-table=b",
+            "x-migrations-table",
+            "a",
+        ),
+        (
+            "pgx5://h/db?x-statement-timeout=1&x-statement-timeout=2",
+            "x-statement-timeout",
+            "1",
+        ),
+        (
+            "postgres://h/db?sslmode=disable&sslmode=require",
+            "sslmode",
+            "disable",
+        ),
+        (
+            "mysql://u@tcp(h)/db?x-migrations-table=a&x-migrations-table=b",
+            "x-migrations-table",
+            "b",
+        ),
+        (
+            "mysql://u@tcp(h)/db?x-no-lock=false&x-no-lock=true",
+            "x-no-lock",
+            "true",
+        ),
+        (
+            "mysql://u@tcp(h)/db?x-tls-ca=/a.pem&x-tls-ca=/b.pem",
+            "x-tls-ca",
+            "/a.pem",
+        ),
+        (
+            "mysql://u@tcp(h)/db?charset=latin1&charset=utf8mb4",
+            "charset",
+            "utf8mb4",
+        ),
     ];
     for (url, key, want) in table {
         let u = DatabaseUrl::parse(url).expect(url);
@@ -128,7 +166,10 @@ fn setup() -> tempfile::TempDir {
 fn urls_binary_reads_as_golang_migrate() {
     // A percent-escape in the path: the file literally named with it.
     let dir = setup();
-    let (code, err) = migrate_in(dir.path(), &["-path", "m", "-database", "sqlite3://./app%20v2.db", "up"]);
+    let (code, err) = migrate_in(
+        dir.path(),
+        &["-path", "m", "-database", "sqlite3://./app%20v2.db", "up"],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(dir.path().join("app%20v2.db").exists());
     assert!(!dir.path().join("app v2.db").exists());
@@ -136,7 +177,13 @@ fn urls_binary_reads_as_golang_migrate() {
     // A repeated x-migrations-table: the first.
     let (code, err) = migrate_in(
         dir.path(),
-        &["-path", "m", "-database", "sqlite3://r.db?x-migrations-table=first&x-migrations-table=second", "up"],
+        &[
+            "-path",
+            "m",
+            "-database",
+            "sqlite3://r.db?x-migrations-table=first&x-migrations-table=second",
+            "up",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let conn = rusqlite_tables(&dir.path().join("r.db"));
@@ -144,23 +191,55 @@ fn urls_binary_reads_as_golang_migrate() {
     assert!(!conn.contains(&"second".to_string()), "{conn:?}");
 
     // A fragment on the source URL is not part of the directory.
-    let (code, err) = migrate_in(dir.path(), &["-source", "file://m#frag", "-database", "sqlite3://f.db", "up"]);
+    let (code, err) = migrate_in(
+        dir.path(),
+        &[
+            "-source",
+            "file://m#frag",
+            "-database",
+            "sqlite3://f.db",
+            "up",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     // A query neither.
-    let (code, err) = migrate_in(dir.path(), &["-source", "file://m?x=1", "-database", "sqlite3://q.db", "up"]);
+    let (code, err) = migrate_in(
+        dir.path(),
+        &[
+            "-source",
+            "file://m?x=1",
+            "-database",
+            "sqlite3://q.db",
+            "up",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
 
     // Upper-case schemes name no driver (golang-migrate compares them as written).
-    let (code, err) = migrate_in(dir.path(), &["-path", "m", "-database", "SQLITE3://u.db", "up"]);
+    let (code, err) = migrate_in(
+        dir.path(),
+        &["-path", "m", "-database", "SQLITE3://u.db", "up"],
+    );
     assert_eq!(code, 1);
     assert!(err.starts_with("error: failed to open database: database driver: unknown driver SQLITE3 (forgotten import?)"), "{err}");
     assert!(!dir.path().join("u.db").exists());
-    let (code, err) = migrate_in(dir.path(), &["-source", "FILE://m", "-database", "sqlite3://u.db", "up"]);
+    let (code, err) = migrate_in(
+        dir.path(),
+        &["-source", "FILE://m", "-database", "sqlite3://u.db", "up"],
+    );
     assert_eq!(code, 1);
-    assert!(err.starts_with("error: failed to open source, \"FILE://m\": source driver: unknown driver"), "{err}");
+    assert!(
+        err.starts_with(
+            "error: failed to open source, \"FILE://m\": source driver: unknown driver"
+        ),
+        "{err}"
+    );
 
     // A bad escape in the host is Go's parse error.
-    let (code, err) = migrate_in(dir.path(), &["-path", "m", "-database", "sqlite3://app%20v2.db", "up"]);
+    let (code, err) = migrate_in(
+        dir.path(),
+        &["-path", "m", "-database", "sqlite3://app%20v2.db", "up"],
+    );
     assert_eq!(code, 1);
     assert_eq!(
         err,

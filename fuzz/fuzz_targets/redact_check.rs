@@ -168,7 +168,10 @@ pub fn check(data: &[u8]) {
     let spans = secret_spans(raw);
     let mut last = 0;
     for r in &spans {
-        assert!(r.start >= last && r.start < r.end && r.end <= raw.len(), "{spans:?} of {raw:?}");
+        assert!(
+            r.start >= last && r.start < r.end && r.end <= raw.len(),
+            "{spans:?} of {raw:?}"
+        );
         last = r.end;
     }
     let red = redact(raw);
@@ -213,7 +216,11 @@ pub fn check(data: &[u8]) {
     };
     for r in &only_strong.secrets {
         let s = &raw[r.clone()];
-        let text = format!("error: {s} and {:?} and {}", lenient_decode(s), lenient_decode(s));
+        let text = format!(
+            "error: {s} and {:?} and {}",
+            lenient_decode(s),
+            lenient_decode(s)
+        );
         assert_hidden(&only_strong, "Scrubber", &scrubber.scrub(&text));
     }
 }
