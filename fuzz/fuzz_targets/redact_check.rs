@@ -147,8 +147,13 @@ struct Input<'a> {
 fn assert_hidden(input: &Input<'_>, what: &str, printed: &str) {
     let (raw, secrets, public) = (input.raw, &input.secrets, &input.public);
     // Public text followed by the mask can spell a secret that ends in `x` (`mysql:` then
-    // `xxxxx` reads `mysql:x`): the masks are fenced off first.
-    let printed = &printed.replace("xxxxx", "\u{0}xxxxx\u{0}");
+    // `xxxxx` reads `mysql:x`): the masks are fenced off first, with a character the input
+    // does not hold.
+    let fence = ('\u{E000}'..='\u{E0FF}')
+        .find(|c| !raw.contains(*c))
+        .unwrap_or('\u{0}')
+        .to_string();
+    let printed = &printed.replace("xxxxx", &format!("{fence}xxxxx{fence}"));
     for r in secrets {
         for f in forms(&raw[r.clone()]) {
             // Text around a hidden secret plus the mask can spell a form that holds the
