@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target in fuzz/ for FUZZ_SECONDS seconds each (default 60), one
-# job, growing fuzz/corpus/<target>/. Not part of `make test`. See fuzz/README.md.
+# job, growing fuzz/corpus/<target>/. Not part of `make test` (which runs the `redact`
+# target's property on stable, tests/fuzz_redact.rs). See fuzz/README.md.
 #
 #   FUZZ_SECONDS=240 scripts/fuzz.sh          # all targets
 #   scripts/fuzz.sh url args                  # some targets

@@ -16,6 +16,7 @@ pub mod gocompat;
 pub mod journal;
 pub mod migrator;
 pub mod plan;
+pub mod redact;
 #[cfg(feature = "sqlite")]
 pub mod safety;
 pub mod source;

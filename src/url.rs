@@ -24,7 +24,7 @@ pub struct DatabaseUrl {
     scheme: String,
     /// Between `scheme:` and `?`, as written (still percent-encoded).
     body: String,
-    /// Query parameters that are not `x-*`, decoded, in the order given.
+    /// Query parameters that are not `x-*`, decoded, in the order given, each name once.
     params: Vec<(String, String)>,
     /// golang-migrate's custom `x-*` parameters, decoded.
     x: BTreeMap<String, String>,
@@ -49,12 +49,24 @@ impl DatabaseUrl {
             param: format!("parse {}", go_quote(&redact(raw))),
             reason,
         };
-        let mut params = Vec::new();
+        let mut params: Vec<(String, String)> = Vec::new();
         let mut x = BTreeMap::new();
+        // A repeated parameter counts once, with the value golang-migrate's driver reads:
+        // the first (Go's `url.Values.Get`, lib/pq, mattn), except that go-sql-driver's
+        // DSN parser keeps the last, for MySQL's own parameters and the `x-` options
+        // golang-migrate reads from it (all but `x-tls-*`, read with `Get`).
+        let mysql = scheme == "mysql";
         if let Some(q) = query {
             for (k, v) in parse_query(q).map_err(parse_err)? {
+                let last_wins = mysql && !k.starts_with("x-tls-");
                 if k.starts_with("x-") {
-                    x.insert(k, v);
+                    if last_wins || !x.contains_key(&k) {
+                        x.insert(k, v);
+                    }
+                } else if let Some(i) = params.iter().position(|(pk, _)| *pk == k) {
+                    if last_wins {
+                        params[i].1 = v;
+                    }
                 } else {
                     params.push((k, v));
                 }
@@ -79,7 +91,7 @@ impl DatabaseUrl {
         &self.body
     }
 
-    /// The driver's own (non `x-`) query parameters, decoded.
+    /// The driver's own (non `x-`) query parameters, decoded, each name once (see `parse`).
     pub fn params(&self) -> &[(String, String)] {
         &self.params
     }
@@ -87,7 +99,6 @@ impl DatabaseUrl {
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
-            .rev()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
@@ -106,7 +117,7 @@ impl DatabaseUrl {
         &self.raw
     }
 
-    /// The URL with any password replaced by `xxxxx` (userinfo and `password=` parameters).
+    /// The URL with every secret replaced by `xxxxx` ([`crate::redact`]).
     pub fn redacted(&self) -> String {
         redact(&self.raw)
     }
@@ -139,66 +150,69 @@ fn go_quote(s: &str) -> String {
     format!("{s:?}")
 }
 
-/// Replaces the password in `scheme://user:password@host...` and in `password=` query
-/// parameters with `xxxxx`. Works for golang-migrate's MySQL DSN form too.
-pub fn redact(raw: &str) -> String {
-    let (head, query) = match raw.find('?') {
-        Some(i) => (&raw[..i], Some(&raw[i + 1..])),
-        None => (raw, None),
+/// Every URL shown to a user goes through this one function: see [`crate::redact`].
+pub use crate::redact::redact;
+
+/// The file name golang-migrate's SQLite drivers open for `sqlite3://<rest>` (`rest` is the
+/// text after `//`, before the query): Go's `url.Parse` then `URL.String()` with the scheme
+/// cut off, which re-encodes rather than decodes. The host (up to the first `/`) keeps its
+/// text except that a non-ASCII byte and `%` come out escaped (`%XX`, upper case); an
+/// escape in the host is an error unless it is `%25` or a non-ASCII byte, as in Go. The
+/// path stays as written when every character of it may stand in a URL path
+/// (`sqlite3://./app%20v2.db` opens `./app%20v2.db`); otherwise the decoded path is escaped
+/// whole (`sqlite3:///srv/a b.db` opens `/srv/a%20b.db`). SQLite then opens that text as a
+/// file name, escapes and all.
+pub fn sqlite_dsn_path(rest: &str) -> std::result::Result<String, String> {
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
     };
-    let mut out = String::with_capacity(raw.len());
-    match head.find("://") {
-        Some(s) => {
-            let auth_start = s + 3;
-            let rest = &head[auth_start..];
-            // userinfo ends at the last '@' (passwords may contain '@' and '/')
-            match rest.rfind('@') {
-                Some(at) => {
-                    let userinfo = &rest[..at];
-                    out.push_str(&head[..auth_start]);
-                    match userinfo.find(':') {
-                        Some(c) => {
-                            out.push_str(&userinfo[..c]);
-                            out.push_str(":xxxxx");
-                        }
-                        None => out.push_str(userinfo),
-                    }
-                    out.push_str(&rest[at..]);
-                }
-                None => out.push_str(head),
+    let mut out = String::with_capacity(rest.len());
+    // Host: Go's `unescape(host, encodeHost)` rules, then `escape(host, encodeHost)`.
+    let b = host.as_bytes();
+    let mut i = 0;
+    let mut decoded = Vec::with_capacity(b.len());
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b
+                .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            let shown = || go_quote(&String::from_utf8_lossy(&b[i..(i + 3).min(b.len())]));
+            match hex {
+                Some(v) if v >= 0x80 || v == b'%' => decoded.push(v),
+                _ => return Err(format!("invalid URL escape {}", shown())),
             }
+            i += 3;
+        } else {
+            decoded.push(b[i]);
+            i += 1;
         }
-        None => out.push_str(head),
     }
-    if let Some(q) = query {
-        out.push('?');
-        // Parts split on `&` and on `;` (old Go accepted it; the parser rejects it, with an
-        // error that shows the URL); the key is compared decoded, as drivers see it.
-        let mut rest = q;
-        loop {
-            let end = rest.find(['&', ';']).unwrap_or(rest.len());
-            let kv = &rest[..end];
-            let key = kv.split('=').next().unwrap_or("");
-            // Decoded leniently: a key that does not decode still names a password.
-            let lk = percent_encoding::percent_decode_str(&key.replace('+', " "))
-                .decode_utf8_lossy()
-                .to_ascii_lowercase();
-            if (lk == "password" || lk == "pass" || lk.ends_with("password")) && kv.contains('=') {
-                out.push_str(key);
-                out.push_str("=xxxxx");
+    for &c in &decoded {
+        if c >= 0x80 || c == b'%' {
+            out.push_str(&format!("%{c:02X}"));
+        } else {
+            out.push(c as char);
+        }
+    }
+    // Path: `EscapedPath()`.
+    let valid_encoded = path
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b"-_.~!$&'()*+,;=:@[]%/".contains(&c));
+    if valid_encoded {
+        out.push_str(path);
+    } else {
+        for c in unescape(path, false)?.bytes() {
+            if c.is_ascii_alphanumeric() || b"-_.~$&+,/:;=@".contains(&c) {
+                out.push(c as char);
             } else {
-                out.push_str(kv);
-            }
-            match rest[end..].chars().next() {
-                Some(sep) => {
-                    out.push(sep);
-                    rest = &rest[end + 1..];
-                }
-                None => break,
+                out.push_str(&format!("%{c:02X}"));
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Go's `url.ParseQuery` (keys and values decoded, `+` is a space; `;` is rejected).

@@ -6,9 +6,41 @@
 //! status | head -1`), the process ends the way a Go program does: killed by SIGPIPE,
 //! silently. Any other write error (a full device) is remembered; the command goes on, and
 //! [`finish`] reports the first such error on stderr and turns a success into exit 1.
+//!
+//! Every write passes the process's [`Scrubber`] ([`guard_secrets`]): the URLs themselves
+//! are shown redacted where they are formatted, and this catches a secret that reaches a
+//! message by another way (a driver's error that quotes a decoded value, a panic).
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+use migrate::redact::Scrubber;
+
+static SCRUBBER: OnceLock<Scrubber> = OnceLock::new();
+
+/// Collects the secrets of every command-line argument and of `$DATABASE_URL` (whatever
+/// their flag, so a URL given to the wrong flag is covered too), and makes panics print
+/// through the scrubber. Called once, first thing.
+pub fn guard_secrets(args: &[String]) {
+    let env = std::env::var("DATABASE_URL").unwrap_or_default();
+    let scrubber = Scrubber::new(args.iter().map(String::as_str).chain([env.as_str()]));
+    let _ = SCRUBBER.set(scrubber);
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("<unnamed>");
+        let text = scrub(&format!("thread '{name}' {info}"));
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }));
+}
+
+/// `text` with the process's secrets hidden.
+pub fn scrub(text: &str) -> String {
+    match SCRUBBER.get() {
+        Some(s) => s.scrub(text),
+        None => text.to_string(),
+    }
+}
+
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Log {
@@ -36,6 +68,8 @@ static FAILED: Mutex<Option<(Stream, String)>> = Mutex::new(None);
 
 /// Writes `s` to `stream` and flushes it, so an error surfaces here and not at exit.
 pub fn write(stream: Stream, s: &[u8]) {
+    let scrubbed = scrub(&String::from_utf8_lossy(s));
+    let s = scrubbed.as_bytes();
     let res = match stream {
         Stream::Stdout => {
             let mut o = std::io::stdout().lock();

@@ -122,6 +122,7 @@ pub fn missing_sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
 
 /// Runs the CLI on `argv` (without the program name) and returns the exit code.
 pub fn run(argv: Vec<String>) -> Code {
+    log::guard_secrets(&argv);
     let cli = match args::parse(&argv) {
         Ok(c) => c,
         Err(e) => return print_exit(e),

@@ -283,8 +283,8 @@ impl Config {
     pub fn parse(url: &DatabaseUrl) -> Result<Config> {
         let body = url.body();
         let path = match body.strip_prefix("//") {
-            Some(p) => crate::url::unescape(p, false).map_err(|reason| Error::InvalidOption {
-                param: "parse database URL".into(),
+            Some(p) => crate::url::sqlite_dsn_path(p).map_err(|reason| Error::InvalidOption {
+                param: format!("parse {:?}", url.redacted()),
                 reason,
             })?,
             // Opaque `sqlite3:x.db` is passed on unchanged: a file named `sqlite3:x.db`.

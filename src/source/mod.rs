@@ -100,6 +100,8 @@ fn file_url_path(url: &str) -> Result<PathBuf> {
     let shown = crate::gocompat::quote::quote(&crate::url::redact(url));
     let rest = &url["file:".len()..];
     let raw = rest.strip_prefix("//").unwrap_or(rest);
+    // Go's `url.Parse` cuts the `#fragment` first, then the `?query`.
+    let raw = raw.split('#').next().unwrap_or("");
     let raw = raw.split('?').next().unwrap_or("");
     let decoded = crate::url::unescape(raw, false).map_err(|reason| Error::SourceOpen {
         url: shown.clone(),
