@@ -28,7 +28,6 @@ pub use log::Log;
 pub type Code = i32;
 
 /// Everything a command needs from the global flags.
-#[allow(dead_code)] // the URLs and timeout serve the extension commands
 pub struct Ctx {
     pub log: Log,
     pub source_url: String,
@@ -281,7 +280,9 @@ fn run_command(ctx: &mut Ctx, cli: &Cli) -> Code {
 fn unknown_command(word: &str) -> Code {
     let quoted = migrate::gocompat::quote::quote(word);
     match args::closest(word) {
-        Some(c) => log::errln(&format!("error: unknown command {quoted}; did you mean {c}?")),
+        Some(c) => log::errln(&format!(
+            "error: unknown command {quoted}; did you mean {c}?"
+        )),
         None => log::errln(&format!("error: unknown command {quoted}")),
     }
     log::err(&usage::global());
