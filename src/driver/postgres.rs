@@ -172,7 +172,8 @@ fn connect_config(url: &DatabaseUrl) -> Result<Connect> {
         "require" | "verify-ca" | "verify-full" => SslMode::Require,
         other => {
             return Err(Error::Other(format!(
-                "pq: unsupported sslmode \"{other}\"; only \"disable\", \"allow\", \"prefer\" (default), \"require\", \"verify-ca\" and \"verify-full\" supported"
+                "pq: unsupported sslmode {}; only \"disable\", \"allow\", \"prefer\" (default), \"require\", \"verify-ca\" and \"verify-full\" supported",
+                crate::gocompat::quote::quote(other)
             )))
         }
     };

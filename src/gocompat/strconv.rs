@@ -330,4 +330,117 @@ mod tests {
         assert!(!underscore_ok("0x_"));
         assert!(!underscore_ok("1_x"));
     }
+
+    /// A seeded xorshift stream, for generated cases.
+    fn stream(mut x: u64) -> impl Iterator<Item = u64> {
+        std::iter::from_fn(move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            Some(x)
+        })
+    }
+
+    #[test]
+    fn every_u64_and_i64_round_trips_in_every_base_spelling() {
+        for (i, x) in stream(0x2545_f491_4f6c_dd1d).take(20_000).enumerate() {
+            let u = x >> (i % 64);
+            assert_eq!(parse_uint(&u.to_string(), 10), Ok(u));
+            assert_eq!(parse_uint(&format!("0x{u:x}"), 0), Ok(u));
+            assert_eq!(parse_uint(&format!("0X{u:X}"), 0), Ok(u));
+            assert_eq!(parse_uint(&format!("0o{u:o}"), 0), Ok(u));
+            assert_eq!(parse_uint(&format!("0{u:o}"), 0), Ok(u));
+            assert_eq!(parse_uint(&format!("0b{u:b}"), 0), Ok(u));
+            assert_eq!(parse_uint(&format!("{u:x}"), 16), Ok(u));
+            let n = u as i64;
+            assert_eq!(parse_int(&n.to_string(), 10), Ok(n));
+            assert_eq!(atoi(&n.to_string()), Ok(n));
+            // An explicit plus sign: in range up to i64::MAX, out of range above.
+            let plus = atoi(&format!("+{u}")).map_err(|e| e.err);
+            assert_eq!(plus, i64::try_from(u).map_err(|_| NumErrorKind::Range));
+            // Underscores between every digit are accepted in base 0 only.
+            let spaced: String = u
+                .to_string()
+                .chars()
+                .flat_map(|c| [c, '_'])
+                .collect::<String>()
+                .trim_end_matches('_')
+                .to_string();
+            if u >= 10 && !spaced.starts_with('0') {
+                assert_eq!(parse_uint(&spaced, 0), Ok(u), "{spaced}");
+                assert_eq!(
+                    parse_uint(&spaced, 10).map_err(|e| e.err),
+                    Err(NumErrorKind::Syntax)
+                );
+                assert_eq!(atoi(&spaced).map_err(|e| e.err), Err(NumErrorKind::Syntax));
+            }
+        }
+    }
+
+    #[test]
+    fn decimal_agrees_with_the_exact_value_beyond_the_range() {
+        // A decimal string of digits is accepted exactly when its value fits, and
+        // out of range otherwise; a sign never fits ParseUint.
+        for (i, x) in stream(0x9e37_79b9_7f4a_7c15).take(5_000).enumerate() {
+            let digits: String = std::iter::successors(Some(x), |&y| Some(y / 7 + 13))
+                .take(1 + i % 25)
+                .map(|y| char::from(b'0' + (y % 10) as u8))
+                .collect();
+            let exact = digits.parse::<u128>().expect("digits");
+            match u64::try_from(exact) {
+                Ok(v) => assert_eq!(parse_uint(&digits, 10), Ok(v)),
+                Err(_) => assert_eq!(
+                    parse_uint(&digits, 10).map_err(|e| e.err),
+                    Err(NumErrorKind::Range)
+                ),
+            }
+            for sign in ["-", "+"] {
+                let signed = format!("{sign}{digits}");
+                assert_eq!(
+                    parse_uint(&signed, 10).map_err(|e| e.err),
+                    Err(NumErrorKind::Syntax)
+                );
+                let value = if sign == "-" {
+                    -i128::try_from(exact).expect("fits")
+                } else {
+                    i128::try_from(exact).expect("fits")
+                };
+                match i64::try_from(value) {
+                    Ok(v) => assert_eq!(parse_int(&signed, 10), Ok(v), "{signed}"),
+                    Err(_) => {
+                        let e = parse_int(&signed, 10).err().map(|e| e.to_string());
+                        assert_eq!(
+                            e,
+                            Some(format!(
+                                "strconv.ParseInt: parsing \"{signed}\": value out of range"
+                            ))
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn error_texts_quote_the_input_as_go_does() {
+        let e = parse_uint("\u{a0}1", 10).err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some(r#"strconv.ParseUint: parsing "\u00a01": invalid syntax"#)
+        );
+        let e = parse_bool("\u{1f600}").err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("strconv.ParseBool: parsing \"\u{1f600}\": invalid syntax")
+        );
+        for ok in ["1", "t", "T", "TRUE", "true", "True"] {
+            assert_eq!(parse_bool(ok), Ok(true));
+        }
+        for ok in ["0", "f", "F", "FALSE", "false", "False"] {
+            assert_eq!(parse_bool(ok), Ok(false));
+        }
+        for bad in ["", "tRUE", "yes", "on", "2", " true", "TRUE\n"] {
+            assert!(parse_bool(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -14,6 +14,7 @@ mod concurrency;
 mod diverges;
 mod exit_codes;
 mod first_contact;
+mod go_format;
 mod journal;
 mod output;
 mod safety;
