@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/harness.rs"]
 mod harness;
 
 mod command_line;
