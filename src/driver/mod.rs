@@ -232,7 +232,8 @@ pub fn with_lock<T>(
     }
 }
 
-/// Go's `strconv.Atoi` (64-bit `int`), with its error texts.
+/// Go's `strconv.Atoi` (64-bit `int`) as the server drivers' option error.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) fn go_atoi(v: &str) -> Result<i64> {
     crate::gocompat::strconv::atoi(v).map_err(|e| Error::Other(e.to_string()))
 }
@@ -309,6 +310,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     fn atoi_like_go() {
         assert_eq!(go_atoi("+42").ok(), Some(42));
         assert_eq!(go_atoi("-7").ok(), Some(-7));
