@@ -5,8 +5,10 @@ build:
 	cargo build --release
 
 # Every test: unit, integration (the real binary, insta transcripts), doc tests, and the
-# library without the CLI feature (what an embedding application compiles).
+# library without the CLI feature (what an embedding application compiles). tests/gate.rs
+# runs the jobserver example, which `cargo test` builds only as a test harness.
 test:
+	cargo build --example jobserver
 	cargo test --all-targets
 	cargo test --doc
 	cargo test --lib --no-default-features --features sqlite,embed

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result, UrlKind};
+use crate::gocompat::quote::quote as go_quote;
 
 /// golang-migrate's `SchemeFromURL`: the text before the first `:`.
 pub fn scheme(url: &str, kind: UrlKind) -> Result<&str> {
@@ -111,12 +112,6 @@ impl DatabaseUrl {
         &self.x
     }
 
-    /// The URL as given. Crate-private: only drivers see it, never output.
-    #[allow(dead_code)] // used by the server drivers
-    pub(crate) fn raw(&self) -> &str {
-        &self.raw
-    }
-
     /// The URL with every secret replaced by `xxxxx` ([`crate::redact`]).
     pub fn redacted(&self) -> String {
         redact(&self.raw)
@@ -127,27 +122,14 @@ impl DatabaseUrl {
     pub fn x_bool(&self, name: &str) -> Result<Option<bool>> {
         match self.x_param(name).filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(v) => parse_go_bool(v)
+            Some(v) => crate::gocompat::strconv::parse_bool(v)
                 .map(Some)
-                .ok_or_else(|| Error::InvalidOption {
+                .map_err(|e| Error::InvalidOption {
                     param: name.to_string(),
-                    reason: format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(v)),
+                    reason: e.to_string(),
                 }),
         }
     }
-}
-
-/// Go's `strconv.ParseBool`.
-pub fn parse_go_bool(v: &str) -> Option<bool> {
-    match v {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
-fn go_quote(s: &str) -> String {
-    format!("{s:?}")
 }
 
 /// Every URL shown to a user goes through this one function: see [`crate::redact`].
@@ -179,7 +161,7 @@ pub fn sqlite_dsn_path(rest: &str) -> std::result::Result<String, String> {
                 .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok());
-            let shown = || go_quote(&String::from_utf8_lossy(&b[i..(i + 3).min(b.len())]));
+            let shown = || crate::gocompat::quote::quote_bytes(&b[i..(i + 3).min(b.len())]);
             match hex {
                 Some(v) if v >= 0x80 || v == b'%' => decoded.push(v),
                 _ => return Err(format!("invalid URL escape {}", shown())),
@@ -259,7 +241,7 @@ pub fn unescape(s: &str, plus_is_space: bool) -> std::result::Result<String, Str
                         let end = (i + 3).min(b.len());
                         return Err(format!(
                             "invalid URL escape {}",
-                            go_quote(&String::from_utf8_lossy(&b[i..end]))
+                            crate::gocompat::quote::quote_bytes(&b[i..end])
                         ));
                     }
                 }

@@ -77,7 +77,7 @@ fn lookalike(name: &str) -> Option<&'static str> {
         if lower.ends_with(".up") || lower.ends_with(".down") {
             return Some("no extension after `.up` / `.down` (expected e.g. `.up.sql`); golang-migrate ignores this file");
         }
-        if name[..digits].parse::<u64>().is_err() {
+        if crate::gocompat::strconv::parse_uint(&name[..digits], 10).is_err() {
             return Some("the version does not fit in 64 bits; golang-migrate ignores this file");
         }
         return None;

@@ -4,7 +4,6 @@
 //! and no check changes the database file (bytes and mtime compared).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
@@ -12,16 +11,19 @@ use insta::assert_snapshot;
 use migrate::gate::{self, exit, GateStatus};
 use migrate::{Migrator, Source};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+#[path = "common/harness.rs"]
+mod harness;
+
+use harness::{repo, Env, Transcript};
 
 fn migrations() -> PathBuf {
     repo().join("migrations")
 }
 
-/// Builds the example once (cargo does not build examples for `cargo test --test gate`)
-/// and returns its path, next to this test binary's profile directory.
+/// The `jobserver` example's binary, built by `cargo build --example jobserver` (which
+/// `make test` runs first: `cargo test` builds examples only as test harnesses). Refused
+/// when it is missing or older than any source it is built from, so a stale build is
+/// never tested.
 fn jobserver() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -32,38 +34,51 @@ fn jobserver() -> &'static Path {
             .and_then(Path::parent)
             .expect("profile dir")
             .to_path_buf();
-        let mut c = Command::new(env!("CARGO"));
-        c.current_dir(repo())
-            .args(["build", "--example", "jobserver", "--quiet"]);
-        if profile_dir.ends_with("release") {
-            c.arg("--release");
-        }
-        let st = c.status().expect("run cargo build --example jobserver");
-        assert!(st.success(), "cargo build --example jobserver failed");
-        profile_dir
+        let bin = profile_dir
             .join("examples")
-            .join(format!("jobserver{}", std::env::consts::EXE_SUFFIX))
+            .join(format!("jobserver{}", std::env::consts::EXE_SUFFIX));
+        let build = "cargo build --example jobserver (make test does)";
+        let built = std::fs::metadata(&bin)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{}: {e}; run {build}", bin.display()));
+        let sources = ["src", "examples", "migrations", "Cargo.toml", "Cargo.lock"];
+        if let Some(newer) = sources
+            .iter()
+            .flat_map(|s| newer_than(&repo().join(s), built))
+            .next()
+        {
+            panic!(
+                "{} is older than {}; run {build}",
+                bin.display(),
+                newer.display()
+            );
+        }
+        bin
     })
 }
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-struct Transcript {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Transcript {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit: {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
+/// Files under `path` (or `path` itself) modified after `t`.
+fn newer_than(path: &Path, t: SystemTime) -> Vec<PathBuf> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Vec::new();
+    };
+    if meta.is_dir() {
+        std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|e| newer_than(&e.path(), t))
+            .collect()
+    } else if meta.modified().is_ok_and(|m| m > t) {
+        vec![path.to_path_buf()]
+    } else {
+        Vec::new()
     }
+}
+
+/// A fresh env whose database is `<tmp>/job.db`.
+fn env() -> Env {
+    Env::with_db_file("job.db")
 }
 
 /// What must not change while checking: the file's bytes, its mtime, the directory.
@@ -75,27 +90,9 @@ struct Snapshot {
 }
 
 impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("job.db")
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite3://{}", self.db().display())
-    }
-
     fn migrator(&self) -> Migrator {
         let source = Source::from_dir(&migrations()).expect("source");
         Migrator::open(source, &self.url()).expect("open")
-    }
-
-    fn conn(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.db()).expect("open db")
     }
 
     /// golang-migrate's version table DDL, no row: what its `migrate` leaves on open.
@@ -123,17 +120,6 @@ impl Env {
         .expect("insert");
     }
 
-    fn rows(&self) -> Vec<(i64, bool)> {
-        let c = self.conn();
-        let mut st = c
-            .prepare("SELECT version, dirty FROM schema_migrations")
-            .expect("prepare");
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    }
-
     fn snapshot(&self) -> Snapshot {
         let mut files: Vec<String> = std::fs::read_dir(self.dir.path())
             .expect("read dir")
@@ -147,44 +133,21 @@ impl Env {
         }
     }
 
-    fn run(&self, bin: &Path, args: &[&str]) -> Transcript {
-        let out = Command::new(bin)
-            .current_dir(self.dir.path())
-            .args(args)
-            .env_remove("DATABASE_URL")
-            .stdin(Stdio::null())
-            .output()
-            .expect("spawn");
-        // Backup names carry the UTC time (docs/backups.md).
-        let utc = regex::Regex::new(r"\b\d{8}T\d{6}Z(-\d+)?\b").expect("regex");
-        let filter = |b: &[u8]| {
-            let s = String::from_utf8_lossy(b)
-                .replace(&self.dir.path().display().to_string(), "[TMP]")
-                .replace(&repo().display().to_string(), "[REPO]");
-            utc.replace_all(&s, "[UTC]").into_owned()
-        };
-        Transcript {
-            code: out.status.code().unwrap_or(-1),
-            stdout: filter(&out.stdout),
-            stderr: filter(&out.stderr),
-        }
-    }
-
     /// `jobserver --db <tmp>/job.db ARGS`
     fn jobserver(&self, args: &[&str]) -> Transcript {
         let db = self.db().display().to_string();
         let mut all = vec!["--db", db.as_str()];
         all.extend_from_slice(args);
-        self.run(jobserver(), &all)
+        self.run_bin(jobserver(), &all)
     }
 
-    /// `migrate -path <repo>/migrations -database <url> ARGS`
-    fn migrate(&self, path: &Path, args: &[&str]) -> Transcript {
+    /// `migrate -path <dir> -database <url> ARGS`
+    fn migrate_dir(&self, path: &Path, args: &[&str]) -> Transcript {
         let p = path.display().to_string();
         let url = self.url();
         let mut all = vec!["-path", p.as_str(), "-database", url.as_str()];
         all.extend_from_slice(args);
-        self.run(Path::new(env!("CARGO_BIN_EXE_migrate")), &all)
+        self.run_bin(Path::new(env!("CARGO_BIN_EXE_migrate")), &all)
     }
 
     /// Runs the gated start-up and `-db-status` and checks that neither changed anything.
@@ -198,7 +161,7 @@ impl Env {
         );
         let status = self.jobserver(&["-db-status"]);
         assert_eq!(self.snapshot(), before, "-db-status changed the database");
-        let status_migrate = self.migrate(&migrations(), &["-db-status"]);
+        let status_migrate = self.migrate_dir(&migrations(), &["-db-status"]);
         assert_eq!(
             self.snapshot(),
             before,
@@ -224,49 +187,49 @@ fn both(t: (Transcript, Transcript)) -> String {
 
 #[test]
 fn gate_missing_file_is_not_created() {
-    let e = Env::new();
+    let e = env();
     assert_snapshot!(both(e.check(exit::BEHIND)));
     assert!(!e.db().exists());
 }
 
 #[test]
 fn gate_empty_file_has_no_version_table() {
-    let e = Env::new();
+    let e = env();
     std::fs::write(e.db(), b"").expect("touch");
     assert_snapshot!(both(e.check(exit::BEHIND)));
 }
 
 #[test]
 fn gate_fresh_table_without_row() {
-    let e = Env::new();
+    let e = env();
     e.fresh();
     assert_snapshot!(both(e.check(exit::BEHIND)));
 }
 
 #[test]
 fn gate_behind_by_one() {
-    let e = Env::new();
+    let e = env();
     e.at(5);
     assert_snapshot!(both(e.check(exit::BEHIND)));
 }
 
 #[test]
 fn gate_behind_by_several() {
-    let e = Env::new();
+    let e = env();
     e.at(2);
     assert_snapshot!(both(e.check(exit::BEHIND)));
 }
 
 #[test]
 fn gate_exactly_right() {
-    let e = Env::new();
+    let e = env();
     e.at(6);
     assert_snapshot!(both(e.check(exit::OK)));
 }
 
 #[test]
 fn gate_ahead() {
-    let e = Env::new();
+    let e = env();
     e.at(6);
     e.set_row(7, false);
     assert_snapshot!(both(e.check(exit::AHEAD)));
@@ -274,7 +237,7 @@ fn gate_ahead() {
 
 #[test]
 fn gate_dirty_at_latest() {
-    let e = Env::new();
+    let e = env();
     e.at(6);
     e.set_row(6, true);
     assert_snapshot!(both(e.check(exit::DIRTY)));
@@ -284,7 +247,7 @@ fn gate_dirty_at_latest() {
 /// real version.
 #[test]
 fn gate_dirty_below_latest_is_dirty() {
-    let e = Env::new();
+    let e = env();
     e.at(3);
     e.set_row(4, true);
     let t = e.check(exit::DIRTY);
@@ -296,7 +259,7 @@ fn gate_dirty_below_latest_is_dirty() {
 /// the recorded checksum no longer matches the embedded file) is refused with exit 5.
 #[test]
 fn gate_drifted() {
-    let e = Env::new();
+    let e = env();
     e.at(6);
     e.conn()
         .execute(
@@ -345,7 +308,7 @@ fn embedded_set_matches_directory() {
 
 #[test]
 fn jobserver_fresh_install_upgrade_revert() {
-    let e = Env::new();
+    let e = env();
     let mut t = String::new();
     let mut step = |e: &Env, args: &[&str]| {
         let r = e.jobserver(args);
@@ -366,7 +329,7 @@ fn jobserver_fresh_install_upgrade_revert() {
 
 #[test]
 fn jobserver_force_db() {
-    let e = Env::new();
+    let e = env();
     e.at(3);
     e.set_row(4, true);
     let mut t = String::new();
@@ -394,7 +357,7 @@ fn jobserver_force_db() {
 
 #[test]
 fn jobserver_force_db_does_not_create_a_file() {
-    let e = Env::new();
+    let e = env();
     let t = e.jobserver(&["-force-db", "6"]);
     assert_eq!(t.code, 1);
     assert!(!e.db().exists());
@@ -406,7 +369,7 @@ fn jobserver_force_db_does_not_create_a_file() {
 
 #[test]
 fn jobserver_ahead_refuses_migrate_and_revert() {
-    let e = Env::new();
+    let e = env();
     e.at(6);
     e.set_row(7, false);
     let before = e.snapshot();
@@ -422,7 +385,7 @@ fn jobserver_ahead_refuses_migrate_and_revert() {
 
 #[test]
 fn jobserver_two_commands_conflict() {
-    let e = Env::new();
+    let e = env();
     let t = e.jobserver(&["-migrate-db", "-revert-db"]);
     assert_eq!(t.code, 2);
     assert!(!e.db().exists());
@@ -431,11 +394,11 @@ fn jobserver_two_commands_conflict() {
 
 #[test]
 fn migrate_binary_db_flags() {
-    let e = Env::new();
+    let e = env();
     let m = migrations();
     let mut t = String::new();
     let mut step = |e: &Env, args: &[&str]| {
-        let r = e.migrate(&m, args);
+        let r = e.migrate_dir(&m, args);
         t.push_str(&format!(
             "$ migrate -path M -database URL {}\n{r}\n",
             args.join(" ")
@@ -462,11 +425,11 @@ fn migrate_binary_db_flags() {
 /// previous version, exit 1; the gate then reports it behind (no -force-db needed).
 #[test]
 fn migrate_binary_failed_migration() {
-    let e = Env::new();
+    let e = env();
     let m = repo().join("testdata").join("failing");
     let mut t = String::new();
     let mut step = |e: &Env, args: &[&str]| {
-        let r = e.migrate(&m, args);
+        let r = e.migrate_dir(&m, args);
         t.push_str(&format!(
             "$ migrate -path M -database URL {}\n{r}\n",
             args.join(" ")
@@ -483,7 +446,7 @@ fn migrate_binary_failed_migration() {
 #[test]
 fn library_policies() {
     use migrate::gate::Policy;
-    let e = Env::new();
+    let e = env();
     let source = Source::from_dir(&migrations()).expect("source");
     let url = e.url();
     e.at(4);
@@ -587,7 +550,7 @@ fn dump(db: &Path) -> Vec<String> {
 /// the backup restores to the pre-migration state; nothing pending makes none.
 #[test]
 fn jobserver_migrate_db_backs_up_first() {
-    let e = Env::new();
+    let e = env();
     e.at(3);
     e.conn()
         .execute_batch(
@@ -617,7 +580,7 @@ fn jobserver_migrate_db_backs_up_first() {
     assert_snapshot!(t.to_string());
     // ... and restores to it (the restore backs the migrated database up first).
     let backup = b[0].display().to_string();
-    let r = e.migrate(&migrations(), &["restore", &backup]);
+    let r = e.migrate_dir(&migrations(), &["restore", &backup]);
     assert_eq!(r.code, 0, "{r}");
     assert_eq!(dump(&e.db()), before);
     assert_eq!(e.rows(), vec![(3, false)]);
@@ -661,7 +624,7 @@ fn jobserver_migrate_db_backs_up_first() {
 
 #[test]
 fn jobserver_no_backup_opt_out() {
-    let e = Env::new();
+    let e = env();
     e.at(3);
     for args in [
         &["-migrate-db", "-no-backup"][..],
@@ -672,7 +635,7 @@ fn jobserver_no_backup_opt_out() {
         assert!(!t.stderr.contains("backup"), "{t}");
     }
     assert_eq!(e.rows(), vec![(5, false)]);
-    let t = e.migrate(&migrations(), &["-no-backup", "-force-db", "4"]);
+    let t = e.migrate_dir(&migrations(), &["-no-backup", "-force-db", "4"]);
     assert_eq!(t.code, 0, "{t}");
     assert!(backups(&e).is_empty());
 }
@@ -681,7 +644,7 @@ fn jobserver_no_backup_opt_out() {
 /// tables (or no file) is not backed up.
 #[test]
 fn db_commands_back_up_revert_and_force() {
-    let e = Env::new();
+    let e = env();
     let t = e.jobserver(&["-migrate-db"]);
     assert_eq!(t.code, 0, "{t}");
     assert!(
@@ -691,7 +654,7 @@ fn db_commands_back_up_revert_and_force() {
     assert_eq!(e.jobserver(&["-revert-db"]).code, 0);
     assert_eq!(backups(&e).len(), 1);
     e.set_row(5, true);
-    let t = e.migrate(&migrations(), &["-force-db", "4"]);
+    let t = e.migrate_dir(&migrations(), &["-force-db", "4"]);
     assert_eq!(t.code, 0, "{t}");
     let b = backups(&e);
     assert_eq!(b.len(), 2, "{b:?}");
@@ -702,7 +665,7 @@ fn db_commands_back_up_revert_and_force() {
     );
     assert_snapshot!(t.to_string());
     // An empty database at no version: nothing to back up.
-    let f = Env::new();
+    let f = env();
     f.fresh();
     assert_eq!(f.jobserver(&["-migrate-db"]).code, 0);
     assert!(backups(&f).is_empty());
@@ -712,9 +675,9 @@ fn db_commands_back_up_revert_and_force() {
 /// like `-migrate-db` does; `-dry-run` with `-revert-db`/`-force-db` is refused.
 #[test]
 fn migrate_binary_migrate_db_dry_run() {
-    let e = Env::new();
+    let e = env();
     let m = migrations();
-    let t = e.migrate(&m, &["-migrate-db", "-dry-run"]);
+    let t = e.migrate_dir(&m, &["-migrate-db", "-dry-run"]);
     assert_eq!(t.code, 0, "{t}");
     assert!(!e.db().exists());
     assert!(
@@ -724,7 +687,7 @@ fn migrate_binary_migrate_db_dry_run() {
     );
     e.at(4);
     let before = e.snapshot();
-    let t = e.migrate(&m, &["-dry-run", "-migrate-db"]);
+    let t = e.migrate_dir(&m, &["-dry-run", "-migrate-db"]);
     assert_eq!(t.code, 0, "{t}");
     assert_snapshot!(t.to_string());
     let mut refused = String::new();
@@ -732,13 +695,13 @@ fn migrate_binary_migrate_db_dry_run() {
         &["-revert-db", "-dry-run"][..],
         &["-dry-run", "-force-db", "3"],
     ] {
-        let t = e.migrate(&m, args);
+        let t = e.migrate_dir(&m, args);
         assert_eq!(t.code, 2, "{t}");
         refused.push_str(&format!("{t}\n"));
     }
     e.set_row(4, true);
     let dirty = e.snapshot();
-    let t = e.migrate(&m, &["-migrate-db", "-dry-run"]);
+    let t = e.migrate_dir(&m, &["-migrate-db", "-dry-run"]);
     assert_eq!(t.code, i32::from(exit::DIRTY), "{t}");
     refused.push_str(&t.to_string());
     assert_eq!(e.snapshot(), dirty);

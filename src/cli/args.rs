@@ -9,6 +9,7 @@
 
 use migrate::gate::DbCommand;
 use migrate::gocompat::flag::{Def, FlagSet, Kind, ParseError, Parsed};
+use migrate::gocompat::quote::quote;
 use migrate::journal::Allow;
 #[cfg(feature = "sqlite")]
 use migrate::Target;
@@ -356,7 +357,10 @@ fn global(p: &Parsed) -> Result<Global, Exit> {
     if let Some(bad) = &safety.bad_check {
         return Err(exit(
             2,
-            format!("invalid value {bad:?} for flag -integrity-check: want quick or full\n"),
+            format!(
+                "invalid value {} for flag -integrity-check: want quick or full\n",
+                quote(bad)
+            ),
         ));
     }
     Ok(Global {
@@ -679,7 +683,7 @@ fn journal(word: &str, args: &[String]) -> Result<Command, Exit> {
             other => {
                 let mut e = exit(
                     1,
-                    format!("error: unknown -format {other:?}: use text or json"),
+                    format!("error: unknown -format {}: use text or json", quote(other)),
                 );
                 e.log = Some(super::Log::default());
                 return Err(e);

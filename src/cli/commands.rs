@@ -1,27 +1,21 @@
 //! golang-migrate's commands: goto, up, down, drop, force, version (spec §1.5).
 
 use migrate::gocompat::duration::format as go_duration;
+use migrate::gocompat::strconv;
 use migrate::migrator::log_string;
 use migrate::{DbVersion, Error, Event, Migrator, Report};
 
 use super::args::{ArgError, DownTo};
 use super::{fatal, fatal_err, Code, Ctx, Log};
 
-/// Go's `strconv.ParseUint(s, 10, 64)`: digits only, no sign.
+/// A version argument as golang-migrate reads it: `strconv.ParseUint(s, 10, 64)`.
 pub fn parse_uint(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    strconv::parse_uint(s, 10).ok()
 }
 
-/// Go's `strconv.ParseInt(s, 10, 64)`: an optional sign, then digits.
+/// A signed version argument as golang-migrate reads it: `strconv.ParseInt(s, 10, 64)`.
 pub fn parse_int(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    strconv::parse_int(s, 10).ok()
 }
 
 /// Prints golang-migrate's progress lines as steps run.

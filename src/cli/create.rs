@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use migrate::gocompat::flag::{Def, Kind, Parsed};
-use migrate::gocompat::{layout, zone};
+use migrate::gocompat::{layout, strconv, zone};
 
 use super::{fatal, Code, Ctx};
 
@@ -187,8 +187,8 @@ fn next_seq(matches: &[PathBuf], digits: i64) -> Result<String, String> {
                 return Err(format!("Malformed migration filename: {}", last.display()));
             }
             let num = &base[..idx];
-            super::commands::parse_uint(num)
-                .ok_or_else(|| format!("strconv.ParseUint: parsing {num:?}: invalid syntax"))?
+            strconv::parse_uint(num, 10)
+                .map_err(|e| e.to_string())?
                 .wrapping_add(1)
         }
     };
@@ -225,6 +225,21 @@ mod tests {
         assert_eq!(
             next_seq(&[PathBuf::from("m/ab_x.up.sql")], 2),
             Err("strconv.ParseUint: parsing \"ab\": invalid syntax".to_string())
+        );
+        assert_eq!(
+            next_seq(&[PathBuf::from("m/18446744073709551616_x.up.sql")], 30),
+            Err(
+                "strconv.ParseUint: parsing \"18446744073709551616\": value out of range"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            next_seq(&[PathBuf::from("m/\u{e9}_x.up.sql")], 2),
+            Err("strconv.ParseUint: parsing \"\u{e9}\": invalid syntax".to_string())
+        );
+        assert_eq!(
+            next_seq(&[PathBuf::from("m/\u{a0}1_x.up.sql")], 2),
+            Err("strconv.ParseUint: parsing \"\\u00a01\": invalid syntax".to_string())
         );
         assert_eq!(next_seq(&[], 0), Err("Digits must be positive".to_string()));
     }

@@ -3,7 +3,7 @@
 //! (`migrate::error::FailedFile`). The step comes from the migrator's events, the backup
 //! from the safety layer.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use migrate::driver::Dialect;
@@ -28,7 +28,8 @@ pub fn observe(e: &Event<'_>) {
 }
 
 /// The safety layer took a backup before the run.
-pub fn backup_taken(p: &Path) {
+#[cfg(feature = "sqlite")]
+pub fn backup_taken(p: &std::path::Path) {
     if let Ok(mut b) = BACKUP.lock() {
         *b = Some(p.to_path_buf());
     }

@@ -28,11 +28,12 @@ pub use log::Log;
 pub type Code = i32;
 
 /// Everything a command needs from the global flags.
-#[allow(dead_code)] // the URLs and timeout serve the extension commands
 pub struct Ctx {
     pub log: Log,
     pub source_url: String,
     pub database_url: String,
+    /// How long the SQLite safety commands wait for the database lock.
+    #[cfg(feature = "sqlite")]
     pub lock_timeout: std::time::Duration,
     /// The migrator, or the construction error golang-migrate keeps for later (§1.3).
     pub migrator: Result<Migrator, Error>,
@@ -218,6 +219,7 @@ fn context(cli: &Cli) -> Ctx {
         log,
         source_url: g.source_url.clone(),
         database_url: g.database_url.clone(),
+        #[cfg(feature = "sqlite")]
         lock_timeout: g.lock_timeout,
         migrator,
         started: std::time::Instant::now(),

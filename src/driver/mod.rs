@@ -168,11 +168,6 @@ pub trait Driver: Send {
     }
     /// The placeholder for the n-th (1-based) bound value.
     fn placeholder(&self, n: usize) -> String;
-
-    /// The SQLite database file, when there is one (for backups and lock files).
-    fn sqlite_path(&self) -> Option<&std::path::Path> {
-        None
-    }
 }
 
 /// Database drivers compiled into this build, as golang-migrate's registry names them.
@@ -241,20 +236,10 @@ pub fn with_lock<T>(
     }
 }
 
-/// Go's `strconv.Atoi` (64-bit `int`), with its error texts.
+/// Go's `strconv.Atoi` (64-bit `int`) as the server drivers' option error.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) fn go_atoi(v: &str) -> Result<i64> {
-    v.parse::<i64>().map_err(|e| {
-        let why = match e.kind() {
-            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
-                "value out of range"
-            }
-            _ => "invalid syntax",
-        };
-        Error::Other(format!(
-            "strconv.Atoi: parsing {}: {why}",
-            crate::gocompat::quote::quote(v)
-        ))
-    })
+    crate::gocompat::strconv::atoi(v).map_err(|e| Error::Other(e.to_string()))
 }
 
 /// Which characters a side-table column can hold, for [`fit_text`].
@@ -329,6 +314,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     fn atoi_like_go() {
         assert_eq!(go_atoi("+42").ok(), Some(42));
         assert_eq!(go_atoi("-7").ok(), Some(-7));

@@ -16,6 +16,7 @@ use mysql::{Conn, OptsBuilder, SslOpts};
 use super::lockkey::advisory_lock_id;
 use super::{fit_text, Dialect, Driver, IdentLimit, Repertoire, Row, Value};
 use crate::error::{DbError, Error, Result};
+use crate::gocompat::quote::quote as go_quote;
 use crate::url::DatabaseUrl;
 use crate::version::{to_stored, DbVersion};
 
@@ -108,35 +109,15 @@ impl Dsn {
     }
 }
 
-/// Go's `time.ParseDuration` for the simple forms DSNs use (`5s`, `1m30s`, `500ms`).
-fn go_duration(v: &str) -> Option<Duration> {
-    let mut total = 0f64;
-    let mut rest = v;
-    if rest == "0" {
-        return Some(Duration::ZERO);
-    }
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let mult = match &rest[..u] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += num * mult;
-        rest = &rest[u..];
-    }
-    Some(Duration::from_secs_f64(total))
+/// A go-sql-driver timeout parameter, parsed by Go's `time.ParseDuration` (whose error text
+/// go-sql-driver returns as it is). Zero or a negative value sets no timeout: go-sql-driver
+/// sets deadlines only for positive ones.
+fn dsn_timeout(v: &str) -> Result<Option<Duration>> {
+    let nanos = crate::gocompat::duration::parse(v).map_err(|e| bad(e.to_string()))?;
+    Ok(u64::try_from(nanos)
+        .ok()
+        .filter(|&n| n > 0)
+        .map(Duration::from_nanos))
 }
 
 /// The options golang-migrate reads from a mysql URL.
@@ -164,11 +145,8 @@ impl Options {
                 .to_string(),
             no_lock: match url.x_param("x-no-lock").filter(|v| !v.is_empty()) {
                 None => false,
-                Some(v) => crate::url::parse_go_bool(v).ok_or_else(|| {
-                    bad(format!(
-                        "could not parse x-no-lock as bool: strconv.ParseBool: parsing {}: invalid syntax", crate::gocompat::quote::quote(v)
-                    ))
-                })?,
+                Some(v) => crate::gocompat::strconv::parse_bool(v)
+                    .map_err(|e| bad(format!("could not parse x-no-lock as bool: {e}")))?,
             },
             statement_timeout,
         })
@@ -306,11 +284,8 @@ fn check_custom_tls(url: &DatabaseUrl) -> Result<()> {
         .x_param("x-tls-insecure-skip-verify")
         .filter(|v| !v.is_empty())
     {
-        if crate::url::parse_go_bool(v).is_none() {
-            return Err(bad(format!(
-                "strconv.ParseBool: parsing {}: invalid syntax",
-                crate::gocompat::quote::quote(v)
-            )));
+        if let Err(e) = crate::gocompat::strconv::parse_bool(v) {
+            return Err(bad(e.to_string()));
         }
     }
     Ok(())
@@ -542,17 +517,15 @@ impl Mysql {
         let mut init = Vec::new();
         let mut tls = String::new();
         for (k, v) in &dsn.params {
-            let dur =
-                || go_duration(v).ok_or_else(|| bad(format!("invalid duration {v:?} for {k}")));
             match k.as_str() {
                 "tls" => tls = v.clone(),
-                "timeout" => b = b.tcp_connect_timeout(Some(dur()?)),
-                "readTimeout" => b = b.read_timeout(Some(dur()?)),
-                "writeTimeout" => b = b.write_timeout(Some(dur()?)),
+                "timeout" => b = b.tcp_connect_timeout(dsn_timeout(v)?),
+                "readTimeout" => b = b.read_timeout(dsn_timeout(v)?),
+                "writeTimeout" => b = b.write_timeout(dsn_timeout(v)?),
                 "charset" => {
                     let cs = v.split(',').next().unwrap_or("");
                     if !cs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                        return Err(bad(format!("invalid charset {v:?}")));
+                        return Err(bad(format!("invalid charset {}", go_quote(v))));
                     }
                     init.push(format!("SET NAMES {cs}"));
                 }
@@ -561,7 +534,7 @@ impl Mysql {
                 k if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
                     init.push(format!("SET {k}={v}"));
                 }
-                k => return Err(bad(format!("invalid DSN parameter {k:?}"))),
+                k => return Err(bad(format!("invalid DSN parameter {}", go_quote(k)))),
             }
         }
         if let Some(t) = opts.statement_timeout {
@@ -998,9 +971,18 @@ mod tests {
         assert_eq!(o.table, "m");
         assert!(o.no_lock);
         assert_eq!(o.statement_timeout, Some(Duration::from_millis(500)));
-        assert_eq!(go_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(go_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(go_duration("5x"), None);
+        assert_eq!(dsn_timeout("1m30s")?, Some(Duration::from_secs(90)));
+        assert_eq!(dsn_timeout("1.5s")?, Some(Duration::from_millis(1500)));
+        assert_eq!(
+            dsn_timeout("1h2m3.000000001s")?,
+            Some(Duration::new(3723, 1))
+        );
+        assert_eq!(dsn_timeout("0")?, None);
+        assert_eq!(dsn_timeout("-1s")?, None);
+        assert_eq!(
+            dsn_timeout("5x").err().map(|e| e.to_string()).as_deref(),
+            Some(r#"time: unknown unit "x" in duration "5x""#)
+        );
         Ok(())
     }
 }

@@ -55,12 +55,8 @@ fn option<'u>(url: &'u DatabaseUrl, name: &str) -> Option<&'u str> {
 fn parse_bool_option(url: &DatabaseUrl, name: &str) -> Result<bool> {
     match option(url, name) {
         None => Ok(false),
-        Some(v) => crate::url::parse_go_bool(v).ok_or_else(|| {
-            Error::Other(format!(
-                "Unable to parse option {name}: strconv.ParseBool: parsing {}: invalid syntax",
-                crate::gocompat::quote::quote(v)
-            ))
-        }),
+        Some(v) => crate::gocompat::strconv::parse_bool(v)
+            .map_err(|e| Error::Other(format!("Unable to parse option {name}: {e}"))),
     }
 }
 
@@ -176,7 +172,8 @@ fn connect_config(url: &DatabaseUrl) -> Result<Connect> {
         "require" | "verify-ca" | "verify-full" => SslMode::Require,
         other => {
             return Err(Error::Other(format!(
-                "pq: unsupported sslmode \"{other}\"; only \"disable\", \"allow\", \"prefer\" (default), \"require\", \"verify-ca\" and \"verify-full\" supported"
+                "pq: unsupported sslmode {}; only \"disable\", \"allow\", \"prefer\" (default), \"require\", \"verify-ca\" and \"verify-full\" supported",
+                crate::gocompat::quote::quote(other)
             )))
         }
     };
@@ -243,7 +240,10 @@ fn lock_holder(client: &mut postgres::Client, key: i64) -> Option<String> {
     let state: String = row.try_get(4).ok()?;
     let mut s = format!("PostgreSQL backend pid {pid} (user {user}");
     if !app.is_empty() {
-        s.push_str(&format!(", application {app:?}"));
+        s.push_str(&format!(
+            ", application {}",
+            crate::gocompat::quote::quote(&app)
+        ));
     }
     s.push_str(&format!(", from {addr}"));
     if !state.is_empty() {

@@ -223,24 +223,6 @@ const PRAGMA_PARAMS: &[(&[&str], &str, Kind)] = &[
     (&["_cache_size"], "cache_size", Kind::Int),
 ];
 
-/// Parameters accepted and ignored (documented in the README).
-const IGNORED_PARAMS: &[&str] = &[
-    "_loc",
-    "_mutex",
-    "_auth",
-    "_auth_user",
-    "_auth_pass",
-    "_auth_crypt",
-    "_auth_salt",
-    "_txlock",
-    "cache",
-    "mode",
-    "vfs",
-    "immutable",
-    "nolock",
-    "psow",
-];
-
 #[derive(Clone, Copy)]
 enum Kind {
     Int,
@@ -311,6 +293,8 @@ impl Config {
         let mut pragmas = Vec::new();
         let mut foreign_keys = false;
         let mut busy = false;
+        // Parameters that set no pragma (mattn's `_loc`, `_mutex`, `_auth*`, `cache`, `mode`,
+        // `vfs`, ... and unknown ones) are ignored, as mattn ignores them (see the README).
         for (k, v) in url.params() {
             if let Some((_, pragma, kind)) = PRAGMA_PARAMS
                 .iter()
@@ -318,10 +302,12 @@ impl Config {
             {
                 let bad = || Error::InvalidOption {
                     param: k.clone(),
-                    reason: format!("invalid value {v:?}"),
+                    reason: format!("invalid value {}", crate::gocompat::quote::quote(v)),
                 };
                 let value = match kind {
-                    Kind::Int => v.parse::<i64>().map_err(|_| bad())?.to_string(),
+                    Kind::Int => crate::gocompat::strconv::atoi(v)
+                        .map_err(|_| bad())?
+                        .to_string(),
                     Kind::Bool => {
                         let b = mattn_bool(v).ok_or_else(bad)?;
                         if *pragma == "foreign_keys" {
@@ -340,8 +326,6 @@ impl Config {
                 };
                 busy |= *pragma == "busy_timeout";
                 pragmas.push((pragma.to_string(), value));
-            } else if !IGNORED_PARAMS.contains(&k.as_str()) && k.starts_with('_') {
-                // mattn ignores unknown parameters; so do we (documented).
             }
         }
         if !busy {
@@ -1035,13 +1019,6 @@ impl Driver for Sqlite {
 
     fn placeholder(&self, n: usize) -> String {
         format!("?{n}")
-    }
-
-    fn sqlite_path(&self) -> Option<&Path> {
-        match &self.cfg.target {
-            Target::File(p) => Some(p),
-            _ => None,
-        }
     }
 }
 

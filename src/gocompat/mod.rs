@@ -5,15 +5,17 @@
 //!
 //! * [`flag`] for the `flag` package's `FlagSet` (parsing rules, error messages,
 //!   `PrintDefaults`);
-//! * [`duration`] for `time.Duration.String()`;
+//! * [`duration`] for `time.Duration.String()` and `time.ParseDuration`;
 //! * [`layout`] for `time.Time.Format` with Go's reference-time layouts;
 //! * [`quote`] for `strconv.Quote`, i.e. the `%q` verb of `fmt`;
+//! * [`strconv`] for `strconv.ParseBool`, `ParseInt`, `ParseUint` and `Atoi`;
 //! * `zone` (with the `cli` feature) for `time.LoadLocation` on the system's tz database.
 
 pub mod duration;
 pub mod flag;
 pub mod layout;
 pub mod quote;
+pub mod strconv;
 #[cfg(feature = "cli")]
 pub mod zone;
 

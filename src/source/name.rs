@@ -65,7 +65,7 @@ pub fn parse(name: &str) -> Option<ParsedName> {
         (None, None) => return None,
     };
     Some(ParsedName {
-        version: name[..digits].parse::<u64>().ok()?,
+        version: crate::gocompat::strconv::parse_uint(&name[..digits], 10).ok()?,
         identifier: rest[..at].to_string(),
         direction,
         extension: rest[at + len..].to_string(),

@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/harness.rs"]
 mod harness;
 
 mod command_line;
@@ -14,6 +15,7 @@ mod concurrency;
 mod diverges;
 mod exit_codes;
 mod first_contact;
+mod go_format;
 mod journal;
 mod mixed;
 mod output;

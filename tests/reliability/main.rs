@@ -2,7 +2,7 @@
 //! catalogue of hostile inputs. Sizes: CI runs the defaults; by hand, raise
 //! `CRASH_TRIALS` (e.g. 1000) and `STRESS_ROUNDS`.
 
-#[path = "../cli/harness.rs"]
+#[path = "../common/harness.rs"]
 mod harness;
 
 mod crash;

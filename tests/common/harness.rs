@@ -1,5 +1,9 @@
-//! Runs the real `migrate` binary in a temporary directory and renders the whole
-//! transcript (exit code, stdout, stderr) for insta, with temp paths and durations filtered.
+//! Runs the real `migrate` binary (or another program, such as the `jobserver` example) in
+//! a temporary directory and renders the whole transcript (exit code, stdout, stderr) for
+//! insta, with temp paths, the repository path, durations and times filtered.
+//!
+//! Shared by the test crates that include it with `#[path]` (tests/cli, tests/gate.rs,
+//! tests/reliability).
 
 #![allow(dead_code)]
 
@@ -9,6 +13,8 @@ use std::process::{Command, Stdio};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// The SQLite database's file name in the temp dir.
+    db_file: &'static str,
 }
 
 pub struct Transcript {
@@ -46,8 +52,14 @@ fn copy_dir(from: &Path, to: &Path) {
 
 impl Env {
     pub fn new() -> Env {
+        Env::with_db_file("db.sqlite")
+    }
+
+    /// A fresh env whose SQLite database is `<tmp>/<name>`.
+    pub fn with_db_file(name: &'static str) -> Env {
         Env {
             dir: tempfile::tempdir().expect("tempdir"),
+            db_file: name,
         }
     }
 
@@ -70,7 +82,7 @@ impl Env {
     }
 
     pub fn db(&self) -> PathBuf {
-        self.path("db.sqlite")
+        self.path(self.db_file)
     }
 
     pub fn url(&self) -> String {
@@ -106,13 +118,28 @@ impl Env {
     }
 
     pub fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_migrate"));
+        self.command_for(Path::new(env!("CARGO_BIN_EXE_migrate")))
+    }
+
+    /// `bin` to be run in the temp dir, without `$DATABASE_URL`.
+    pub fn command_for(&self, bin: &Path) -> Command {
+        let mut c = Command::new(bin);
         c.current_dir(self.dir.path()).env_remove("DATABASE_URL");
         c
     }
 
     pub fn run_with(&self, args: &[String], stdin: Option<&str>) -> Transcript {
-        let mut c = self.command();
+        self.run_bin_with(Path::new(env!("CARGO_BIN_EXE_migrate")), args, stdin)
+    }
+
+    /// `bin` with exactly these arguments, in the temp dir, stdin empty.
+    pub fn run_bin(&self, bin: &Path, args: &[&str]) -> Transcript {
+        let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        self.run_bin_with(bin, &a, None)
+    }
+
+    pub fn run_bin_with(&self, bin: &Path, args: &[String], stdin: Option<&str>) -> Transcript {
+        let mut c = self.command_for(bin);
         c.args(args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -138,10 +165,13 @@ impl Env {
         }
     }
 
-    /// Replaces the temp dir with `[TMP]` and Go durations with `[DUR]`.
+    /// Replaces the temp dir with `[TMP]`, the repository with `[REPO]`, Go durations with
+    /// `[DUR]`, log timestamps with `[TS]` and UTC times with `[UTC]`.
     pub fn filter(&self, s: &str) -> String {
         let tmp = self.dir.path().display().to_string();
-        let s = s.replace(&tmp, "[TMP]");
+        let s = s
+            .replace(&tmp, "[TMP]")
+            .replace(&repo().display().to_string(), "[REPO]");
         let re =
             regex::Regex::new(r"\b\d+(\.\d+)?(ns|µs|ms|s|m|h)([0-9.]+(ms|s|m))*\b").expect("regex");
         let s = re.replace_all(&s, "[DUR]").into_owned();
