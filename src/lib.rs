@@ -15,6 +15,7 @@ pub mod gocompat;
 pub mod journal;
 pub mod migrator;
 pub mod plan;
+pub mod recover;
 #[cfg(feature = "sqlite")]
 pub mod safety;
 pub mod source;

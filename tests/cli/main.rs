@@ -17,5 +17,6 @@ mod first_contact;
 mod journal;
 mod mixed;
 mod output;
+mod recover;
 mod safety;
 mod transcripts;
