@@ -744,7 +744,7 @@ pub fn preflight(
         Err(e) => return Err(c.error(what, &e)),
     };
     let explained = match status {
-        GateStatus::Dirty { .. } => explain_url(source, database_url),
+        GateStatus::Dirty { .. } => explain_url(source, database_url).filter(|x| x.known()),
         _ => None,
     };
     if cmd == DbCommand::Status {

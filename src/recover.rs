@@ -171,6 +171,11 @@ impl Explanation {
         }
     }
 
+    /// Whether the journal has the failed step's row (the file, its error).
+    pub fn known(&self) -> bool {
+        self.operation.is_some()
+    }
+
     /// The statements that were applied (known only with [`Explanation::partial`]).
     pub fn applied(&self) -> &[Statement] {
         let n = self.partial.map_or(0, |p| p.applied());

@@ -7,11 +7,13 @@ use migrate::Migrator;
 
 use super::{fatal, fatal_err, Code, Ctx};
 
-/// The lines after golang-migrate's dirty error: the explanation and where to go on.
+/// The lines after golang-migrate's dirty error: the explanation and where to go on, when
+/// the journal has the failed step (nothing is added for a database another tool left
+/// dirty).
 pub fn dirty_lines(m: &mut Migrator) -> Vec<String> {
     let source = m.source().clone();
     match explain(m.driver(), &source) {
-        Ok(Some(x)) => vec![
+        Ok(Some(x)) if x.known() => vec![
             x.summary.clone(),
             "hint: `migrate recover` prints the applied statements and the ways out, safest first"
                 .into(),
@@ -93,7 +95,7 @@ pub fn ways_out(x: &Explanation) -> String {
                 step(
                     &mut out,
                     format!(
-                        "Nothing of {file} was applied: record the version before it, fix the file and run it again:\n       migrate {}\n",
+                        "Nothing of {file} was applied: record version {undo}, where the failed step started, fix the file and run it again:\n       migrate {}\n",
                         force_args(undo)
                     ),
                 );
@@ -101,7 +103,7 @@ pub fn ways_out(x: &Explanation) -> String {
                 step(
                     &mut out,
                     format!(
-                        "Undo the applied {} by hand (newest first), then record the version before {file}:\n{}       migrate {}\n",
+                        "Undo the applied {} by hand (the last one first), then record version {undo}, where the failed step started:\n{}       migrate {}\n",
                         numbers(applied),
                         indent(applied),
                         force_args(undo)

@@ -738,6 +738,10 @@ impl Driver for Mysql {
         })
     }
 
+    fn statements<'a>(&self, body: &'a str) -> Vec<&'a str> {
+        super::split::mysql_statements(body)
+    }
+
     fn run_body_outside(&mut self, _file: &str, body: &str) -> std::result::Result<(), Halt> {
         if body.trim().is_empty() {
             return Ok(());

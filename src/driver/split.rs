@@ -22,6 +22,28 @@ pub fn go_multistmt(body: &str, max: usize) -> Result<Vec<&str>, String> {
 /// Splits on top-level `;`, skipping quoted strings, quoted identifiers, dollar-quoted
 /// bodies and comments. Each piece keeps its `;`; whitespace-only pieces are dropped.
 pub fn statements(body: &str) -> Vec<&str> {
+    split(body, Extra::None)
+}
+
+/// [`statements`] for SQLite: `[...]` quotes an identifier too.
+pub fn sqlite_statements(body: &str) -> Vec<&str> {
+    split(body, Extra::Brackets)
+}
+
+/// [`statements`] for MySQL: `#` starts a comment too.
+pub fn mysql_statements(body: &str) -> Vec<&str> {
+    split(body, Extra::HashComments)
+}
+
+/// A dialect's quoting beyond the common one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Extra {
+    None,
+    Brackets,
+    HashComments,
+}
+
+fn split(body: &str, extra: Extra) -> Vec<&str> {
     let b = body.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
@@ -45,6 +67,14 @@ pub fn statements(body: &str) -> Vec<&str> {
                     i += 1;
                 }
                 i += 1;
+            }
+            b'[' if extra == Extra::Brackets => {
+                i = body[i..].find(']').map_or(b.len(), |j| i + j + 1);
+            }
+            b'#' if extra == Extra::HashComments => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
             }
             b'-' if b.get(i + 1) == Some(&b'-') => {
                 while i < b.len() && b[i] != b'\n' {
@@ -107,7 +137,8 @@ pub fn line_of(body: &str, piece: &str) -> usize {
     let mut rest = piece;
     loop {
         let t = rest.trim_start();
-        if let Some(r) = t.strip_prefix("--") {
+        // `#`: MySQL's comment (no statement starts with it in the other dialects).
+        if let Some(r) = t.strip_prefix("--").or_else(|| t.strip_prefix('#')) {
             rest = r.find('\n').map_or("", |i| &r[i..]);
         } else if let Some(r) = t.strip_prefix("/*") {
             rest = r.find("*/").map_or("", |i| &r[i + 2..]);
@@ -269,6 +300,19 @@ mod tests {
         assert!(merged[2].trim_start().starts_with("CREATE TRIGGER"));
         assert!(merged[2].trim_end().ends_with("END;"));
         assert_eq!(line_of(body, merged[2]), 5);
+    }
+
+    #[test]
+    fn dialect_quoting() {
+        assert_eq!(
+            sqlite_statements("CREATE TABLE [a;b] (x);\nSELECT 1;").len(),
+            2
+        );
+        assert_eq!(statements("SELECT a[1];\nSELECT 2;").len(), 2);
+        let body = "# x; y\nSELECT 1;\nSELECT 2;";
+        assert_eq!(mysql_statements(body).len(), 2);
+        assert_eq!(line_of(body, mysql_statements(body)[0]), 2);
+        assert_eq!(statements("# x; y\nSELECT 1;").len(), 2);
     }
 
     #[test]

@@ -962,7 +962,7 @@ impl Driver for Sqlite {
     fn statements<'a>(&self, body: &'a str) -> Vec<&'a str> {
         // A trigger's body ends at its `END;`, as `sqlite3_complete` decides: the pieces
         // inside it are joined.
-        let pieces = super::split::statements(body);
+        let pieces = super::split::sqlite_statements(body);
         super::split::merge_until(body, &pieces, super::split::sqlite_complete)
     }
 

@@ -56,6 +56,9 @@ fn walk(name: &str, env: &Env, url: &str, db_name: Option<&str>, d: &mut dyn Dri
     assert_eq!(count(d, "SELECT COUNT(*) FROM b"), Some(1));
     assert_eq!(count(d, "SELECT COUNT(*) FROM c"), None);
     let again = run(env, url, db_name, &["up"]);
+    // The dry run refuses as the run does, with the same lines.
+    let dry = run(env, url, db_name, &["-dry-run", "up"]);
+    assert_eq!((dry.code, &dry.stderr), (again.code, &again.stderr));
     let status = run(env, url, db_name, &["status"]);
     let json = run(env, url, db_name, &["status", "-format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("status json");
@@ -208,6 +211,18 @@ fn generated_failures_are_located_exactly() {
             let exists = env.tables().contains(&format!("t{i}"));
             assert_eq!(exists, i < failing, "case {case}: t{i} {body}");
         }
+        let r = run(&env, &url, None, &["recover"]);
+        assert_eq!(r.code, 4, "case {case}: {r}");
+        assert_eq!(
+            r.stdout.contains("Nothing of 1_x.up.sql was applied"),
+            p.applied() == 0,
+            "case {case}: {r}"
+        );
+        // Every statement is printed under exactly one of the ways out, with its line.
+        for st in &x.statements {
+            let label = format!("-- statement {} (line {})\n", st.number, st.line);
+            assert_eq!(r.stdout.matches(&label).count(), 1, "case {case}: {r}");
+        }
         let f = run(&env, &url, None, &["force", "1"]);
         let remaining = p.total - p.applied();
         assert_eq!(
@@ -219,4 +234,32 @@ fn generated_failures_are_located_exactly() {
             .stderr
             .contains(&format!("({} of {} statements)", p.applied(), p.total)));
     }
+}
+
+/// A down file that fails part-way: dirty at the version below, the file is the down file,
+/// finishing forces the lower version and undoing forces the one it came from.
+#[test]
+fn sqlite_failed_down_file_is_explained() {
+    let env = Env::new();
+    env.write("m/1_a.up.sql", "CREATE TABLE a (x int);\n");
+    env.write("m/1_a.down.sql", "DROP TABLE a;\n");
+    env.write(
+        "m/2_b.up.sql",
+        "CREATE TABLE b (x int);\nCREATE TABLE c (y int);\n",
+    );
+    env.write(
+        "m/2_b.down.sql",
+        "DROP TABLE c;\nDROP TABLE nosuch;\nDROP TABLE b;\n",
+    );
+    let url = format!("{}?x-no-tx-wrap=true", env.url());
+    assert_eq!(run(&env, &url, None, &["up"]).code, 0);
+    let down = run(&env, &url, None, &["down", "1"]);
+    assert_eq!(down.code, 1, "{down}");
+    assert_eq!(env.tables(), vec!["a".to_string(), "b".to_string()]);
+    let recover = run(&env, &url, None, &["recover"]);
+    assert_eq!(recover.code, 4, "{recover}");
+    assert_snapshot!(
+        "recover_sqlite_failed_down",
+        format!("$ down 1\n{down}\n$ recover\n{recover}")
+    );
 }
