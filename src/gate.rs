@@ -437,6 +437,18 @@ pub fn check_url(source: &Source, database_url: &str) -> Result<GateStatus> {
     }
 }
 
+/// A dirty database's explanation from migrate's journal ([`crate::recover::explain`]),
+/// read-only; `None` when it is not dirty or cannot be read.
+pub fn explain_url(source: &Source, database_url: &str) -> Option<crate::recover::Explanation> {
+    match open_read_only(source.clone(), database_url).ok()? {
+        Opened::NoFile(_) => None,
+        Opened::Open(mut m) => {
+            let source = m.source().clone();
+            crate::recover::explain(m.driver(), &source).ok()?
+        }
+    }
+}
+
 fn needs_apply(s: &GateStatus) -> bool {
     matches!(
         s,
@@ -731,8 +743,16 @@ pub fn preflight(
         Ok(s) => s,
         Err(e) => return Err(c.error(what, &e)),
     };
+    let explained = match status {
+        GateStatus::Dirty { .. } => explain_url(source, database_url).filter(|x| x.known()),
+        _ => None,
+    };
     if cmd == DbCommand::Status {
-        return Err(status_report(&status, &label, c));
+        let code = status_report(&status, &label, c);
+        if let Some(x) = &explained {
+            c.out(&format!("DBStatus: {}", x.summary));
+        }
+        return Err(code);
     }
     // Refusals before anything is written.
     match &status {
@@ -747,6 +767,9 @@ pub fn preflight(
             c.err(&format!(
                 "{what} Failed: {label} is dirty at version {version}: the last migration to version {version} has failed."
             ));
+            if let Some(x) = &explained {
+                c.err(&x.summary);
+            }
             c.err(&format!(
                 "Please fix the db manually and force the version it is really at with {} -force-db V (after a failed SQLite migration, which is rolled back, that is usually {}).",
                 c.prog,

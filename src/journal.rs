@@ -1099,23 +1099,28 @@ pub struct Status {
     pub no_longer_applied: Vec<u64>,
     pub migrations: Vec<MigrationStatus>,
     pub journal: Vec<Entry>,
+    /// A dirty database explained from the journal ([`crate::recover::explain`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dirty_explanation: Option<crate::recover::Explanation>,
 }
 
 /// Builds the status without writing anything, judging the records as reconciled
 /// ([`reconcile`]) without writing the reconciliation. `d` is `None` when the database does
 /// not exist yet (a missing SQLite file).
 pub fn status(source: &Source, d: Option<&mut dyn Driver>, journal_rows: u64) -> Result<Status> {
-    let (db, r, journal) = match d {
+    let (db, r, journal, dirty_explanation) = match d {
         None => (
             DbVersion::Nil,
             reconcile(source, BTreeMap::new(), false, DbVersion::Nil),
             Vec::new(),
+            None,
         ),
         Some(d) => {
             let db = d.version()?;
             let r = read_reconciled(d, source, db)?;
             let journal = entries(d, journal_rows)?;
-            (db, r, journal)
+            let explained = crate::recover::explain(d, source)?;
+            (db, r, journal, explained)
         }
     };
     let current = db.version();
@@ -1197,6 +1202,7 @@ pub fn status(source: &Source, d: Option<&mut dyn Driver>, journal_rows: u64) ->
         no_longer_applied: r.unapplied.clone(),
         migrations,
         journal,
+        dirty_explanation,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod gocompat;
 pub mod journal;
 pub mod migrator;
 pub mod plan;
+pub mod recover;
 pub mod redact;
 #[cfg(feature = "sqlite")]
 pub mod safety;

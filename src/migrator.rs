@@ -579,6 +579,7 @@ fn run_step(
         Some(b) => d.transactional_for(b),
         None => d.transactional(),
     };
+    let mut halted: Option<crate::recover::Partial> = None;
     let outcome = if outer {
         // `-single-transaction`: the caller owns the transaction, its commit and rollback.
         (|| {
@@ -612,7 +613,10 @@ fn run_step(
     } else {
         set_version(d, step.target, true)
             .and_then(|()| match &body {
-                Some(b) => d.run_body(name, b, false),
+                Some(b) => d.run_body_outside(name, b).map_err(|h| {
+                    halted = crate::recover::Partial::of(d, b, h.applied);
+                    h.error
+                }),
                 None => Ok(()),
             })
             // Clearing the dirty flag and the step's bookkeeping commit together, so a kill
@@ -633,7 +637,12 @@ fn run_step(
         // After the rollback, so the row survives; a journal failure must not hide `e`.
         // (Inside an outer transaction the caller journals after its own rollback.)
         if !outer {
-            let _ = journal::append(d, &entry(Some(&e), sum.clone()));
+            let mut row = entry(Some(&e), sum.clone());
+            // Outside a transaction: which statement failed, and so which ones were applied.
+            if let (Some(p), Some(text)) = (&halted, &row.error) {
+                row.error = Some(p.encode(text));
+            }
+            let _ = journal::append(d, &row);
         }
         return Err(e);
     }

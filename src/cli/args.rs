@@ -68,6 +68,10 @@ pub enum Command {
         json: bool,
     },
     Repair,
+    /// `recover [-format text|json]`: explains a dirty database (reads only).
+    Recover {
+        json: bool,
+    },
     /// `backup`, `backups` and `restore` parse their own flags (src/cli/safety.rs).
     #[cfg(feature = "sqlite")]
     Backup(Vec<String>),
@@ -126,6 +130,7 @@ pub const COMMANDS: &[&str] = &[
     "history",
     "validate",
     "repair",
+    "recover",
     #[cfg(feature = "sqlite")]
     "backup",
     #[cfg(feature = "sqlite")]
@@ -561,7 +566,7 @@ fn command(word: &str, args: &[String]) -> Result<Command, Exit> {
             no_trailing_options("version", &p, 0)?;
             Command::Version
         }
-        "status" | "history" | "validate" | "repair" => journal(word, args)?,
+        "status" | "history" | "validate" | "repair" | "recover" => journal(word, args)?,
         #[cfg(feature = "sqlite")]
         "rehearse" => rehearse(args)?,
         #[cfg(feature = "sqlite")]
@@ -641,6 +646,7 @@ const VALIDATE_USAGE: &str =
     "validate [-format text|json]\n  Check the migrations directory offline (no database needed)";
 const REPAIR_USAGE: &str =
     "repair\n  Accept the current files as the applied ones (records their checksums, journaled)";
+const RECOVER_USAGE: &str = "recover [-format text|json]\n  Explain a dirty database: the statements of the failed file that were applied, and the ways out (read-only)";
 #[cfg(feature = "sqlite")]
 pub const REHEARSE_USAGE: &str = "rehearse [N | goto V]\n\tApply the pending migrations (all, the next N, or up to V) to a temporary copy of the database and report how long each takes; the database is not changed";
 
@@ -671,6 +677,7 @@ fn journal(word: &str, args: &[String]) -> Result<Command, Exit> {
             HISTORY_USAGE,
         ),
         "validate" => (vec![format], VALIDATE_USAGE),
+        "recover" => (vec![format], RECOVER_USAGE),
         _ => (vec![], REPAIR_USAGE),
     };
     let p = parse_command(&command_flags(word, defs), word, snippet, args)?;
@@ -700,6 +707,7 @@ fn journal(word: &str, args: &[String]) -> Result<Command, Exit> {
             limit: p.uint("limit"),
         },
         "validate" => Command::Validate { json },
+        "recover" => Command::Recover { json },
         _ => Command::Repair,
     })
 }
@@ -742,6 +750,7 @@ impl Command {
             Command::History { .. } => "history",
             Command::Validate { .. } => "validate",
             Command::Repair => "repair",
+            Command::Recover { .. } => "recover",
             #[cfg(feature = "sqlite")]
             Command::Backup(_) => "backup",
             #[cfg(feature = "sqlite")]

@@ -86,6 +86,16 @@ pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
             log.printf(&format!("error: {e}"));
             fatal_err(log, &e)
         }
+        Err(e @ Error::Dirty(_)) => {
+            let code = fatal_err(log, &e);
+            // golang-migrate's line stays as it is; the journal's explanation follows it.
+            if let Ok(m) = ctx.migrator.as_mut() {
+                for l in super::recover::dirty_lines(m) {
+                    log.println(&l);
+                }
+            }
+            code
+        }
         Err(e) => {
             let code = fatal_err(log, &e);
             // A failed migration file: the state the database is in now, and the way on.
@@ -96,6 +106,11 @@ pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
                 .and_then(|m| super::failure::hint(m, &e))
             {
                 log.println(&format!("hint: {h}"));
+                if let Ok(m) = ctx.migrator.as_mut() {
+                    for l in super::recover::dirty_lines(m) {
+                        log.println(&l);
+                    }
+                }
             }
             code
         }
@@ -212,6 +227,9 @@ pub fn force(ctx: &mut Ctx, v: Result<i64, ArgError>) -> Code {
     };
     if v < -1 {
         return fatal(&log, "error: argument V must be >= -1");
+    }
+    if let Some(w) = super::recover::force_warning(m, v) {
+        log.println(&w);
     }
     match m.force(v) {
         Ok(()) => {

@@ -103,6 +103,12 @@ fn render_status(s: &Status) -> String {
         migrate::journal::Verdict::DatabaseNewer => "the database is newer than these files",
     };
     out.push_str(&format!("status:   {verdict} (exit {})\n", s.exit_code));
+    if let Some(x) = s.dirty_explanation.as_ref().filter(|x| x.known()) {
+        out.push_str(&format!(
+            "dirty:    {}\n          (`migrate recover` prints the ways out)\n",
+            x.summary
+        ));
+    }
     if !s.tracked {
         out.push_str(
             "tracking: no checksums yet (the next migrating command adopts the database)\n",

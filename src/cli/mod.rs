@@ -9,6 +9,7 @@ mod dry_run;
 mod failure;
 mod journal;
 pub mod log;
+mod recover;
 #[cfg(feature = "sqlite")]
 mod safety;
 mod signal;
@@ -146,6 +147,7 @@ pub fn run(argv: Vec<String>) -> Code {
             | Command::History { .. }
             | Command::Validate { .. }
             | Command::Repair
+            | Command::Recover { .. }
     );
     if code == 0 && ctx.migrator.is_ok() && closes {
         ctx.log.verbose("Closing source and database");
@@ -179,7 +181,10 @@ enum Open {
 fn open_mode(cli: &Cli) -> (Open, bool) {
     let read_only = matches!(
         cli.command,
-        Command::Status { .. } | Command::History { .. } | Command::Validate { .. }
+        Command::Status { .. }
+            | Command::History { .. }
+            | Command::Validate { .. }
+            | Command::Recover { .. }
     );
     let db_missing = read_only && missing_sqlite_file(&cli.global.database_url).is_some();
     let no_create = cli.global.dry_run || cli.command.handles_its_file();
@@ -268,6 +273,7 @@ fn run_command(ctx: &mut Ctx, cli: &Cli) -> Code {
         Command::History { json, limit } => journal::history(ctx, *json, *limit),
         Command::Validate { json } => journal::validate(ctx, *json),
         Command::Repair => journal::repair(ctx),
+        Command::Recover { json } => recover::recover_cmd(ctx, *json),
         #[cfg(feature = "sqlite")]
         Command::Backup(a) => safety::backup_cmd(ctx, &cli.global.safety, a),
         #[cfg(feature = "sqlite")]

@@ -331,6 +331,13 @@ fn print_plan(m: &mut migrate::Migrator, target: Target, log: super::log::Log) -
             log.printf(&format!("error: {e}"));
             return fatal_err(&log, &e);
         }
+        Err(e @ Error::Dirty(_)) => {
+            let code = fatal_err(&log, &e);
+            for l in super::recover::dirty_lines(m) {
+                log.println(&l);
+            }
+            return code;
+        }
         Err(e) => return fatal_err(&log, &e),
     };
     let mut out = String::new();

@@ -71,6 +71,10 @@ const OWN_COMMANDS: &[(&str, &str)] = &[
         "repair",
         "Accept the current files as the applied ones (records their checksums, journaled)",
     ),
+    (
+        "recover [-format text|json]",
+        "Explain a dirty database: the failed file's applied statements and the ways out (read-only)",
+    ),
     #[cfg(feature = "sqlite")]
     ("backup [-dir DIR]", "Back the SQLite database up now"),
     #[cfg(feature = "sqlite")]

@@ -84,6 +84,14 @@ pub enum Dialect {
     Mysql,
 }
 
+/// A body run outside a transaction that failed: how many of its statements completed
+/// before the error (`None`: not known).
+#[derive(Debug)]
+pub struct Halt {
+    pub applied: Option<usize>,
+    pub error: Error,
+}
+
 /// What every database driver provides. The migrator composes these; drivers never plan.
 pub trait Driver: Send {
     /// The scheme family, e.g. `sqlite3`.
@@ -125,6 +133,21 @@ pub trait Driver: Send {
     }
     /// Runs a migration body; `in_tx` says whether the caller opened a transaction.
     fn run_body(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()>;
+    /// The statements of a body that runs outside a transaction, as this driver runs
+    /// them one after the other (the pieces [`Driver::run_body_outside`] counts).
+    /// Default: the quote-aware split ([`split::statements`]).
+    fn statements<'a>(&self, body: &'a str) -> Vec<&'a str> {
+        split::statements(body)
+    }
+    /// Runs a body outside a transaction; when it fails, says how many of
+    /// [`Driver::statements`] completed before the one that failed (`None`: not known, the
+    /// body ran as one piece). Default: [`Driver::run_body`], count not known.
+    fn run_body_outside(&mut self, file: &str, body: &str) -> std::result::Result<(), Halt> {
+        self.run_body(file, body, false).map_err(|error| Halt {
+            applied: None,
+            error,
+        })
+    }
     /// After the body, before commit (SQLite: `PRAGMA foreign_key_check`).
     fn check_step(&mut self, _file: &str) -> Result<()> {
         Ok(())

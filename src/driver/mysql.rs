@@ -14,7 +14,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, SslOpts};
 
 use super::lockkey::advisory_lock_id;
-use super::{fit_text, Dialect, Driver, IdentLimit, Repertoire, Row, Value};
+use super::{fit_text, Dialect, Driver, Halt, IdentLimit, Repertoire, Row, Value};
 use crate::error::{DbError, Error, Result};
 use crate::gocompat::quote::quote as go_quote;
 use crate::url::DatabaseUrl;
@@ -748,6 +748,39 @@ impl Driver for Mysql {
                 line: 0,
                 query: body.to_string(),
             })
+        })
+    }
+
+    fn statements<'a>(&self, body: &'a str) -> Vec<&'a str> {
+        super::split::mysql_statements(body)
+    }
+
+    fn run_body_outside(&mut self, _file: &str, body: &str) -> std::result::Result<(), Halt> {
+        if body.trim().is_empty() {
+            return Ok(());
+        }
+        // The body runs as golang-migrate runs it, one multi-statement query; the server
+        // answers statement by statement, so the results read before the error count the
+        // statements that completed.
+        let mut done = 0usize;
+        let out = (|| {
+            let mut r = self.conn.query_iter(body)?;
+            while let Some(set) = r.iter() {
+                for row in set {
+                    row?;
+                }
+                done += 1;
+            }
+            Ok::<(), mysql::Error>(())
+        })();
+        out.map_err(|e| Halt {
+            applied: Some(done),
+            error: Error::Database(DbError {
+                orig: my_text(&e),
+                msg: "migration failed".into(),
+                line: 0,
+                query: body.to_string(),
+            }),
         })
     }
 

@@ -16,7 +16,7 @@ use postgres::{Client, Config, NoTls};
 
 use super::lockkey::advisory_lock_id;
 use super::split;
-use super::{fit_text, Dialect, Driver, IdentLimit, Repertoire, Row, Value};
+use super::{fit_text, Dialect, Driver, Halt, IdentLimit, Repertoire, Row, Value};
 use crate::error::{DbError, Error, Result};
 use crate::url::DatabaseUrl;
 use crate::version::{to_stored, DbVersion};
@@ -540,6 +540,25 @@ impl Postgres {
         &mut self.client
     }
 
+    /// The pieces a body outside a transaction runs as, one at a time: golang-migrate's
+    /// `x-multi-statement` split, or each statement of a `-- migrate:no-transaction` file.
+    /// `None`: the body runs as one query string (a file with its own COMMIT).
+    fn pieces<'a>(&self, body: &'a str) -> Option<Vec<&'a str>> {
+        if self.opts.multi_statement {
+            let pieces = split::go_multistmt(body, self.opts.multi_statement_max_size).ok()?;
+            return Some(
+                pieces
+                    .into_iter()
+                    .filter(|p| !p.trim().is_empty())
+                    .collect(),
+            );
+        }
+        if has_no_transaction_marker(body) {
+            return Some(split::statements(body));
+        }
+        None
+    }
+
     fn run(&mut self, statement: &str) -> Result<()> {
         if statement.trim().is_empty() {
             return Ok(());
@@ -724,6 +743,36 @@ impl Driver for Postgres {
             return Ok(());
         }
         self.run(body)
+    }
+
+    fn statements<'a>(&self, body: &'a str) -> Vec<&'a str> {
+        self.pieces(body).unwrap_or_else(|| vec![body])
+    }
+
+    fn run_body_outside(&mut self, file: &str, body: &str) -> std::result::Result<(), Halt> {
+        if self.opts.multi_statement {
+            // golang-migrate's splitter refuses an over-long piece before anything runs.
+            if let Err(e) = split::go_multistmt(body, self.opts.multi_statement_max_size) {
+                return Err(Halt {
+                    applied: Some(0),
+                    error: Error::db(e, ""),
+                });
+            }
+        }
+        let Some(pieces) = self.pieces(body) else {
+            // A file with its own COMMIT runs as one query string, as golang-migrate runs it.
+            return self.run_body(file, body, false).map_err(|error| Halt {
+                applied: None,
+                error,
+            });
+        };
+        for (i, p) in pieces.iter().enumerate() {
+            self.run(p).map_err(|error| Halt {
+                applied: Some(i),
+                error,
+            })?;
+        }
+        Ok(())
     }
 
     fn drop_all(&mut self) -> Result<()> {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 
-use super::{quote_if_needed, Dialect, Driver, Row, Value};
+use super::{quote_if_needed, Dialect, Driver, Halt, Row, Value};
 use crate::error::{DbError, Error, Result};
 use crate::url::DatabaseUrl;
 use crate::version::{to_stored, DbVersion};
@@ -603,9 +603,52 @@ impl Sqlite {
         Ok(())
     }
 
+    /// [`Driver::run_body`], running `pieces` one by one (counting them in `done`) when
+    /// given.
+    fn run_body_counted(
+        &mut self,
+        file: &str,
+        body: &str,
+        in_tx: bool,
+        pieces: Option<&[&str]>,
+        done: &mut usize,
+    ) -> Result<()> {
+        // Outside a transaction the caller has no step around the body: switch foreign
+        // keys off, check and restore here, before the version is written clean.
+        if !in_tx {
+            self.fk_off()?;
+        }
+        // A file that may ask for foreign keys is checked against the violations there
+        // were before it.
+        self.fk_asked = false;
+        let mentions_fk = body
+            .as_bytes()
+            .windows(b"foreign_keys".len())
+            .any(|w| w.eq_ignore_ascii_case(b"foreign_keys"));
+        if self.fk_baseline.is_none() && mentions_fk {
+            self.fk_baseline = Some(self.fk_violations()?.len());
+        }
+        self.use_user_cache();
+        let out = self.run_body_sql(file, body, in_tx, pieces, done);
+        self.note_user_cache();
+        if in_tx {
+            return out;
+        }
+        let checked = out.and_then(|()| self.fk_check(file, false));
+        let restored = self.fk_restore();
+        checked.and(restored)
+    }
+
     /// A migration's SQL; inside our transaction, with statements that would break it
     /// refused.
-    fn run_body_sql(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()> {
+    fn run_body_sql(
+        &mut self,
+        file: &str,
+        body: &str,
+        in_tx: bool,
+        pieces: Option<&[&str]>,
+        done: &mut usize,
+    ) -> Result<()> {
         let deny_attach = self.deny_attach;
         // Inside our transaction a file's own BEGIN/COMMIT would nest or, worse, commit
         // half a migration; a journal-mode change would silently do nothing. In a
@@ -672,7 +715,15 @@ impl Sqlite {
                 }
             }));
         }
-        let out = self.conn.execute_batch(body);
+        let out = match pieces {
+            None => self.conn.execute_batch(body),
+            // Statement by statement, so a failure says how many completed.
+            Some(pieces) => pieces.iter().try_for_each(|p| {
+                self.conn.execute_batch(p)?;
+                *done += 1;
+                Ok(())
+            }),
+        };
         self.conn
             .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
         if asked_fk.load(Ordering::SeqCst) {
@@ -889,32 +940,25 @@ impl Driver for Sqlite {
     }
 
     fn run_body(&mut self, file: &str, body: &str, in_tx: bool) -> Result<()> {
-        // Outside a transaction the caller has no step around the body: switch foreign
-        // keys off, check and restore here, before the version is written clean.
-        if !in_tx {
-            self.fk_off()?;
-        }
-        // A file that may ask for foreign keys is checked against the violations there
-        // were before it.
-        self.fk_asked = false;
-        let mentions_fk = body
-            .as_bytes()
-            .windows(b"foreign_keys".len())
-            .any(|w| w.eq_ignore_ascii_case(b"foreign_keys"));
-        if self.fk_baseline.is_none() && mentions_fk {
-            self.fk_baseline = Some(self.fk_violations()?.len());
-        }
-        self.use_user_cache();
-        let out = self.run_body_sql(file, body, in_tx);
-        self.note_user_cache();
-        if in_tx {
-            return out;
-        }
-        let checked = out.and_then(|()| self.fk_check(file, false));
-        let restored = self.fk_restore();
-        checked.and(restored)
+        self.run_body_counted(file, body, in_tx, None, &mut 0)
     }
 
+    fn statements<'a>(&self, body: &'a str) -> Vec<&'a str> {
+        // A trigger's body ends at its `END;`, as `sqlite3_complete` decides: the pieces
+        // inside it are joined.
+        let pieces = super::split::sqlite_statements(body);
+        super::split::merge_until(body, &pieces, super::split::sqlite_complete)
+    }
+
+    fn run_body_outside(&mut self, file: &str, body: &str) -> std::result::Result<(), Halt> {
+        let pieces = self.statements(body);
+        let mut done = 0;
+        self.run_body_counted(file, body, false, Some(&pieces), &mut done)
+            .map_err(|error| Halt {
+                applied: Some(done),
+                error,
+            })
+    }
     fn check_step(&mut self, file: &str) -> Result<()> {
         self.fk_check(file, true)
     }

@@ -27,6 +27,7 @@ const COMMANDS: &[&[&str]] = &[
     &["history"],
     &["validate"],
     &["repair"],
+    &["recover"],
     &["backup"],
     &["backups"],
     &["restore", "RESTORE"],
@@ -450,7 +451,7 @@ fn unknown_command_names_the_closest() {
     // suggests a command one edit away.
     let words = [
         "create", "goto", "up", "down", "drop", "force", "version", "status", "history",
-        "validate", "repair", "backup", "backups", "restore", "rehearse",
+        "validate", "repair", "recover", "backup", "backups", "restore", "rehearse",
     ];
     for w in words {
         let chars: Vec<char> = w.chars().collect();
@@ -595,7 +596,8 @@ fn usage_is_golang_migrates_then_migrates_own() {
     }
     assert_eq!(options, 11, "{own}");
     for command in [
-        "status", "history", "validate", "repair", "backup", "backups", "restore", "rehearse",
+        "status", "history", "validate", "repair", "recover", "backup", "backups", "restore",
+        "rehearse",
     ] {
         assert!(
             format!("\n{own}").contains(&format!("\n  {command}")),

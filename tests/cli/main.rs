@@ -19,5 +19,6 @@ mod go_format;
 mod journal;
 mod mixed;
 mod output;
+mod recover;
 mod safety;
 mod transcripts;
