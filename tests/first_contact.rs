@@ -354,7 +354,8 @@ fn failed_file_hint_names_the_backup() {
         .collect();
     assert_eq!(backups.len(), 1, "{backups:?}");
     let hints: Vec<&str> = err.lines().filter(|l| l.starts_with("hint: ")).collect();
-    assert_eq!(hints.len(), 2, "{err}");
+    assert_eq!(hints.len(), 3, "{err}");
+    assert!(hints[1].contains("`migrate recover`"), "{err}");
     let named = format!("[TMP]/{}", backups[0]);
     assert!(
         hints[0].contains(&format!(
@@ -363,7 +364,7 @@ fn failed_file_hint_names_the_backup() {
         "{err}"
     );
     assert!(
-        hints[1].contains("restore") && hints[1].contains(&named),
+        hints[2].contains("restore") && hints[2].contains(&named),
         "{err}"
     );
     let utc = regex::Regex::new(r"\d{8}T\d{6}Z").expect("regex");

@@ -41,7 +41,6 @@ pub fn scrub(text: &str) -> String {
     }
 }
 
-
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Log {
     pub verbose: bool,

@@ -183,6 +183,9 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
         return code;
     }
     let db = safety::sqlite_file(&ctx.database_url).ok().flatten();
+    // A failed run whose database also fails the check: the failed file's hint (failure.rs)
+    // does not know of the check, so its result is printed here.
+    let mut unreadable_after_failure = false;
     let problem = if code == 0 {
         let problems = safety::check_after_run(m.driver(), db.as_deref(), flags.opts.check);
         let fk_after = integrity::foreign_key_violations(m.driver()).unwrap_or(0);
@@ -212,6 +215,7 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
         // `writable_schema`), even though the failed step itself changed nothing.
         let problems = safety::check_after_run(m.driver(), db.as_deref(), flags.opts.check);
         if !problems.is_empty() {
+            unreadable_after_failure = true;
             Some(format!(
                 "the database failed PRAGMA {} after the run: {}",
                 flags.opts.check.pragma(),
@@ -243,6 +247,9 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
                 safety::short(&e)
             ));
         }
+    }
+    if unreadable_after_failure {
+        log.println(&format!("hint: {problem}"));
     }
     let Some(b) = backup else {
         // No backup (-no-backup, or nothing to lose): the error's own hint applies.

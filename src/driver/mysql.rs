@@ -354,7 +354,10 @@ fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<(Option<SslOpts>, Option<St
                     .with_danger_skip_domain_validation(true);
                 return Ok((Some(ssl), None));
             }
-            Ok(verified(ssl, url.x_param("x-tls-ca").filter(|v| !v.is_empty())))
+            Ok(verified(
+                ssl,
+                url.x_param("x-tls-ca").filter(|v| !v.is_empty()),
+            ))
         }
     }
 }
