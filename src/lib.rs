@@ -22,6 +22,15 @@ pub mod url;
 pub mod validate;
 pub mod version;
 
+/// The database client crates the `Migrator::from_*` constructors take, re-exported so
+/// an application opens its connection with exactly the version this crate was built with.
+#[cfg(feature = "mysql")]
+pub use mysql;
+#[cfg(feature = "postgres")]
+pub use postgres;
+#[cfg(feature = "sqlite")]
+pub use rusqlite;
+
 pub use error::{Error, Result};
 pub use gate::{GateStatus, Policy};
 pub use migrator::{Event, Migrator, Report};

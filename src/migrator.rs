@@ -86,6 +86,85 @@ impl Migrator {
         Ok(Migrator::new(source, driver))
     }
 
+    /// A migrator on a SQLite connection the application opened (a SQLCipher key, its own
+    /// PRAGMAs); [`Migrator::into_sqlite`] gives it back. `options` is a URL's query string
+    /// of `x-` options (`""` for the defaults). What migrate changes on the connection
+    /// during a run, and restores, is listed at [`driver::sqlite::Sqlite::from_connection`].
+    /// The lock, the bookkeeping, [`Migrator::gate`] and the safety features work as on a
+    /// URL, with the file the connection has open. On an error the connection is dropped.
+    #[cfg(feature = "sqlite")]
+    pub fn from_sqlite(
+        source: Source,
+        conn: rusqlite::Connection,
+        options: &str,
+    ) -> Result<Migrator> {
+        let driver = driver::sqlite::Sqlite::from_connection(conn, options)?;
+        Ok(Migrator::new(source, Box::new(driver)))
+    }
+
+    /// A migrator on a PostgreSQL client the application connected (its own TLS or
+    /// authentication); [`Migrator::into_postgres`] gives it back. See
+    /// [`driver::postgres::Postgres::from_client`] for the options and for what migrate
+    /// sets on the session. On an error the client is dropped.
+    #[cfg(feature = "postgres")]
+    pub fn from_postgres(
+        source: Source,
+        client: ::postgres::Client,
+        options: &str,
+    ) -> Result<Migrator> {
+        let driver = driver::postgres::Postgres::from_client(client, options)?;
+        Ok(Migrator::new(source, Box::new(driver)))
+    }
+
+    /// A migrator on a MySQL or MariaDB connection the application opened;
+    /// [`Migrator::into_mysql`] gives it back. See [`driver::mysql::Mysql::from_conn`] for
+    /// the options and for what migrate sets on the session. On an error the connection is
+    /// dropped.
+    #[cfg(feature = "mysql")]
+    pub fn from_mysql(source: Source, conn: ::mysql::Conn, options: &str) -> Result<Migrator> {
+        let driver = driver::mysql::Mysql::from_conn(conn, options)?;
+        Ok(Migrator::new(source, Box::new(driver)))
+    }
+
+    /// The driver, for a caller that needs the concrete one back (see the `into_*`
+    /// methods for the connection itself).
+    pub fn into_driver(self) -> Box<dyn Driver> {
+        self.driver
+    }
+
+    /// The driver as its concrete type, or `None` when it is another driver.
+    fn into_concrete<D: Driver>(self) -> Option<D> {
+        let any: Box<dyn std::any::Any> = self.driver;
+        any.downcast::<D>().ok().map(|d| *d)
+    }
+
+    /// The SQLite connection back (also one migrate opened from a URL), with its settings
+    /// restored ([`driver::sqlite::Sqlite::into_connection`]). `None` when the database
+    /// is not SQLite.
+    #[cfg(feature = "sqlite")]
+    pub fn into_sqlite(self) -> Option<rusqlite::Connection> {
+        self.into_concrete::<driver::sqlite::Sqlite>()
+            .map(driver::sqlite::Sqlite::into_connection)
+    }
+
+    /// The PostgreSQL client back, the lock released and the session's settings restored
+    /// ([`driver::postgres::Postgres::into_client`]). `None` when the database is not
+    /// PostgreSQL.
+    #[cfg(feature = "postgres")]
+    pub fn into_postgres(self) -> Option<::postgres::Client> {
+        self.into_concrete::<driver::postgres::Postgres>()
+            .map(driver::postgres::Postgres::into_client)
+    }
+
+    /// The MySQL connection back, the lock released ([`driver::mysql::Mysql::into_conn`]).
+    /// `None` when the database is not MySQL.
+    #[cfg(feature = "mysql")]
+    pub fn into_mysql(self) -> Option<::mysql::Conn> {
+        self.into_concrete::<driver::mysql::Mysql>()
+            .map(driver::mysql::Mysql::into_conn)
+    }
+
+    /// A migrator on a driver (one of [`crate::driver`]'s, or an application's own).
     pub fn new(source: Source, driver: Box<dyn Driver>) -> Migrator {
         Migrator {
             source,

@@ -83,7 +83,9 @@ pub enum Dialect {
 }
 
 /// What every database driver provides. The migrator composes these; drivers never plan.
-pub trait Driver: Send {
+/// `Any` lets [`crate::Migrator`] hand an application's own connection back
+/// ([`crate::Migrator::into_driver`]).
+pub trait Driver: std::any::Any + Send {
     /// The scheme family, e.g. `sqlite3`.
     fn name(&self) -> &'static str;
     fn dialect(&self) -> Dialect;
@@ -205,6 +207,36 @@ pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Driver>> {
             scheme: crate::url::redact(other),
             available: available(),
         }),
+    }
+}
+
+/// The options of a driver built on an application's connection: a URL's query string
+/// (`x-migrations-table=app_schema&x-no-tx-wrap=true`, with or without the leading `?`)
+/// of which only the `x-` names in `allowed` are accepted. Anything else is refused, so an
+/// option that would have taken effect on a URL (a PRAGMA, a session variable) is not
+/// silently ignored on a connection migrate did not open.
+pub(crate) fn connection_options(
+    scheme: &str,
+    options: &str,
+    allowed: &[&str],
+) -> Result<DatabaseUrl> {
+    let query = options.strip_prefix('?').unwrap_or(options);
+    let url = DatabaseUrl::parse(&format!("{scheme}://?{query}"))?;
+    let refused = url
+        .params()
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .chain(url.x_params().keys().map(String::as_str))
+        .find(|k| !allowed.contains(k));
+    match refused {
+        Some(k) => Err(Error::InvalidOption {
+            param: k.to_string(),
+            reason: format!(
+                "not an option of a migrator on an open connection (accepted: {}); set it on the connection itself",
+                allowed.join(", ")
+            ),
+        }),
+        None => Ok(url),
     }
 }
 
