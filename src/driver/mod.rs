@@ -215,6 +215,7 @@ pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Driver>> {
 /// of which only the `x-` names in `allowed` are accepted. Anything else is refused, so an
 /// option that would have taken effect on a URL (a PRAGMA, a session variable) is not
 /// silently ignored on a connection migrate did not open.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) fn connection_options(
     scheme: &str,
     options: &str,
