@@ -541,9 +541,9 @@ impl Mysql {
 
     /// A driver on a connection the application opened (its own TLS, session variables),
     /// which it gets back with [`Mysql::into_conn`]. `options` is a URL's query string
-    /// with only `x-migrations-table` and `x-no-lock` (see
-    /// [`super::connection_options`]); `x-statement-timeout`, a read timeout on a URL's
-    /// connection, is refused: set `read_timeout` on the connection's options instead.
+    /// with only `x-migrations-table` and `x-no-lock`; anything else is refused, including
+    /// `x-statement-timeout` (a read timeout of a connection migrate opens): set
+    /// `read_timeout` on the connection's options instead.
     ///
     /// The lock is golang-migrate's `GET_LOCK` name for `DATABASE()` and the table, so a
     /// migrator on a URL and one on a connection exclude each other. On the session migrate

@@ -489,7 +489,7 @@ impl Postgres {
     /// which it gets back with [`Postgres::into_client`]. `options` is a URL's query
     /// string with only golang-migrate's `x-` options (`x-migrations-table`,
     /// `x-migrations-table-quoted`, `x-statement-timeout`, `x-multi-statement`,
-    /// `x-multi-statement-max-size`; see [`super::connection_options`]).
+    /// `x-multi-statement-max-size`; anything else is refused).
     ///
     /// The lock is golang-migrate's advisory lock for `/CURRENT_DATABASE()` (a URL's path),
     /// the schema and the table, so a migrator on a URL that names the database and one on

@@ -453,8 +453,8 @@ impl Sqlite {
     /// A driver on a connection the application opened (its own PRAGMAs, a SQLCipher key),
     /// which it gets back with [`Sqlite::into_connection`]. `options` is a URL's
     /// query string with only `x-migrations-table` and `x-no-tx-wrap`
-    /// (see [`super::connection_options`]); mattn's `_` parameters are refused, the
-    /// connection's own settings apply instead.
+    /// (anything else is refused: instead of mattn's `_` parameters the connection's own
+    /// settings apply).
     ///
     /// Unlike [`Sqlite::open`] nothing is set on the connection when the driver is made:
     /// its `foreign_keys`, `busy_timeout`, journal mode and cache size stay the
