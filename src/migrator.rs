@@ -19,8 +19,11 @@ use crate::version::DbVersion;
 pub enum Event<'a> {
     /// A step is about to be read and run.
     StepStarting {
+        /// The step.
         step: &'a Step,
+        /// The file's identifier (its name between the version and the extension).
         identifier: &'a str,
+        /// Whether the step has a file (golang-migrate runs a version without one as empty).
         has_file: bool,
     },
     /// migrate's records were reconciled with the database's version before judging:
@@ -28,14 +31,24 @@ pub enum Event<'a> {
     /// forgotten (docs/journal.md). [`journal::Reconciled::describe`] says what happened.
     Reconciled(&'a journal::Reconciled),
     /// A drifted or missing file was let through by `-allow-drift` / `-allow-missing`.
-    Allowed { problem: &'a Error },
+    Allowed {
+        /// What was let through.
+        problem: &'a Error,
+    },
     /// `-single-transaction` failed: the steps reported as finished were rolled back too.
-    RolledBack { steps: usize },
+    RolledBack {
+        /// How many finished steps were rolled back with it.
+        steps: usize,
+    },
     /// A step committed.
     StepFinished {
+        /// The step.
         step: &'a Step,
+        /// The file's identifier.
         identifier: &'a str,
+        /// How long reading the file took.
         read: Duration,
+        /// How long the step took, reading included.
         elapsed: Duration,
     },
 }
@@ -43,15 +56,20 @@ pub enum Event<'a> {
 /// A step that ran.
 #[derive(Debug, Clone)]
 pub struct Applied {
+    /// The step.
     pub step: Step,
+    /// The file's identifier.
     pub identifier: String,
+    /// The file's name, when the step had a file.
     pub file: Option<String>,
+    /// How long the step took.
     pub elapsed: Duration,
 }
 
 /// What a run did.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// The steps that ran, in order.
     pub applied: Vec<Applied>,
     /// A graceful stop (SIGINT) ended the run early.
     pub stopped: bool,
@@ -211,10 +229,12 @@ impl Migrator {
         Arc::clone(&self.stop)
     }
 
+    /// The migrations this migrator applies.
     pub fn source(&self) -> &Source {
         &self.source
     }
 
+    /// The database driver, for reads and checks outside a run.
     pub fn driver(&mut self) -> &mut dyn Driver {
         self.driver.as_mut()
     }
@@ -229,6 +249,7 @@ impl Migrator {
         self.driver.version()
     }
 
+    /// Applies every pending migration (golang-migrate's `Up`).
     pub fn up(&mut self) -> Result<Report> {
         self.migrate(Target::Up)
     }
@@ -242,10 +263,12 @@ impl Migrator {
         }
     }
 
+    /// Reverts every applied migration (golang-migrate's `Down`).
     pub fn down(&mut self) -> Result<Report> {
         self.migrate(Target::DownAll)
     }
 
+    /// Migrates up or down to version `v` (golang-migrate's `Migrate(v)`).
     pub fn goto(&mut self, v: u64) -> Result<Report> {
         self.migrate(Target::Goto(v))
     }

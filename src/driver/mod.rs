@@ -44,12 +44,16 @@ impl IdentLimit {
 /// A bound SQL value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// SQL `NULL`.
     Null,
+    /// An integer.
     Int(i64),
+    /// Text (SQLite's other storage classes are read as text).
     Text(String),
 }
 
 impl Value {
+    /// The value as an integer: an integer, or text that parses as one.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
@@ -57,12 +61,14 @@ impl Value {
             Value::Null => None,
         }
     }
+    /// The value as text, when it is text.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Text(s) => Some(s),
             _ => None,
         }
     }
+    /// The value as an owned string: text, or an integer written in decimal.
     pub fn into_string(self) -> Option<String> {
         match self {
             Value::Text(s) => Some(s),
@@ -72,13 +78,17 @@ impl Value {
     }
 }
 
+/// One result row, its values in column order.
 pub type Row = Vec<Value>;
 
 /// The SQL dialect, for the few statements the library writes itself (side tables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// SQLite (`?N` placeholders, `main.` qualified names).
     Sqlite,
+    /// PostgreSQL (`$N` placeholders, schema-qualified names).
     Postgres,
+    /// MySQL and MariaDB (`?` placeholders, backquoted names).
     Mysql,
 }
 
@@ -88,6 +98,7 @@ pub enum Dialect {
 pub trait Driver: std::any::Any + Send {
     /// The scheme family, e.g. `sqlite3`.
     fn name(&self) -> &'static str;
+    /// The SQL dialect of the statements the library writes itself.
     fn dialect(&self) -> Dialect;
     /// The migrations table name (`x-migrations-table`, default `schema_migrations`).
     fn table(&self) -> &str;
@@ -104,6 +115,7 @@ pub trait Driver: std::any::Any + Send {
 
     /// Takes the cross-process migration lock, waiting at most `timeout`.
     fn lock(&mut self, timeout: Duration) -> Result<()>;
+    /// Releases the lock taken by [`Driver::lock`]; nothing happens when it is not held.
     fn unlock(&mut self) -> Result<()>;
 
     /// Whether a file's body and its version write can commit in one transaction.
@@ -115,8 +127,11 @@ pub trait Driver: std::any::Any + Send {
     fn transactional_for(&self, _body: &str) -> bool {
         self.transactional()
     }
+    /// Opens a transaction (SQLite: `BEGIN IMMEDIATE`, or `EXCLUSIVE` with `_txlock`).
     fn begin(&mut self) -> Result<()>;
+    /// Commits the open transaction.
     fn commit(&mut self) -> Result<()>;
+    /// Rolls the open transaction back.
     fn rollback(&mut self) -> Result<()>;
 
     /// Before a step's transaction opens (SQLite: foreign keys off).

@@ -44,12 +44,17 @@ const IGNORED_PARAMS: &[&str] = &[
 /// Where and how to connect, parsed from golang-migrate's DSN form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dsn {
+    /// The user, if the DSN names one.
     pub user: Option<String>,
+    /// The password, if the DSN has one (never printed).
     pub password: Option<String>,
     /// `tcp` or `unix`.
     pub net: String,
+    /// `host:port`, or the socket path for `unix`.
     pub addr: String,
+    /// The database name (may be empty).
     pub db: String,
+    /// The other parameters, in order (go-sql-driver's: session variables, timeouts, `tls`).
     pub params: Vec<(String, String)>,
 }
 
@@ -142,12 +147,16 @@ fn go_duration(v: &str) -> Option<Duration> {
 /// The options golang-migrate reads from a mysql URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
+    /// The migrations table (`x-migrations-table`, default `schema_migrations`).
     pub table: String,
+    /// `x-no-lock`: run without `GET_LOCK`.
     pub no_lock: bool,
+    /// `x-statement-timeout`: the connection's read timeout.
     pub statement_timeout: Option<Duration>,
 }
 
 impl Options {
+    /// Reads golang-migrate's `x-` options from a `mysql://` URL.
     pub fn parse(url: &DatabaseUrl) -> Result<Options> {
         let statement_timeout = match url.x_param("x-statement-timeout").filter(|v| !v.is_empty()) {
             None => None,
@@ -477,6 +486,7 @@ fn repertoire(charset: &str) -> Repertoire {
 }
 
 impl Mysql {
+    /// Connects as golang-migrate's mysql driver does for this URL (DSN, TLS, session variables).
     pub fn open(url: &DatabaseUrl) -> Result<Mysql> {
         // golang-migrate checks the custom TLS files before anything else.
         if let Some((_, mode)) = url.params().iter().find(|(k, _)| k == "tls") {

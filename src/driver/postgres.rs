@@ -42,8 +42,11 @@ pub struct Options {
     pub table: String,
     /// The schema named by a quoted `x-migrations-table`, else `CURRENT_SCHEMA()`.
     pub schema: Option<String>,
+    /// `x-statement-timeout` in milliseconds (`None`: the server's).
     pub statement_timeout_ms: Option<u64>,
+    /// `x-multi-statement`: split each file into statements and run them one by one.
     pub multi_statement: bool,
+    /// `x-multi-statement-max-size`: the largest statement read in that mode, in bytes.
     pub multi_statement_max_size: usize,
 }
 
@@ -65,6 +68,7 @@ fn parse_bool_option(url: &DatabaseUrl, name: &str) -> Result<bool> {
 }
 
 impl Options {
+    /// Reads golang-migrate's `x-` options from a `postgres://` URL.
     pub fn parse(url: &DatabaseUrl) -> Result<Options> {
         let quoted = parse_bool_option(url, "x-migrations-table-quoted")?;
         let raw_table = url.x_param("x-migrations-table").unwrap_or("");
@@ -473,6 +477,7 @@ fn quote(name: &str) -> String {
 }
 
 impl Postgres {
+    /// Connects as golang-migrate's postgres driver does for this URL (libpq options, TLS).
     pub fn open(url: &DatabaseUrl) -> Result<Postgres> {
         let opts = Options::parse(url)?;
         let c = connect_config(url)?;

@@ -260,20 +260,28 @@ fn mattn_bool(v: &str) -> Option<bool> {
 /// Where the database lives, as golang-migrate maps the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    /// A database file (created if missing, unless read-only).
     File(PathBuf),
     /// A `file:` URI handed to SQLite as is (its own `mode`/`cache` parameters apply).
     Uri(String),
+    /// A private in-memory database (`:memory:` or `mode=memory`).
     Memory,
 }
 
 /// The parsed SQLite URL.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Where the database lives.
     pub target: Target,
+    /// The migrations table (`x-migrations-table`, default `schema_migrations`).
     pub table: String,
+    /// `x-no-tx-wrap`: run each file without migrate's transaction.
     pub no_tx_wrap: bool,
+    /// `_txlock=exclusive`: `BEGIN EXCLUSIVE` instead of `BEGIN IMMEDIATE`.
     pub exclusive: bool,
+    /// `_foreign_keys`/`_fk`: the connection's setting (mattn's default: off).
     pub foreign_keys: bool,
+    /// `mode=ro`: open the file read-only.
     pub read_only: bool,
     pragmas: Vec<(String, String)>,
 }
@@ -420,10 +428,12 @@ fn db_err(e: rusqlite::Error, query: impl Into<String>) -> Error {
 }
 
 impl Sqlite {
+    /// Opens the database a `sqlite3://` URL names, with its mattn parameters applied.
     pub fn open(url: &DatabaseUrl) -> Result<Sqlite> {
         Sqlite::open_config(Config::parse(url)?)
     }
 
+    /// Opens the database `cfg` describes (the safety features adjust a parsed URL's).
     pub fn open_config(cfg: Config) -> Result<Sqlite> {
         let mut flags = OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         flags |= if cfg.read_only {
