@@ -14,6 +14,7 @@ test:
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib
 
 bench:
 	bash scripts/bench.sh

@@ -498,11 +498,11 @@ impl Postgres {
     ///
     /// The lock is golang-migrate's advisory lock for `/CURRENT_DATABASE()` (a URL's path),
     /// the schema and the table, so a migrator on a URL that names the database and one on
-    /// a client exclude each other. On the
-    /// session migrate sets `statement_timeout` (only with `x-statement-timeout`; the
-    /// previous value is restored by [`Postgres::into_client`]) and takes and releases the
-    /// advisory lock; what a migration file sets (`search_path`, ...) stays, as on
-    /// golang-migrate's single connection.
+    /// a client exclude each other. On the session migrate sets `statement_timeout` (only
+    /// with `x-statement-timeout`; the previous value is restored by
+    /// [`Postgres::into_client`]) and takes and releases the advisory lock; what a
+    /// migration file sets (`search_path`, ...) stays, as on golang-migrate's single
+    /// connection.
     pub fn from_client(client: Client, options: &str) -> Result<Postgres> {
         let url = super::connection_options(
             "postgres",
