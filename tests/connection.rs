@@ -159,7 +159,8 @@ fn sqlite_connection_shares_the_lock_with_url_migrators() {
     m.up().expect("up after the unlock");
     m.driver().lock(Duration::from_secs(1)).expect("lock");
     url.set_lock_timeout(Duration::from_millis(100));
-    assert!(url.force(3).is_err(), "the URL migrator is locked out");
+    let e = url.force(3).expect_err("the URL migrator is locked out");
+    assert!(matches!(e, Error::LockTimeout { .. }), "{e:?}");
     m.driver().unlock().expect("unlock");
 }
 
@@ -276,7 +277,8 @@ fn postgres_client() {
         assert_eq!(key(&mut m), key(&mut url), "one lock for both");
         url.driver().lock(Duration::from_secs(5)).expect("lock");
         m.set_lock_timeout(Duration::from_millis(200));
-        assert!(m.up().is_err(), "locked out by the URL migrator");
+        let e = m.up().expect_err("locked out by the URL migrator");
+        assert!(matches!(e, Error::LockTimeout { .. }), "{e:?}");
         url.driver().unlock().expect("unlock");
         match m.gate(Policy::ApplyPending) {
             Ok(GateStatus::UpToDate { version: 2 }) => {}
@@ -355,7 +357,8 @@ fn mysql_round(db: &common::TestDb, fk: i64) {
         assert_eq!(lock, name(&mut url), "one lock for both");
         url.driver().lock(Duration::from_secs(5)).expect("lock");
         m.set_lock_timeout(Duration::from_secs(1));
-        assert!(m.up().is_err(), "locked out by the URL migrator");
+        let e = m.up().expect_err("locked out by the URL migrator");
+        assert!(matches!(e, Error::LockTimeout { .. }), "{e:?}");
         url.driver().unlock().expect("unlock");
         m.up().expect("up");
         m.drop_all().expect("drop");
