@@ -22,6 +22,7 @@ fuzz-ci:
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib
 
 bench:
 	bash scripts/bench.sh

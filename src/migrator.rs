@@ -19,8 +19,11 @@ use crate::version::DbVersion;
 pub enum Event<'a> {
     /// A step is about to be read and run.
     StepStarting {
+        /// The step.
         step: &'a Step,
+        /// The file's identifier (its name between the version and the extension).
         identifier: &'a str,
+        /// Whether the step has a file (golang-migrate runs a version without one as empty).
         has_file: bool,
     },
     /// migrate's records were reconciled with the database's version before judging:
@@ -28,14 +31,24 @@ pub enum Event<'a> {
     /// forgotten (docs/journal.md). [`journal::Reconciled::describe`] says what happened.
     Reconciled(&'a journal::Reconciled),
     /// A drifted or missing file was let through by `-allow-drift` / `-allow-missing`.
-    Allowed { problem: &'a Error },
+    Allowed {
+        /// What was let through.
+        problem: &'a Error,
+    },
     /// `-single-transaction` failed: the steps reported as finished were rolled back too.
-    RolledBack { steps: usize },
+    RolledBack {
+        /// How many finished steps were rolled back with it.
+        steps: usize,
+    },
     /// A step committed.
     StepFinished {
+        /// The step.
         step: &'a Step,
+        /// The file's identifier.
         identifier: &'a str,
+        /// How long reading the file took.
         read: Duration,
+        /// How long the step took, reading included.
         elapsed: Duration,
     },
 }
@@ -43,15 +56,20 @@ pub enum Event<'a> {
 /// A step that ran.
 #[derive(Debug, Clone)]
 pub struct Applied {
+    /// The step.
     pub step: Step,
+    /// The file's identifier.
     pub identifier: String,
+    /// The file's name, when the step had a file.
     pub file: Option<String>,
+    /// How long the step took.
     pub elapsed: Duration,
 }
 
 /// What a run did.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// The steps that ran, in order.
     pub applied: Vec<Applied>,
     /// A graceful stop (SIGINT) ended the run early.
     pub stopped: bool,
@@ -86,6 +104,85 @@ impl Migrator {
         Ok(Migrator::new(source, driver))
     }
 
+    /// A migrator on a SQLite connection the application opened (a SQLCipher key, its own
+    /// PRAGMAs); [`Migrator::into_sqlite`] gives it back. `options` is a URL's query string
+    /// of `x-` options (`""` for the defaults). What migrate changes on the connection
+    /// during a run, and restores, is listed at [`driver::sqlite::Sqlite::from_connection`].
+    /// The lock, the bookkeeping, [`Migrator::gate`] and the safety features work as on a
+    /// URL, with the file the connection has open. On an error the connection is dropped.
+    #[cfg(feature = "sqlite")]
+    pub fn from_sqlite(
+        source: Source,
+        conn: rusqlite::Connection,
+        options: &str,
+    ) -> Result<Migrator> {
+        let driver = driver::sqlite::Sqlite::from_connection(conn, options)?;
+        Ok(Migrator::new(source, Box::new(driver)))
+    }
+
+    /// A migrator on a PostgreSQL client the application connected (its own TLS or
+    /// authentication); [`Migrator::into_postgres`] gives it back. See
+    /// [`driver::postgres::Postgres::from_client`] for the options and for what migrate
+    /// sets on the session. On an error the client is dropped.
+    #[cfg(feature = "postgres")]
+    pub fn from_postgres(
+        source: Source,
+        client: ::postgres::Client,
+        options: &str,
+    ) -> Result<Migrator> {
+        let driver = driver::postgres::Postgres::from_client(client, options)?;
+        Ok(Migrator::new(source, Box::new(driver)))
+    }
+
+    /// A migrator on a MySQL or MariaDB connection the application opened;
+    /// [`Migrator::into_mysql`] gives it back. See [`driver::mysql::Mysql::from_conn`] for
+    /// the options and for what migrate sets on the session. On an error the connection is
+    /// dropped.
+    #[cfg(feature = "mysql")]
+    pub fn from_mysql(source: Source, conn: ::mysql::Conn, options: &str) -> Result<Migrator> {
+        let driver = driver::mysql::Mysql::from_conn(conn, options)?;
+        Ok(Migrator::new(source, Box::new(driver)))
+    }
+
+    /// The driver, for a caller that needs the concrete one back (see the `into_*`
+    /// methods for the connection itself).
+    pub fn into_driver(self) -> Box<dyn Driver> {
+        self.driver
+    }
+
+    /// The driver as its concrete type, or `None` when it is another driver.
+    fn into_concrete<D: Driver>(self) -> Option<D> {
+        let any: Box<dyn std::any::Any> = self.driver;
+        any.downcast::<D>().ok().map(|d| *d)
+    }
+
+    /// The SQLite connection back (also one migrate opened from a URL), with its settings
+    /// restored ([`driver::sqlite::Sqlite::into_connection`]). `None` when the database
+    /// is not SQLite.
+    #[cfg(feature = "sqlite")]
+    pub fn into_sqlite(self) -> Option<rusqlite::Connection> {
+        self.into_concrete::<driver::sqlite::Sqlite>()
+            .map(driver::sqlite::Sqlite::into_connection)
+    }
+
+    /// The PostgreSQL client back, the lock released and the session's settings restored
+    /// ([`driver::postgres::Postgres::into_client`]). `None` when the database is not
+    /// PostgreSQL.
+    #[cfg(feature = "postgres")]
+    pub fn into_postgres(self) -> Option<::postgres::Client> {
+        self.into_concrete::<driver::postgres::Postgres>()
+            .map(driver::postgres::Postgres::into_client)
+    }
+
+    /// The MySQL connection back, the lock released ([`driver::mysql::Mysql::into_conn`]).
+    /// `None` when the database is not MySQL.
+    #[cfg(feature = "mysql")]
+    pub fn into_mysql(self) -> Option<::mysql::Conn> {
+        self.into_concrete::<driver::mysql::Mysql>()
+            .map(driver::mysql::Mysql::into_conn)
+    }
+
+    /// A migrator on a driver (one of [`crate::driver`]'s, or an application's own).
     pub fn new(source: Source, driver: Box<dyn Driver>) -> Migrator {
         Migrator {
             source,
@@ -132,10 +229,12 @@ impl Migrator {
         Arc::clone(&self.stop)
     }
 
+    /// The migrations this migrator applies.
     pub fn source(&self) -> &Source {
         &self.source
     }
 
+    /// The database driver, for reads and checks outside a run.
     pub fn driver(&mut self) -> &mut dyn Driver {
         self.driver.as_mut()
     }
@@ -150,6 +249,7 @@ impl Migrator {
         self.driver.version()
     }
 
+    /// Applies every pending migration (golang-migrate's `Up`).
     pub fn up(&mut self) -> Result<Report> {
         self.migrate(Target::Up)
     }
@@ -163,10 +263,12 @@ impl Migrator {
         }
     }
 
+    /// Reverts every applied migration (golang-migrate's `Down`).
     pub fn down(&mut self) -> Result<Report> {
         self.migrate(Target::DownAll)
     }
 
+    /// Migrates up or down to version `v` (golang-migrate's `Migrate(v)`).
     pub fn goto(&mut self, v: u64) -> Result<Report> {
         self.migrate(Target::Goto(v))
     }

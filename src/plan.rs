@@ -25,6 +25,7 @@ pub enum Target {
 pub struct Step {
     /// The migration's own version (for a down step: the version being undone).
     pub version: u64,
+    /// Whether the step applies or reverts the migration.
     pub direction: Direction,
     /// The version the database is at afterwards; `None` = nothing applied.
     pub target: Option<u64>,
@@ -51,7 +52,9 @@ impl Step {
 /// can, then fails: `limit N short`).
 #[derive(Debug, PartialEq)]
 pub struct Plan {
+    /// The steps, in order.
     pub steps: Vec<Step>,
+    /// The error to report after the steps ran, if any.
     pub then: Option<Error>,
 }
 

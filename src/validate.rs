@@ -12,7 +12,9 @@ use crate::source::{parse_name, Direction};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The directory would fail a run.
     Error,
+    /// Suspicious, but a run would go through.
     Warning,
 }
 
@@ -28,15 +30,20 @@ impl std::fmt::Display for Severity {
 /// One finding, about one file (or the directory as a whole when `file` is `None`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
+    /// How bad it is.
     pub severity: Severity,
+    /// The file's name, or `None` for the directory as a whole.
     pub file: Option<String>,
+    /// What is wrong, in words.
     pub message: String,
 }
 
 /// A directory entry as validation sees it.
 #[derive(Debug, Clone)]
 pub struct Item {
+    /// The entry's base name.
     pub name: String,
+    /// Whether it is a directory.
     pub is_dir: bool,
     /// The content, for files named like migrations.
     pub content: Option<Vec<u8>>,

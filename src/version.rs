@@ -9,8 +9,11 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "state", content = "version", rename_all = "lowercase")]
 pub enum DbVersion {
+    /// No version recorded (no table, or no row).
     Nil,
+    /// This version, applied completely.
     Clean(u64),
+    /// This version failed part-way (`-1`: a failed down of the first migration).
     Dirty(i64),
 }
 
@@ -34,6 +37,7 @@ impl DbVersion {
         }
     }
 
+    /// Whether a migration failed part-way.
     pub fn is_dirty(&self) -> bool {
         matches!(self, DbVersion::Dirty(_))
     }

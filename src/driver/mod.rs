@@ -46,12 +46,16 @@ impl IdentLimit {
 /// A bound SQL value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// SQL `NULL`.
     Null,
+    /// An integer.
     Int(i64),
+    /// Text (SQLite's other storage classes are read as text).
     Text(String),
 }
 
 impl Value {
+    /// The value as an integer: an integer, or text that parses as one.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
@@ -59,12 +63,14 @@ impl Value {
             Value::Null => None,
         }
     }
+    /// The value as text, when it is text.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Text(s) => Some(s),
             _ => None,
         }
     }
+    /// The value as an owned string: text, or an integer written in decimal.
     pub fn into_string(self) -> Option<String> {
         match self {
             Value::Text(s) => Some(s),
@@ -74,13 +80,17 @@ impl Value {
     }
 }
 
+/// One result row, its values in column order.
 pub type Row = Vec<Value>;
 
 /// The SQL dialect, for the few statements the library writes itself (side tables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// SQLite (`?N` placeholders, `main.` qualified names).
     Sqlite,
+    /// PostgreSQL (`$N` placeholders, schema-qualified names).
     Postgres,
+    /// MySQL and MariaDB (`?` placeholders, backquoted names).
     Mysql,
 }
 
@@ -93,9 +103,12 @@ pub struct Halt {
 }
 
 /// What every database driver provides. The migrator composes these; drivers never plan.
-pub trait Driver: Send {
+/// `Any` lets [`crate::Migrator`] hand an application's own connection back
+/// ([`crate::Migrator::into_driver`]).
+pub trait Driver: std::any::Any + Send {
     /// The scheme family, e.g. `sqlite3`.
     fn name(&self) -> &'static str;
+    /// The SQL dialect of the statements the library writes itself.
     fn dialect(&self) -> Dialect;
     /// The migrations table name (`x-migrations-table`, default `schema_migrations`).
     fn table(&self) -> &str;
@@ -112,6 +125,7 @@ pub trait Driver: Send {
 
     /// Takes the cross-process migration lock, waiting at most `timeout`.
     fn lock(&mut self, timeout: Duration) -> Result<()>;
+    /// Releases the lock taken by [`Driver::lock`]; nothing happens when it is not held.
     fn unlock(&mut self) -> Result<()>;
 
     /// Whether a file's body and its version write can commit in one transaction.
@@ -123,8 +137,11 @@ pub trait Driver: Send {
     fn transactional_for(&self, _body: &str) -> bool {
         self.transactional()
     }
+    /// Opens a transaction (SQLite: `BEGIN IMMEDIATE`, or `EXCLUSIVE` with `_txlock`).
     fn begin(&mut self) -> Result<()>;
+    /// Commits the open transaction.
     fn commit(&mut self) -> Result<()>;
+    /// Rolls the open transaction back.
     fn rollback(&mut self) -> Result<()>;
 
     /// Before a step's transaction opens (SQLite: foreign keys off).
@@ -191,6 +208,12 @@ pub trait Driver: Send {
     }
     /// The placeholder for the n-th (1-based) bound value.
     fn placeholder(&self, n: usize) -> String;
+
+    /// The SQLite database file, when there is one: what an application's safety hook backs
+    /// up on a connection it handed over. `None` for the servers and in-memory databases.
+    fn sqlite_path(&self) -> Option<&std::path::Path> {
+        None
+    }
 }
 
 /// Database drivers compiled into this build, as golang-migrate's registry names them.
@@ -225,6 +248,37 @@ pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Driver>> {
             scheme: crate::url::redact(other),
             available: available(),
         }),
+    }
+}
+
+/// The options of a driver built on an application's connection: a URL's query string
+/// (`x-migrations-table=app_schema&x-no-tx-wrap=true`, with or without the leading `?`)
+/// of which only the `x-` names in `allowed` are accepted. Anything else is refused, so an
+/// option that would have taken effect on a URL (a PRAGMA, a session variable) is not
+/// silently ignored on a connection migrate did not open.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub(crate) fn connection_options(
+    scheme: &str,
+    options: &str,
+    allowed: &[&str],
+) -> Result<DatabaseUrl> {
+    let query = options.strip_prefix('?').unwrap_or(options);
+    let url = DatabaseUrl::parse(&format!("{scheme}://?{query}"))?;
+    let refused = url
+        .params()
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .chain(url.x_params().keys().map(String::as_str))
+        .find(|k| !allowed.contains(k));
+    match refused {
+        Some(k) => Err(Error::InvalidOption {
+            param: k.to_string(),
+            reason: format!(
+                "not an option of a migrator on an open connection (accepted: {}); set it on the connection itself",
+                allowed.join(", ")
+            ),
+        }),
+        None => Ok(url),
     }
 }
 

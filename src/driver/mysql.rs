@@ -45,12 +45,17 @@ const IGNORED_PARAMS: &[&str] = &[
 /// Where and how to connect, parsed from golang-migrate's DSN form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dsn {
+    /// The user, if the DSN names one.
     pub user: Option<String>,
+    /// The password, if the DSN has one (never printed).
     pub password: Option<String>,
     /// `tcp` or `unix`.
     pub net: String,
+    /// `host:port`, or the socket path for `unix`.
     pub addr: String,
+    /// The database name (may be empty).
     pub db: String,
+    /// The other parameters, in order (go-sql-driver's: session variables, timeouts, `tls`).
     pub params: Vec<(String, String)>,
 }
 
@@ -123,12 +128,16 @@ fn dsn_timeout(v: &str) -> Result<Option<Duration>> {
 /// The options golang-migrate reads from a mysql URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
+    /// The migrations table (`x-migrations-table`, default `schema_migrations`).
     pub table: String,
+    /// `x-no-lock`: run without `GET_LOCK`.
     pub no_lock: bool,
+    /// `x-statement-timeout`: the connection's read timeout.
     pub statement_timeout: Option<Duration>,
 }
 
 impl Options {
+    /// Reads golang-migrate's `x-` options from a `mysql://` URL.
     pub fn parse(url: &DatabaseUrl) -> Result<Options> {
         let statement_timeout = match url.x_param("x-statement-timeout").filter(|v| !v.is_empty()) {
             None => None,
@@ -489,6 +498,7 @@ fn repertoire(charset: &str) -> Repertoire {
 }
 
 impl Mysql {
+    /// Connects as golang-migrate's mysql driver does for this URL (DSN, TLS, session variables).
     pub fn open(url: &DatabaseUrl) -> Result<Mysql> {
         // golang-migrate checks the custom TLS files before anything else.
         if let Some((_, mode)) = url.params().iter().find(|(k, _)| k == "tls") {
@@ -552,15 +562,50 @@ impl Mysql {
             }
             _ => bad(my_text(&e)),
         })?;
-        let lock_name = advisory_lock_id(&format!("{}:{}", dsn.db, opts.table), &[]).to_string();
-        Ok(Mysql {
+        Ok(Mysql::on_conn(conn, opts, &dsn.db))
+    }
+
+    /// A driver on a connection the application opened (its own TLS, session variables),
+    /// which it gets back with [`Mysql::into_conn`]. `options` is a URL's query string
+    /// with only `x-migrations-table` and `x-no-lock`; anything else is refused, including
+    /// `x-statement-timeout` (a read timeout of a connection migrate opens): set
+    /// `read_timeout` on the connection's options instead.
+    ///
+    /// The lock is golang-migrate's `GET_LOCK` name for `DATABASE()` and the table, so a
+    /// migrator on a URL and one on a connection exclude each other. On the session migrate
+    /// sets the isolation level of its own transactions only (`SET TRANSACTION`, which
+    /// applies to the next one) and, for `drop`, `foreign_key_checks` off, then back to the
+    /// session's value; what a migration file sets stays, as on golang-migrate's single
+    /// connection.
+    pub fn from_conn(mut conn: Conn, options: &str) -> Result<Mysql> {
+        let url =
+            super::connection_options("mysql", options, &["x-migrations-table", "x-no-lock"])?;
+        let opts = Options::parse(&url)?;
+        let sql = "SELECT DATABASE()";
+        let db: Option<Option<String>> = conn.query_first(sql).map_err(|e| db_err(&e, sql))?;
+        Ok(Mysql::on_conn(
+            conn,
+            opts,
+            &db.flatten().unwrap_or_default(),
+        ))
+    }
+
+    fn on_conn(conn: Conn, opts: Options, db: &str) -> Mysql {
+        let lock_name = advisory_lock_id(&format!("{db}:{}", opts.table), &[]).to_string();
+        Mysql {
             conn,
             table_sql: quote(&opts.table),
             opts,
             lock_name,
             locked: false,
             side_charset: None,
-        })
+        }
+    }
+
+    /// The connection back, with migrate's `GET_LOCK` released.
+    pub fn into_conn(mut self) -> Conn {
+        let _ = self.unlock();
+        self.conn
     }
 
     /// What the side tables' text columns store, read once from the journal's `file`
@@ -793,6 +838,10 @@ impl Driver for Mysql {
         if tables.is_empty() {
             return Ok(());
         }
+        // The session's own setting comes back afterwards (a connection migrate did not
+        // open may have had it off).
+        let was = "SELECT @@SESSION.foreign_key_checks";
+        let was_on: Option<i64> = self.conn.query_first(was).map_err(|e| db_err(&e, was))?;
         let off = "SET foreign_key_checks = 0";
         self.conn.query_drop(off).map_err(|e| db_err(&e, off))?;
         let mut res = Ok(());
@@ -803,7 +852,11 @@ impl Driver for Mysql {
                 break;
             }
         }
-        let on = "SET foreign_key_checks = 1";
+        let on = if was_on == Some(0) {
+            "SET foreign_key_checks = 0"
+        } else {
+            "SET foreign_key_checks = 1"
+        };
         self.conn.query_drop(on).map_err(|e| db_err(&e, on))?;
         res
     }
@@ -855,11 +908,8 @@ impl Driver for Mysql {
     }
 }
 
-impl Drop for Mysql {
-    fn drop(&mut self) {
-        let _ = self.unlock();
-    }
-}
+// No `Drop`: dropping the driver closes the connection, which releases its `GET_LOCK`;
+// `into_conn` releases it for a connection that lives on.
 
 #[cfg(test)]
 mod tests {

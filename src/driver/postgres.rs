@@ -42,8 +42,11 @@ pub struct Options {
     pub table: String,
     /// The schema named by a quoted `x-migrations-table`, else `CURRENT_SCHEMA()`.
     pub schema: Option<String>,
+    /// `x-statement-timeout` in milliseconds (`None`: the server's).
     pub statement_timeout_ms: Option<u64>,
+    /// `x-multi-statement`: split each file into statements and run them one by one.
     pub multi_statement: bool,
+    /// `x-multi-statement-max-size`: the largest statement read in that mode, in bytes.
     pub multi_statement_max_size: usize,
 }
 
@@ -61,6 +64,7 @@ fn parse_bool_option(url: &DatabaseUrl, name: &str) -> Result<bool> {
 }
 
 impl Options {
+    /// Reads golang-migrate's `x-` options from a `postgres://` URL.
     pub fn parse(url: &DatabaseUrl) -> Result<Options> {
         let quoted = parse_bool_option(url, "x-migrations-table-quoted")?;
         let raw_table = url.x_param("x-migrations-table").unwrap_or("");
@@ -419,6 +423,9 @@ pub struct Postgres {
     locked: bool,
     /// What text the database's encoding can store.
     repertoire: Repertoire,
+    /// `statement_timeout` before `x-statement-timeout` changed it, restored by
+    /// [`Postgres::into_client`].
+    saved_statement_timeout: Option<String>,
 }
 
 /// PostgreSQL's identifier limit: `NAMEDATALEN - 1` bytes; longer names are cut silently.
@@ -478,10 +485,11 @@ fn quote(name: &str) -> String {
 }
 
 impl Postgres {
+    /// Connects as golang-migrate's postgres driver does for this URL (libpq options, TLS).
     pub fn open(url: &DatabaseUrl) -> Result<Postgres> {
         let opts = Options::parse(url)?;
         let c = connect_config(url)?;
-        let mut client = if c.config.get_ssl_mode() == SslMode::Disable {
+        let client = if c.config.get_ssl_mode() == SslMode::Disable {
             c.config
                 .connect(NoTls)
                 .map_err(|e| Error::Other(pq_text(&e)))?
@@ -494,7 +502,50 @@ impl Postgres {
                 _ => Error::Other(pq_text(&e)),
             })?
         };
+        Postgres::on_client(client, opts, url_path(url))
+    }
+
+    /// A driver on a client the application connected (its own TLS, a pool's connection),
+    /// which it gets back with [`Postgres::into_client`]. `options` is a URL's query
+    /// string with only golang-migrate's `x-` options (`x-migrations-table`,
+    /// `x-migrations-table-quoted`, `x-statement-timeout`, `x-multi-statement`,
+    /// `x-multi-statement-max-size`; anything else is refused).
+    ///
+    /// The lock is golang-migrate's advisory lock for `/CURRENT_DATABASE()` (a URL's path),
+    /// the schema and the table, so a migrator on a URL that names the database and one on
+    /// a client exclude each other. On the session migrate sets `statement_timeout` (only
+    /// with `x-statement-timeout`; the previous value is restored by
+    /// [`Postgres::into_client`]) and takes and releases the advisory lock; what a
+    /// migration file sets (`search_path`, ...) stays, as on golang-migrate's single
+    /// connection.
+    pub fn from_client(client: Client, options: &str) -> Result<Postgres> {
+        let url = super::connection_options(
+            "postgres",
+            options,
+            &[
+                "x-migrations-table",
+                "x-migrations-table-quoted",
+                "x-statement-timeout",
+                "x-multi-statement",
+                "x-multi-statement-max-size",
+            ],
+        )?;
+        let opts = Options::parse(&url)?;
+        // golang-migrate keys the lock on the URL's path, `/<database>`: the same key as a
+        // URL that names this database.
+        let sql = "SELECT CURRENT_DATABASE()";
+        let mut client = client;
+        let row = client.query_one(sql, &[]).map_err(|e| db_err(&e, sql))?;
+        let path = format!("/{}", row.get::<_, String>(0));
+        Postgres::on_client(client, opts, Some(path))
+    }
+
+    fn on_client(mut client: Client, opts: Options, db_name: Option<String>) -> Result<Postgres> {
+        let mut saved_statement_timeout = None;
         if let Some(ms) = opts.statement_timeout_ms {
+            let show = "SHOW statement_timeout";
+            let before = client.query_one(show, &[]).map_err(|e| db_err(&e, show))?;
+            saved_statement_timeout = Some(before.get::<_, String>(0));
             let sql = format!("SET statement_timeout = {ms}");
             client.batch_execute(&sql).map_err(|e| db_err(&e, &sql))?;
         }
@@ -509,7 +560,7 @@ impl Postgres {
                 .get::<_, Option<String>>(0)
                 .ok_or_else(|| Error::Other("no schema".into()))?,
         };
-        let db_name = match url_path(url) {
+        let db_name = match db_name {
             Some(p) => p,
             None => {
                 let sql = "SELECT CURRENT_DATABASE()";
@@ -527,7 +578,20 @@ impl Postgres {
             lock_key,
             locked: false,
             repertoire,
+            saved_statement_timeout,
         })
+    }
+
+    /// The client back: the advisory lock released and `statement_timeout` as it was
+    /// before [`Postgres::from_client`].
+    pub fn into_client(mut self) -> Client {
+        let _ = self.unlock();
+        if let Some(v) = self.saved_statement_timeout.take() {
+            let _ = self
+                .client
+                .execute("SELECT set_config('statement_timeout', $1, false)", &[&v]);
+        }
+        self.client
     }
 
     /// The advisory lock key golang-migrate uses for this database and table.
@@ -852,12 +916,8 @@ impl Driver for Postgres {
     }
 }
 
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        // The session ends anyway; this just frees the lock a moment sooner.
-        let _ = self.unlock();
-    }
-}
+// No `Drop`: dropping the driver drops the client, which ends the session and with it the
+// session-level advisory lock; `into_client` releases it for a client that lives on.
 
 #[cfg(test)]
 mod tests {

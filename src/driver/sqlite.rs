@@ -242,20 +242,28 @@ fn mattn_bool(v: &str) -> Option<bool> {
 /// Where the database lives, as golang-migrate maps the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    /// A database file (created if missing, unless read-only).
     File(PathBuf),
     /// A `file:` URI handed to SQLite as is (its own `mode`/`cache` parameters apply).
     Uri(String),
+    /// A private in-memory database (`:memory:` or `mode=memory`).
     Memory,
 }
 
 /// The parsed SQLite URL.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Where the database lives.
     pub target: Target,
+    /// The migrations table (`x-migrations-table`, default `schema_migrations`).
     pub table: String,
+    /// `x-no-tx-wrap`: run each file without migrate's transaction.
     pub no_tx_wrap: bool,
+    /// `_txlock=exclusive`: `BEGIN EXCLUSIVE` instead of `BEGIN IMMEDIATE`.
     pub exclusive: bool,
+    /// `_foreign_keys`/`_fk`: the connection's setting (mattn's default: off).
     pub foreign_keys: bool,
+    /// `mode=ro`: open the file read-only.
     pub read_only: bool,
     pragmas: Vec<(String, String)>,
 }
@@ -404,10 +412,12 @@ fn db_err(e: rusqlite::Error, query: impl Into<String>) -> Error {
 }
 
 impl Sqlite {
+    /// Opens the database a `sqlite3://` URL names, with its mattn parameters applied.
     pub fn open(url: &DatabaseUrl) -> Result<Sqlite> {
         Sqlite::open_config(Config::parse(url)?)
     }
 
+    /// Opens the database `cfg` describes (the safety features adjust a parsed URL's).
     pub fn open_config(cfg: Config) -> Result<Sqlite> {
         let mut flags = OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         flags |= if cfg.read_only {
@@ -431,8 +441,58 @@ impl Sqlite {
         }
         conn.execute_batch(&setup)
             .map_err(|e| db_err(e, setup.clone()))?;
+        Ok(Sqlite::with_connection(conn, cfg))
+    }
+
+    /// A driver on a connection the application opened (its own PRAGMAs, a SQLCipher key),
+    /// which it gets back with [`Sqlite::into_connection`]. `options` is a URL's
+    /// query string with only `x-migrations-table` and `x-no-tx-wrap`
+    /// (anything else is refused: instead of mattn's `_` parameters the connection's own
+    /// settings apply).
+    ///
+    /// Unlike [`Sqlite::open`] nothing is set on the connection when the driver is made:
+    /// its `foreign_keys`, `busy_timeout`, journal mode and cache size stay the
+    /// application's. During a run migrate changes, and restores by the end of each
+    /// step: `foreign_keys` (off around each file, the connection's setting back after
+    /// it) and the SQLite authorizer (installed around each file's SQL, then removed: an
+    /// authorizer the application had installed is gone afterwards).
+    /// Between steps migrate's own statements run with a 256 KiB page cache; a file's
+    /// SQL runs with the connection's size, which [`Sqlite::into_connection`] restores.
+    /// What a migration file itself sets (`PRAGMA cache_size`, `journal_mode`, ...)
+    /// stays, as on golang-migrate's single connection.
+    ///
+    /// The lock file, backups and integrity checks use the file the connection has open
+    /// (`sqlite3_db_filename`, also for a `file:` URI). An in-memory or temporary database
+    /// has no file: nothing is shared, so there is no lock, and backups and rehearsals are
+    /// unavailable.
+    pub fn from_connection(conn: Connection, options: &str) -> Result<Sqlite> {
+        let url =
+            super::connection_options("sqlite3", options, &["x-migrations-table", "x-no-tx-wrap"])?;
+        let target = match conn.path().filter(|p| !p.is_empty()) {
+            Some(p) => Target::File(PathBuf::from(p)),
+            None => Target::Memory,
+        };
+        let cfg = Config {
+            target,
+            table: url
+                .x_param("x-migrations-table")
+                .filter(|t| !t.is_empty())
+                .unwrap_or("schema_migrations")
+                .to_string(),
+            no_tx_wrap: url.x_bool("x-no-tx-wrap")?.unwrap_or(false),
+            exclusive: false,
+            foreign_keys: false,
+            read_only: conn
+                .is_readonly(rusqlite::MAIN_DB)
+                .map_err(|e| db_err(e, ""))?,
+            pragmas: Vec::new(),
+        };
+        Ok(Sqlite::with_connection(conn, cfg))
+    }
+
+    fn with_connection(conn: Connection, cfg: Config) -> Sqlite {
         let table_bare = quote_if_needed(&cfg.table, KEYWORDS);
-        Ok(Sqlite {
+        Sqlite {
             conn,
             cfg,
             table_sql: format!("main.{table_bare}"),
@@ -444,7 +504,22 @@ impl Sqlite {
             deny_attach: false,
             user_cache: None,
             own_cache: false,
-        })
+        }
+    }
+
+    /// The connection back, as the application had it: the lock released, a transaction a
+    /// failed step left open rolled back, `foreign_keys` and the page cache size as they
+    /// were before migrate's own statements (or as a migration file set them).
+    pub fn into_connection(mut self) -> Connection {
+        let _ = self.unlock();
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        let _ = self.fk_restore();
+        self.use_user_cache();
+        self.conn
+            .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+        self.conn
     }
 
     /// From now on a migration's `ATTACH` of a database file fails (in-memory and
@@ -1063,6 +1138,13 @@ impl Driver for Sqlite {
 
     fn placeholder(&self, n: usize) -> String {
         format!("?{n}")
+    }
+
+    fn sqlite_path(&self) -> Option<&Path> {
+        match &self.cfg.target {
+            Target::File(p) => Some(p),
+            _ => None,
+        }
     }
 }
 

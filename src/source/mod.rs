@@ -18,9 +18,11 @@ use crate::error::{Error, Result, SourceError, UrlKind};
 /// One migration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationFile {
+    /// The VERSION part of `VERSION_NAME.up.sql`.
     pub version: u64,
     /// The NAME part of `VERSION_NAME.up.sql`.
     pub identifier: String,
+    /// Whether it is the up or the down file.
     pub direction: Direction,
     /// The file's base name.
     pub name: String,
@@ -29,11 +31,14 @@ pub struct MigrationFile {
 /// The files of one version: an up file, a down file, or both.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Entry {
+    /// The `.up.` file, if there is one.
     pub up: Option<MigrationFile>,
+    /// The `.down.` file, if there is one.
     pub down: Option<MigrationFile>,
 }
 
 impl Entry {
+    /// The file for direction `d`, if there is one.
     pub fn get(&self, d: Direction) -> Option<&MigrationFile> {
         match d {
             Direction::Up => self.up.as_ref(),
@@ -57,9 +62,13 @@ pub struct Source {
 
 /// The versions a planner walks. Implemented by `Source` and by plain sets in tests.
 pub trait Versions {
+    /// The lowest version.
     fn first(&self) -> Option<u64>;
+    /// The version after `v`.
     fn next(&self, v: u64) -> Option<u64>;
+    /// The version before `v`.
     fn prev(&self, v: u64) -> Option<u64>;
+    /// Whether `v` is one of the versions.
     fn contains(&self, v: u64) -> bool;
 }
 
@@ -247,6 +256,7 @@ impl Source {
         &self.entries
     }
 
+    /// The files of version `v`, if the source has it.
     pub fn entry(&self, v: u64) -> Option<&Entry> {
         self.entries.get(&v)
     }

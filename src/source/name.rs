@@ -6,7 +6,9 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// `.up.`: applies the migration.
     Up,
+    /// `.down.`: reverts it.
     Down,
 }
 
@@ -32,9 +34,13 @@ impl std::fmt::Display for Direction {
 /// What a file name says, when it is a migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedName {
+    /// The VERSION part.
     pub version: u64,
+    /// The NAME part.
     pub identifier: String,
+    /// `up` or `down`.
     pub direction: Direction,
+    /// What follows the direction (`sql`).
     pub extension: String,
 }
 
