@@ -1165,9 +1165,9 @@ pub fn verify_except(
     undone_from_storage: &BTreeSet<u64>,
 ) -> Result<Verified> {
     let mut all = findings(source, r)?;
-    all.retain(|f| {
-        !matches!(f, Finding::Missing { version, .. } if undone_from_storage.contains(version))
-    });
+    all.retain(
+        |f| !matches!(f, Finding::Missing { version, .. } if undone_from_storage.contains(version)),
+    );
     let mut out = Verified::default();
     let mut refused = Vec::new();
     for f in all {

@@ -362,8 +362,7 @@ impl Migrator {
                         direction: Direction::Up,
                         target: current,
                     };
-                    let applied =
-                        run_step(d, source, &step, observer, current, true, false, None)?;
+                    let applied = run_step(d, source, &step, observer, current, true, false, None)?;
                     report.applied.push(applied);
                 }
             }
@@ -446,16 +445,13 @@ fn judge(d: &mut dyn Driver, source: &Source, target: Target, allow: Allow) -> R
     let mut stored = match current {
         Some(c) if going_down => {
             let mut all = journal::stored_downs(d)?;
-            all.retain(|v, _| {
-                *v <= c && source.entry(*v).and_then(|e| e.down.as_ref()).is_none()
-            });
+            all.retain(|v, _| *v <= c && source.entry(*v).and_then(|e| e.down.as_ref()).is_none());
             all
         }
         _ => BTreeMap::new(),
     };
     let planned = if stored.keys().any(|v| source.entry(*v).is_none()) {
-        let mut versions: BTreeMap<u64, ()> =
-            source.entries().keys().map(|v| (*v, ())).collect();
+        let mut versions: BTreeMap<u64, ()> = source.entries().keys().map(|v| (*v, ())).collect();
         versions.extend(stored.keys().map(|v| (*v, ())));
         plan(&versions, current, target)
     } else {
@@ -670,7 +666,9 @@ fn run_step(
         (Direction::Down, _) if stored.is_some() => "down-stored",
         (Direction::Down, _) => "down",
     };
-    let file_name = file.map(|f| f.name.as_str()).or(stored.map(|s| s.file.as_str()));
+    let file_name = file
+        .map(|f| f.name.as_str())
+        .or(stored.map(|s| s.file.as_str()));
     let entry = |e: Option<&Error>, sum: Option<String>| {
         let mut j = journal::Entry::new(operation, started_at.clone(), started.elapsed())
             .versions(from, step.target);
