@@ -88,8 +88,8 @@ impl Db {
         for (from, to) in &self.names {
             s = s.replace(from.as_str(), to);
         }
-        let dur = regex::Regex::new(r"\b\d+(\.\d+)?(ns|µs|ms|s|m|h)([0-9.]+(ms|s|m))*\b")
-            .expect("regex");
+        let dur =
+            regex::Regex::new(r"\b\d+(\.\d+)?(ns|µs|ms|s|m|h)([0-9.]+(ms|s|m))*\b").expect("regex");
         let s = dur.replace_all(&s, "[DUR]").into_owned();
         let utc = regex::Regex::new(r"\b\d{8}T\d{6}Z(-\d+)?\b").expect("regex");
         utc.replace_all(&s, "[UTC]").into_owned()
@@ -131,7 +131,10 @@ fn dirs() -> (tempfile::TempDir, tempfile::TempDir, tempfile::TempDir) {
     let old = tempfile::tempdir().expect("tempdir");
     let no_down_3 = tempfile::tempdir().expect("tempdir");
     for v in 1..=3u64 {
-        let up = (format!("{v}_t{v}.up.sql"), format!("CREATE TABLE t{v} (id INT);\n"));
+        let up = (
+            format!("{v}_t{v}.up.sql"),
+            format!("CREATE TABLE t{v} (id INT);\n"),
+        );
         let down = (
             format!("{v}_t{v}.down.sql"),
             if v == 3 {
@@ -168,7 +171,10 @@ fn walkthrough(db: &Db) -> String {
     assert_eq!(db.version(), DbVersion::Clean(2));
     assert!(!db.has_table("t3") && db.has_table("t2"));
     assert_eq!(db.stored().keys().copied().collect::<Vec<_>>(), vec![1, 2]);
-    assert_eq!(db.operations().last().map(String::as_str), Some("down-stored"));
+    assert_eq!(
+        db.operations().last().map(String::as_str),
+        Some("down-stored")
+    );
 
     // `goto 2` from the older checkout does the same.
     assert_eq!(db.migrate(&mut t, full, "full", &["up"]), 0);
@@ -217,7 +223,10 @@ fn refusal(db: &Db) -> String {
         d.execute("CREATE TABLE t3 (id INT)", &[]).expect("up 3");
         migrate::driver::set_version(d.as_mut(), Some(3), false).expect("version 3");
     }
-    assert_eq!(db.migrate(&mut t, no_down_3.path(), "no-down-3", &["up"]), 0);
+    assert_eq!(
+        db.migrate(&mut t, no_down_3.path(), "no-down-3", &["up"]),
+        0
+    );
     assert_eq!(db.stored().keys().copied().collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(db.migrate(&mut t, old.path(), "old", &["-downgrade-db"]), 1);
     assert_eq!(db.version(), DbVersion::Clean(3));
