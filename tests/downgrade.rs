@@ -353,3 +353,77 @@ fn downgrade_over_generated_cases() {
         }
     }
 }
+
+/// What `repair`, `force` and adoption store, on SQLite through the library: `repair` stores
+/// an edited down file anew, `force` to a lower version forgets the versions above it and
+/// `force` back up stores the down files present, and a database adopted from golang-migrate
+/// gets the down files present.
+#[test]
+fn repair_force_and_adoption_keep_the_stored_down_sql() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for v in 1..=3u64 {
+        std::fs::write(
+            dir.path().join(format!("{v}_t{v}.up.sql")),
+            format!("CREATE TABLE t{v} (id INT);"),
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join(format!("{v}_t{v}.down.sql")),
+            format!("DROP TABLE t{v};"),
+        )
+        .expect("write");
+    }
+    let url = format!("sqlite3://{}", dir.path().join("db.sqlite").display());
+    let open =
+        || Migrator::open(Source::from_dir(dir.path()).expect("source"), &url).expect("open");
+    let stored = |m: &mut Migrator| -> Vec<(u64, String)> {
+        migrate::journal::stored_downs(m.driver())
+            .expect("stored")
+            .into_iter()
+            .map(|(v, s)| (v, s.body))
+            .collect()
+    };
+    let mut m = open();
+    m.up().expect("up");
+    let edited = "DROP TABLE IF EXISTS t3;";
+    std::fs::write(dir.path().join("3_t3.down.sql"), edited).expect("edit");
+    let mut m = open();
+    m.repair().expect("repair");
+    assert_eq!(stored(&mut m)[2], (3, edited.to_string()));
+    m.force(1).expect("force 1");
+    assert_eq!(stored(&mut m), vec![(1, "DROP TABLE t1;".to_string())]);
+    m.force(3).expect("force 3");
+    assert_eq!(
+        stored(&mut m)
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    // golang-migrate's database (no side tables) at version 2: adopted on the next run.
+    m.drop_all().expect("drop");
+    {
+        let d = m.driver();
+        d.ensure_version_table().expect("version table");
+        d.execute("CREATE TABLE t1 (id INT)", &[]).expect("t1");
+        d.execute("CREATE TABLE t2 (id INT)", &[]).expect("t2");
+        migrate::driver::set_version(d, Some(2), false).expect("version");
+        for t in [
+            "schema_migrations_checksums",
+            "schema_migrations_journal",
+            "schema_migrations_downs",
+        ] {
+            d.execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
+                .expect("drop side table");
+        }
+    }
+    let mut m = open();
+    m.up().expect("up adopts 1 and 2, applies 3");
+    assert_eq!(
+        stored(&mut m)
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+}
