@@ -166,7 +166,13 @@ fn walkthrough(db: &Db) -> String {
     assert_eq!(stored.keys().copied().collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(stored[&3], DOWN_3, "the down file is stored as written");
 
-    // The older checkout: `down 1` runs version 3's stored down SQL.
+    // The older checkout: `down 1` runs version 3's stored down SQL (its dry run shows it).
+    assert_eq!(
+        db.migrate(&mut t, old, "old", &["-dry-run", "down", "1"]),
+        0
+    );
+    assert_eq!(db.version(), DbVersion::Clean(3));
+    assert!(t.contains(DOWN_3), "the dry run prints the stored SQL");
     assert_eq!(db.migrate(&mut t, old, "old", &["down", "1"]), 0);
     assert_eq!(db.version(), DbVersion::Clean(2));
     assert!(!db.has_table("t3") && db.has_table("t2"));
