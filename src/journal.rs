@@ -219,6 +219,25 @@ impl StoredDown {
     }
 }
 
+/// The versions that have stored down SQL, ascending; empty when the table does not exist.
+/// Reads only (no bodies).
+pub fn stored_down_versions(d: &mut dyn Driver) -> Result<Vec<u64>> {
+    let name = downs_table_name(d);
+    if !d.table_exists(&name)? {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {v} FROM {} ORDER BY {v}",
+        d.quote_table(&name),
+        v = d.quote_ident("version")
+    );
+    Ok(d.query(&sql, &[])?
+        .iter()
+        .filter_map(|r| r.first().and_then(Value::as_i64))
+        .filter_map(|i| u64::try_from(i).ok())
+        .collect())
+}
+
 /// Every stored down SQL, by version; empty when the table does not exist. Reads only.
 pub fn stored_downs(d: &mut dyn Driver) -> Result<BTreeMap<u64, StoredDown>> {
     let name = downs_table_name(d);

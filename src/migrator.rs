@@ -442,10 +442,19 @@ fn judge(d: &mut dyn Driver, source: &Source, target: Target, allow: Allow) -> R
     // stored when it was applied; a version with neither is planned as golang-migrate does.
     let going_down = matches!(target, Target::DownAll | Target::DownBy(_))
         || matches!(target, Target::Goto(v) if current.is_some_and(|c| v < c));
+    let without_file = |v: u64| source.entry(v).and_then(|e| e.down.as_ref()).is_none();
     let mut stored = match current {
+        // The bodies are read only when a stored version lacks its down file.
         Some(c) if going_down => {
-            let mut all = journal::stored_downs(d)?;
-            all.retain(|v, _| *v <= c && source.entry(*v).and_then(|e| e.down.as_ref()).is_none());
+            let needed = journal::stored_down_versions(d)?
+                .into_iter()
+                .any(|v| v <= c && without_file(v));
+            let mut all = if needed {
+                journal::stored_downs(d)?
+            } else {
+                BTreeMap::new()
+            };
+            all.retain(|v, _| *v <= c && without_file(*v));
             all
         }
         _ => BTreeMap::new(),
