@@ -1,13 +1,19 @@
 //! A small "job server" that ships its migrations inside its binary (cc-backend's pattern):
-//! it embeds `migrations/`, offers `--migrate-db`, `--revert-db`, `--force-db V` and
-//! `--db-status` (single-dash spellings accepted too), and refuses to start unless the
-//! database is exactly at its latest version. docs/release-binary.md walks through it.
+//! it embeds `migrations/`, offers `--migrate-db`, `--revert-db`, `--downgrade-db`,
+//! `--force-db V` and `--db-status` (single-dash spellings accepted too), and refuses to
+//! start unless the database is exactly at its latest version. docs/release-binary.md
+//! walks through it.
+//!
+//! `JOBSERVER_EMBED_UP_TO=N` makes it the previous release, which shipped the migrations
+//! up to version N only (rollback drills: the downgrade walk-through in
+//! docs/release-binary.md).
 //!
 //! ```sh
 //! cargo run --example jobserver -- --db var/job.db -migrate-db
 //! cargo run --example jobserver -- --db var/job.db
 //! ```
 
+use std::borrow::Cow;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -28,9 +34,25 @@ struct Args {
     dbcmd: DbArgs,
 }
 
+/// The embedded migrations, or those up to version `up_to` (the previous release's set).
+fn embedded_up_to(up_to: Option<String>) -> Result<Source, String> {
+    let Some(n) = up_to else {
+        return Source::embedded(&MIGRATIONS).map_err(|e| e.to_string());
+    };
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("JOBSERVER_EMBED_UP_TO={n}: not a version"))?;
+    let files = MIGRATIONS.files().filter_map(|f| {
+        let name = f.path().file_name()?.to_str()?.to_string();
+        let version = migrate::source::name::parse(&name)?.version;
+        (version <= n).then(|| (name, Cow::Borrowed(f.contents())))
+    });
+    Source::from_files(files).map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let args = Args::parse_from(gate::normalize_db_args(std::env::args()));
-    let source = match Source::embedded(&MIGRATIONS) {
+    let source = match embedded_up_to(std::env::var("JOBSERVER_EMBED_UP_TO").ok()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("jobserver: embedded migrations: {e}");

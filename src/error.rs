@@ -161,6 +161,12 @@ pub enum Error {
         file: String,
         more: usize,
     },
+    /// `-downgrade-db`: a version to undo has no down SQL stored (nothing was changed).
+    #[error("cannot bring the database down to {}: no down SQL is stored for version(s) {}; nothing was changed", target.map_or_else(|| "no version".to_string(), |t| format!("version {t}")), versions.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))]
+    DowngradeMissingDown {
+        target: Option<u64>,
+        versions: Vec<u64>,
+    },
     /// A never-applied file sits below the database's version (issue #3).
     #[error("migration {file} (version {version}) was never applied but is older than the database version {current}{}", more_text(*more))]
     OutOfOrder {
@@ -261,6 +267,9 @@ impl Error {
             ),
             Error::Drift { .. } => Some(
                 "restore the file as it was applied (edit a new migration instead), or run `migrate repair` to accept the current files as applied (also when another tool took the database down and up again, running the edited file: migrate's history cannot tell), or pass -allow-drift to run anyway".into(),
+            ),
+            Error::DowngradeMissingDown { .. } => Some(
+                "those versions were applied before migrate stored down SQL, or had no down file when they were applied or adopted: run the binary that has their files (its -revert-db or `migrate down`), or undo them by hand and force the version".into(),
             ),
             Error::MissingFile { .. } => Some(
                 "restore the file, or run `migrate repair` to forget it, or pass -allow-missing to run anyway".into(),

@@ -197,7 +197,7 @@ impl GateStatus {
             GateStatus::Ahead { current, latest } => vec![
                 format!("Error: unsupported database version {current}, need {latest}."),
                 format!(
-                    "The database is newer than this binary (its latest migration is {latest}): run the newer binary, or downgrade the database with the newer binary's -revert-db."
+                    "The database is newer than this binary (its latest migration is {latest}): run the newer binary, or bring the database down to version {latest} with {prog} -downgrade-db (it runs the down SQL stored when the newer versions were applied)."
                 ),
             ],
             GateStatus::Dirty {
@@ -565,9 +565,10 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    const FLAGS: [&str; 5] = [
+    const FLAGS: [&str; 6] = [
         "migrate-db",
         "revert-db",
+        "downgrade-db",
         "force-db",
         "db-status",
         "no-backup",
@@ -606,6 +607,10 @@ pub enum DbCommand {
     /// `-revert-db`: go to the version before the binary's latest (cc-backend's
     /// `Migrate(Version-1)`: down from the latest, up from below), then exit.
     Revert,
+    /// `-downgrade-db`: take a database that is ahead of this binary down to the binary's
+    /// latest version with the down SQL stored when the newer versions were applied
+    /// ([`Migrator::downgrade`]), then exit.
+    Downgrade,
     /// `-force-db V`: set the version and clear the dirty flag; `None` = no version given
     /// (refused, with an explanation).
     Force(Option<i64>),
@@ -697,6 +702,7 @@ fn names(cmd: DbCommand) -> (&'static str, &'static str) {
     match cmd {
         DbCommand::Migrate => ("MigrateDB", "migrating"),
         DbCommand::Revert => ("RevertDB", "reverting"),
+        DbCommand::Downgrade => ("DowngradeDB", "downgrading"),
         DbCommand::Force(_) => ("ForceDB", "forcing"),
         DbCommand::Status => ("DBStatus", ""),
     }
@@ -777,11 +783,16 @@ pub fn preflight(
             ));
             return Err(exit::DIRTY);
         }
-        GateStatus::Ahead { current, latest } if !matches!(cmd, DbCommand::Force(_)) => {
+        GateStatus::Ahead { current, latest }
+            if !matches!(cmd, DbCommand::Force(_) | DbCommand::Downgrade) =>
+        {
             c.err(&format!(
                 "{what} Failed: {label} is at version {current}, newer than this binary's latest migration {latest}; nothing was changed."
             ));
-            c.err("Run the newer binary, or downgrade the database with the newer binary's -revert-db.");
+            c.err(&format!(
+                "Run the newer binary, or bring the database down to version {latest} with {} -downgrade-db.",
+                c.prog
+            ));
             return Err(exit::AHEAD);
         }
         GateStatus::Drifted { .. } | GateStatus::Missing { .. } if cmd == DbCommand::Migrate => {
@@ -844,8 +855,16 @@ pub fn run_with(
 ) -> u8 {
     let (what, verb) = names(cmd);
     let label = describe_db(database_url);
-    if let Err(code) = preflight(cmd, &source, database_url, c) {
-        return code;
+    let status = match preflight(cmd, &source, database_url, c) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    // Nothing goes down unless the database is ahead, and nothing goes up.
+    if cmd == DbCommand::Downgrade && !matches!(status, GateStatus::Ahead { .. }) {
+        c.out(&format!(
+            "DowngradeDB: nothing to do: {status}; only a database newer than this binary is brought down."
+        ));
+        return exit::OK;
     }
     let Some(latest) = source.latest() else {
         return c.error(what, &Error::FirstNotExist);
@@ -875,6 +894,14 @@ pub fn run_with(
     };
     // The hook cannot hold the console: its lines are printed once the migrator returns,
     // before the result line.
+    let stored_lines = std::sync::Arc::clone(&lines);
+    m.set_observer(move |e| {
+        if let crate::migrator::Event::StoredDown { stored, .. } = e {
+            if let Ok(mut l) = stored_lines.lock() {
+                l.push(stored.describe());
+            }
+        }
+    });
     let flush = |c: &mut Console<'_>| {
         if let Ok(mut l) = lines.lock() {
             for line in l.drain(..) {
@@ -899,15 +926,27 @@ pub fn run_with(
             }
             exit::OK
         }
-        DbCommand::Migrate | DbCommand::Revert => {
-            let res = if cmd == DbCommand::Migrate {
-                m.up()
-            } else {
-                m.goto(target)
+        DbCommand::Migrate | DbCommand::Revert | DbCommand::Downgrade => {
+            let res = match cmd {
+                DbCommand::Migrate => m.up(),
+                DbCommand::Downgrade => m.downgrade(),
+                _ => m.goto(target),
             };
             flush(c);
             match res {
-                Err(e @ Error::BackupFailed { .. }) => c.error(what, &e),
+                Err(e @ (Error::BackupFailed { .. } | Error::DowngradeMissingDown { .. })) => {
+                    c.error(what, &e)
+                }
+                Ok(_) if cmd == DbCommand::Downgrade => {
+                    let from = match status {
+                        GateStatus::Ahead { current, .. } => current.to_string(),
+                        _ => "?".into(),
+                    };
+                    c.out(&format!(
+                        "DowngradeDB Success: Brought {label} down from version {from} to version {target} with the stored down SQL."
+                    ));
+                    exit::OK
+                }
                 Ok(_) | Err(Error::NoChange) => {
                     if cmd == DbCommand::Migrate {
                         c.out(&format!(
@@ -992,8 +1031,12 @@ pub struct DbArgs {
     #[arg(long = "migrate-db", conflicts_with_all = ["revert_db", "force_db", "db_status"])]
     pub migrate_db: bool,
     /// Migrate database to previous version and exit
-    #[arg(long = "revert-db", conflicts_with_all = ["force_db", "db_status"])]
+    #[arg(long = "revert-db", conflicts_with_all = ["force_db", "db_status", "downgrade_db"])]
     pub revert_db: bool,
+    /// Bring a database newer than this binary down to its latest version with the down
+    /// SQL stored when the newer versions were applied, and exit
+    #[arg(long = "downgrade-db", conflicts_with_all = ["migrate_db", "force_db", "db_status"])]
+    pub downgrade_db: bool,
     /// Force database version V, clear dirty flag and exit (V is required: after a failed
     /// SQLite migration it is usually the version before the failed one)
     #[arg(long = "force-db", value_name = "V", num_args = 0..=1, allow_negative_numbers = true, conflicts_with = "db_status")]
@@ -1015,6 +1058,8 @@ impl DbArgs {
             Some(DbCommand::Migrate)
         } else if self.revert_db {
             Some(DbCommand::Revert)
+        } else if self.downgrade_db {
+            Some(DbCommand::Downgrade)
         } else if let Some(v) = self.force_db {
             Some(DbCommand::Force(v))
         } else if self.db_status {

@@ -28,6 +28,12 @@ pub fn table_names(d: &dyn Driver) -> (String, String) {
     )
 }
 
+/// The name of the side table of stored down SQL (`<table>_downs`), shortened by the same
+/// rule as [`table_names`].
+pub fn downs_table_name(d: &dyn Driver) -> String {
+    side_table_name(d.table(), "_downs", d.identifier_limit())
+}
+
 /// One side table's name: `<table><suffix>`, shortened as [`table_names`] says.
 pub fn side_table_name(table: &str, suffix: &str, limit: Option<IdentLimit>) -> String {
     let plain = format!("{table}{suffix}");
@@ -151,17 +157,177 @@ pub fn ddl(d: &dyn Driver) -> [String; 2] {
     ]
 }
 
+/// The DDL of the stored down SQL table: one row per applied version that had a down file
+/// when it was applied (or adopted), holding that file's name, checksum and text. MySQL:
+/// LONGTEXT (a down file can exceed MEDIUMTEXT's 16 MiB only in theory, but it must never
+/// be cut) in utf8mb4.
+pub fn downs_ddl(d: &dyn Driver) -> String {
+    let q = |s: &str| d.quote_ident(s);
+    let (body_type, suffix) = match d.dialect() {
+        Dialect::Mysql => ("LONGTEXT", " DEFAULT CHARACTER SET utf8mb4"),
+        Dialect::Sqlite | Dialect::Postgres => ("TEXT", ""),
+    };
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} ({} BIGINT NOT NULL PRIMARY KEY, {} VARCHAR({FILE_WIDTH}) NOT NULL, {} CHAR(64) NOT NULL, {} {body_type} NOT NULL, {} VARCHAR(35) NOT NULL){suffix}",
+        d.quote_table(&downs_table_name(d)),
+        q("version"),
+        q("file"),
+        q("checksum"),
+        q("body"),
+        q("recorded_at"),
+    )
+}
+
+/// Creates the stored down SQL table if it is missing (outside any transaction: MySQL's
+/// DDL would commit one).
+pub fn ensure_downs(d: &mut dyn Driver) -> Result<()> {
+    let name = downs_table_name(d);
+    if !d.table_exists(&name)? {
+        d.execute(&downs_ddl(d), &[])?;
+    }
+    Ok(())
+}
+
+/// The down SQL stored for an applied version: its down file as it was when the version
+/// was applied (or adopted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDown {
+    pub version: u64,
+    /// The down file's name.
+    pub file: String,
+    pub checksum: String,
+    /// The file's text.
+    pub body: String,
+    pub recorded_at: String,
+}
+
+impl StoredDown {
+    /// The line a run prints when it uses this stored SQL.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} is not among the migration files: running the down SQL stored when version {} was applied",
+            self.file, self.version
+        )
+    }
+
+    /// The identifier in the file's name (`3_add_tags.down.sql`: `add_tags`), for
+    /// golang-migrate's progress line.
+    pub fn identifier(&self) -> String {
+        crate::source::name::parse(&self.file)
+            .map(|p| p.identifier)
+            .unwrap_or_else(|| self.file.clone())
+    }
+}
+
+/// The versions that have stored down SQL, ascending; empty when the table does not exist.
+/// Reads only (no bodies).
+pub fn stored_down_versions(d: &mut dyn Driver) -> Result<Vec<u64>> {
+    let name = downs_table_name(d);
+    if !d.table_exists(&name)? {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {v} FROM {} ORDER BY {v}",
+        d.quote_table(&name),
+        v = d.quote_ident("version")
+    );
+    Ok(d.query(&sql, &[])?
+        .iter()
+        .filter_map(|r| r.first().and_then(Value::as_i64))
+        .filter_map(|i| u64::try_from(i).ok())
+        .collect())
+}
+
+/// Every stored down SQL, by version; empty when the table does not exist. Reads only.
+pub fn stored_downs(d: &mut dyn Driver) -> Result<BTreeMap<u64, StoredDown>> {
+    let name = downs_table_name(d);
+    let mut out = BTreeMap::new();
+    if !d.table_exists(&name)? {
+        return Ok(out);
+    }
+    let cols: Vec<String> = ["version", "file", "checksum", "body", "recorded_at"]
+        .iter()
+        .map(|c| d.quote_ident(c))
+        .collect();
+    let sql = format!("SELECT {} FROM {}", cols.join(", "), d.quote_table(&name));
+    for r in d.query(&sql, &[])? {
+        let [v, file, sum, body, at] = r.as_slice() else {
+            continue;
+        };
+        let Some(version) = v.as_i64().and_then(|i| u64::try_from(i).ok()) else {
+            continue;
+        };
+        out.insert(
+            version,
+            StoredDown {
+                version,
+                file: file.clone().into_string().unwrap_or_default(),
+                checksum: sum.clone().into_string().unwrap_or_default(),
+                body: body.clone().into_string().unwrap_or_default(),
+                recorded_at: at.clone().into_string().unwrap_or_default(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Stores the down file `f` of `version` (its text as it is now), replacing what was
+/// stored; without a down file, removes what was stored. The table must exist
+/// ([`ensure_downs`]).
+fn store_down(
+    d: &mut dyn Driver,
+    source: &Source,
+    version: u64,
+    f: Option<&crate::source::MigrationFile>,
+    recorded_at: &str,
+) -> Result<()> {
+    let table = d.quote_table(&downs_table_name(d));
+    d.execute(
+        &format!(
+            "DELETE FROM {table} WHERE {} = {}",
+            d.quote_ident("version"),
+            d.placeholder(1)
+        ),
+        &[int(version)],
+    )?;
+    let Some(f) = f else { return Ok(()) };
+    let body = source.read_text(f)?;
+    let cols: Vec<String> = ["version", "file", "checksum", "body", "recorded_at"]
+        .iter()
+        .map(|c| d.quote_ident(c))
+        .collect();
+    let ph: Vec<String> = (1..=5).map(|n| d.placeholder(n)).collect();
+    let sum = checksum(body.as_bytes());
+    let name = d.fit_text(&f.name, Some(FILE_WIDTH));
+    d.execute(
+        &format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            cols.join(", "),
+            ph.join(", ")
+        ),
+        &[
+            int(version),
+            Value::Text(name),
+            Value::Text(sum),
+            Value::Text(body),
+            Value::Text(recorded_at.to_string()),
+        ],
+    )?;
+    Ok(())
+}
+
 /// Whether the side tables exist (reads only).
 pub fn exists(d: &mut dyn Driver) -> Result<bool> {
     let (c, j) = table_names(d);
     Ok(d.table_exists(&c)? && d.table_exists(&j)?)
 }
 
-/// Creates the side tables if they are missing.
+/// Creates the side tables if they are missing (the stored down SQL table too).
 pub fn ensure(d: &mut dyn Driver) -> Result<()> {
     for sql in ddl(d) {
         d.execute(&sql, &[])?;
     }
+    d.execute(&downs_ddl(d), &[])?;
     Ok(())
 }
 
@@ -444,6 +610,7 @@ pub fn record_version_with(
     let Some(entry) = source.entry(version) else {
         return Ok(());
     };
+    store_down(d, source, version, entry.down.as_ref(), applied_at)?;
     let (c, _) = table_names(d);
     let cols: Vec<String> = CHECKSUM_COLS.iter().map(|c| d.quote_ident(c)).collect();
     let mut rows = Vec::new();
@@ -496,21 +663,24 @@ pub fn forget_version(d: &mut dyn Driver, version: u64) -> Result<()> {
     Ok(())
 }
 
-/// Removes every checksum above `version` (`None`: all).
+/// Removes every checksum and stored down SQL above `version` (`None`: all): those
+/// versions are no longer applied.
 pub fn forget_above(d: &mut dyn Driver, version: Option<u64>) -> Result<()> {
     let (c, _) = table_names(d);
-    let ct = d.quote_table(&c);
-    match version {
-        None => d.execute(&format!("DELETE FROM {ct}"), &[])?,
-        Some(v) => d.execute(
-            &format!(
-                "DELETE FROM {ct} WHERE {} > {}",
-                d.quote_ident("version"),
-                d.placeholder(1)
-            ),
-            &[int(v)],
-        )?,
-    };
+    for table in [c, downs_table_name(d)] {
+        let ct = d.quote_table(&table);
+        match version {
+            None => d.execute(&format!("DELETE FROM {ct}"), &[])?,
+            Some(v) => d.execute(
+                &format!(
+                    "DELETE FROM {ct} WHERE {} > {}",
+                    d.quote_ident("version"),
+                    d.placeholder(1)
+                ),
+                &[int(v)],
+            )?,
+        };
+    }
     Ok(())
 }
 
@@ -552,6 +722,9 @@ fn accept_files(
                     if row.is_none_or(|r| r.file != f.name || r.checksum != sum) {
                         forget_file(d, *v, dir)?;
                         insert_row(d, *v, f, &sum, &at, None)?;
+                        if dir == Direction::Down {
+                            store_down(d, source, *v, Some(f), &at)?;
+                        }
                     }
                 }
             }
@@ -742,6 +915,7 @@ pub fn apply_reconciled(d: &mut dyn Driver, source: &Source, r: &Reconciled) -> 
     if !r.changes() {
         return Ok(false);
     }
+    ensure_downs(d)?;
     let started = now();
     let t = std::time::Instant::now();
     in_tx(d, |d| {
@@ -998,7 +1172,21 @@ pub struct Verified {
 
 /// Refuses on findings that are not allowed; returns what was let through. Reads only.
 pub fn verify(source: &Source, r: &Reconciled, allow: Allow) -> Result<Verified> {
-    let all = findings(source, r)?;
+    verify_except(source, r, allow, &BTreeSet::new())
+}
+
+/// [`verify`], with the versions in `undone_from_storage` not missing: a run undoes them
+/// with their stored down SQL, so their files are expected to be absent.
+pub fn verify_except(
+    source: &Source,
+    r: &Reconciled,
+    allow: Allow,
+    undone_from_storage: &BTreeSet<u64>,
+) -> Result<Verified> {
+    let mut all = findings(source, r)?;
+    all.retain(
+        |f| !matches!(f, Finding::Missing { version, .. } if undone_from_storage.contains(version)),
+    );
     let mut out = Verified::default();
     let mut refused = Vec::new();
     for f in all {

@@ -2,6 +2,7 @@
 //! Mirrors golang-migrate's `Up`/`Steps`/`Migrate`/`Down`/`Force`/`Drop`, with each step's
 //! body and version write in one transaction on transactional drivers.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +31,12 @@ pub enum Event<'a> {
     /// versions applied outside migrate were adopted, versions no longer applied were
     /// forgotten (docs/journal.md). [`journal::Reconciled::describe`] says what happened.
     Reconciled(&'a journal::Reconciled),
+    /// A down step whose file is absent runs the down SQL stored when its version was
+    /// applied ([`journal::StoredDown`]); sent before its `StepStarting`.
+    StoredDown {
+        step: &'a Step,
+        stored: &'a journal::StoredDown,
+    },
     /// A drifted or missing file was let through by `-allow-drift` / `-allow-missing`.
     Allowed {
         /// What was let through.
@@ -273,6 +280,16 @@ impl Migrator {
         self.migrate(Target::Goto(v))
     }
 
+    /// Takes a database that is ahead of the source (an older binary, an older checkout)
+    /// down to the source's latest version (nil for an empty source) with the down SQL
+    /// stored when the newer versions were applied. Refuses, changing nothing, when any
+    /// version to undo has no stored down SQL ([`Error::DowngradeMissingDown`]);
+    /// `Err(NoChange)` when the database is not ahead.
+    pub fn downgrade(&mut self) -> Result<Report> {
+        let target = self.source.latest().map_or(Target::DownAll, Target::Goto);
+        self.migrate_as(target, true)
+    }
+
     /// Sets the version without running anything (`-1` = nil); clears a dirty flag.
     pub fn force(&mut self, v: i64) -> Result<()> {
         if v < -1 {
@@ -388,6 +405,10 @@ impl Migrator {
     }
 
     fn migrate(&mut self, target: Target) -> Result<Report> {
+        self.migrate_as(target, false)
+    }
+
+    fn migrate_as(&mut self, target: Target, downgrade: bool) -> Result<Report> {
         let timeout = self.lock_timeout;
         let Migrator {
             source,
@@ -403,10 +424,14 @@ impl Migrator {
         let single = *single_transaction;
         with_lock(driver.as_mut(), timeout, |d| {
             d.ensure_version_table()?;
+            if downgrade {
+                check_downgrade(d, source)?;
+            }
             // Refusals (dirty, drift, missing, out of order) come before any write.
-            let judged = judge(d, source, target, allow)?;
+            let mut judged = judge(d, source, target, allow)?;
             let current = judged.current;
             let going_up = judged.going_up(target);
+            let stored = std::mem::take(&mut judged.stored);
             let planned = judged.planned;
             if journal::apply_reconciled(d, source, &judged.reconciled)? {
                 if let Some(o) = observer.as_mut() {
@@ -427,6 +452,7 @@ impl Migrator {
             let has_steps = planned.as_ref().is_ok_and(|p| !p.steps.is_empty());
             if has_steps || !late.is_empty() {
                 call_before_change(before_change, d, planned.as_ref().ok())?;
+                journal::ensure_downs(d)?;
             }
             let mut report = Report::default();
             // `-allow-out-of-order` on a command that goes up: apply the late files first,
@@ -438,7 +464,7 @@ impl Migrator {
                         direction: Direction::Up,
                         target: current,
                     };
-                    let applied = run_step(d, source, &step, observer, current, true, false)?;
+                    let applied = run_step(d, source, &step, observer, current, true, false, None)?;
                     report.applied.push(applied);
                 }
             }
@@ -447,7 +473,9 @@ impl Migrator {
                 other => other?,
             };
             if single {
-                return run_single_transaction(d, source, p, observer, current, stop, report);
+                return run_single_transaction(
+                    d, source, &stored, p, observer, current, stop, report,
+                );
             }
             let mut from = current;
             for step in &p.steps {
@@ -455,7 +483,16 @@ impl Migrator {
                     report.stopped = true;
                     return Ok(report);
                 }
-                let applied = run_step(d, source, step, observer, from, false, false)?;
+                let applied = run_step(
+                    d,
+                    source,
+                    step,
+                    observer,
+                    from,
+                    false,
+                    false,
+                    stored.get(&step.version),
+                )?;
                 from = step.target;
                 report.applied.push(applied);
             }
@@ -479,6 +516,9 @@ pub struct Judged {
     pub reconciled: journal::Reconciled,
     /// What the drift checks let through.
     pub verified: journal::Verified,
+    /// The stored down SQL the plan's down steps run, by version: the steps whose down
+    /// file is absent from the source.
+    pub stored: BTreeMap<u64, journal::StoredDown>,
 }
 
 impl Judged {
@@ -500,18 +540,94 @@ fn judge(d: &mut dyn Driver, source: &Source, target: Target, allow: Allow) -> R
         DbVersion::Clean(v) => Some(v),
         DbVersion::Nil => None,
     };
-    let planned = plan(source, current, target);
+    // Going down, an applied version whose down file is absent is undone with the down SQL
+    // stored when it was applied; a version with neither is planned as golang-migrate does.
+    let going_down = matches!(target, Target::DownAll | Target::DownBy(_))
+        || matches!(target, Target::Goto(v) if current.is_some_and(|c| v < c));
+    let without_file = |v: u64| source.entry(v).and_then(|e| e.down.as_ref()).is_none();
+    let mut stored = match current {
+        // The bodies are read only when a stored version lacks its down file.
+        Some(c) if going_down => {
+            let needed = journal::stored_down_versions(d)?
+                .into_iter()
+                .any(|v| v <= c && without_file(v));
+            let mut all = if needed {
+                journal::stored_downs(d)?
+            } else {
+                BTreeMap::new()
+            };
+            all.retain(|v, _| *v <= c && without_file(*v));
+            all
+        }
+        _ => BTreeMap::new(),
+    };
+    let planned = if stored.keys().any(|v| source.entry(*v).is_none()) {
+        let mut versions: BTreeMap<u64, ()> = source.entries().keys().map(|v| (*v, ())).collect();
+        versions.extend(stored.keys().map(|v| (*v, ())));
+        plan(&versions, current, target)
+    } else {
+        plan(source, current, target)
+    };
     if let Err(e @ Error::NoMigrationFound(_)) = planned {
         return Err(e);
     }
+    let undone: BTreeSet<u64> = planned
+        .as_ref()
+        .map(|p| {
+            p.steps
+                .iter()
+                .filter(|s| s.direction == Direction::Down)
+                .map(|s| s.version)
+                .collect()
+        })
+        .unwrap_or_default();
+    stored.retain(|v, _| undone.contains(v));
     let reconciled = journal::read_reconciled(d, source, db)?;
-    let verified = journal::verify(source, &reconciled, allow)?;
+    // A version undone with its stored down SQL is not missing: its files are expected
+    // to be absent.
+    let exempt: BTreeSet<u64> = stored.keys().copied().collect();
+    let verified = journal::verify_except(source, &reconciled, allow, &exempt)?;
     Ok(Judged {
         current,
         planned,
         reconciled,
         verified,
+        stored,
     })
+}
+
+/// `-downgrade-db`'s refusals before anything is written: a dirty database, a database
+/// that is not ahead of the source (`no change`), and versions to undo without stored down
+/// SQL. The versions to undo are every version above the source's latest that migrate
+/// knows applied (its checksums and stored down SQL) and the database's own version.
+fn check_downgrade(d: &mut dyn Driver, source: &Source) -> Result<()> {
+    let latest = source.latest();
+    let current = match d.version()? {
+        DbVersion::Dirty(v) => return Err(Error::Dirty(v)),
+        DbVersion::Nil => return Err(Error::NoChange),
+        DbVersion::Clean(v) => v,
+    };
+    if latest.is_some_and(|l| current <= l) {
+        return Err(Error::NoChange);
+    }
+    let above = |v: &u64| latest.is_none_or(|l| *v > l) && *v <= current;
+    let stored = journal::stored_downs(d)?;
+    let mut needed: BTreeSet<u64> = journal::recorded(d)?.into_keys().filter(above).collect();
+    needed.extend(stored.keys().copied().filter(above));
+    needed.insert(current);
+    let missing: Vec<u64> = needed
+        .into_iter()
+        .rev()
+        .filter(|v| !stored.contains_key(v))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::DowngradeMissingDown {
+            target: latest,
+            versions: missing,
+        })
+    }
 }
 
 fn call_before_change(
@@ -535,9 +651,11 @@ fn call_before_change(
 /// `-single-transaction`: every step of the plan in one transaction, all or nothing.
 /// Refused up front when the driver or a file cannot run in a transaction. A graceful
 /// stop (SIGINT) commits the steps completed so far, each of them whole.
+#[allow(clippy::too_many_arguments)]
 fn run_single_transaction(
     d: &mut dyn Driver,
     source: &Source,
+    stored: &BTreeMap<u64, journal::StoredDown>,
     p: crate::plan::Plan,
     observer: &mut Option<Observer>,
     current: Option<u64>,
@@ -548,9 +666,10 @@ fn run_single_transaction(
         let file = source
             .entry(step.version)
             .and_then(|e| e.get(step.direction));
-        let ok = match file {
-            Some(f) => d.transactional_for(&source.read_text(f)?),
-            None => d.transactional(),
+        let ok = match (file, stored.get(&step.version)) {
+            (Some(f), _) => d.transactional_for(&source.read_text(f)?),
+            (None, Some(s)) => d.transactional_for(&s.body),
+            (None, None) => d.transactional(),
         };
         if !ok {
             return Err(Error::NeedsNoTransaction {
@@ -570,7 +689,16 @@ fn run_single_transaction(
                 report.stopped = true;
                 break;
             }
-            done.push(run_step(d, source, step, observer, from, false, true)?);
+            done.push(run_step(
+                d,
+                source,
+                step,
+                observer,
+                from,
+                false,
+                true,
+                stored.get(&step.version),
+            )?);
             from = step.target;
         }
         d.commit()?;
@@ -608,6 +736,10 @@ fn run_single_transaction(
 ///
 /// Issue #3: the step's checksum row and its journal row are written in the same
 /// transaction; a failed step is journaled after the rollback, so the row survives.
+///
+/// A down step without its file runs `stored` (the down SQL stored when the version was
+/// applied), journaled as `down-stored`.
+#[allow(clippy::too_many_arguments)]
 fn run_step(
     d: &mut dyn Driver,
     source: &Source,
@@ -616,16 +748,25 @@ fn run_step(
     from: Option<u64>,
     late: bool,
     outer: bool,
+    stored: Option<&journal::StoredDown>,
 ) -> Result<Applied> {
     let file = source
         .entry(step.version)
         .and_then(|e| e.get(step.direction));
-    let identifier = file.map_or("<empty>", |f| f.identifier.as_str());
+    let stored = stored.filter(|_| file.is_none() && step.direction == Direction::Down);
+    let stored_identifier = stored.map(journal::StoredDown::identifier);
+    let identifier = file
+        .map(|f| f.identifier.as_str())
+        .or(stored_identifier.as_deref())
+        .unwrap_or("<empty>");
     if let Some(o) = observer.as_mut() {
+        if let Some(s) = stored {
+            o(&Event::StoredDown { step, stored: s });
+        }
         o(&Event::StepStarting {
             step,
             identifier,
-            has_file: file.is_some(),
+            has_file: file.is_some() || stored.is_some(),
         });
     }
     let started = Instant::now();
@@ -633,12 +774,16 @@ fn run_step(
     let operation = match (step.direction, late) {
         (Direction::Up, true) => "up-out-of-order",
         (Direction::Up, false) => "up",
+        (Direction::Down, _) if stored.is_some() => "down-stored",
         (Direction::Down, _) => "down",
     };
+    let file_name = file
+        .map(|f| f.name.as_str())
+        .or(stored.map(|s| s.file.as_str()));
     let entry = |e: Option<&Error>, sum: Option<String>| {
         let mut j = journal::Entry::new(operation, started_at.clone(), started.elapsed())
             .versions(from, step.target);
-        j.file = file.map(|f| f.name.clone());
+        j.file = file_name.map(str::to_string);
         j.checksum = sum;
         match e {
             Some(e) => j.failed(e),
@@ -647,6 +792,7 @@ fn run_step(
     };
     // Read before touching the database: an unreadable file changes nothing.
     let bytes = match file.map(|f| source.read_text(f)).transpose() {
+        Ok(None) => stored.map(|s| s.body.clone()),
         Ok(b) => b,
         Err(e) => {
             let _ = journal::append(d, &entry(Some(&e), None));
@@ -658,7 +804,7 @@ fn run_step(
         .map(|b| crate::source::checksum(b.as_bytes()));
     let body = bytes;
     let read = started.elapsed();
-    let name = file.map_or("", |f| f.name.as_str());
+    let name = file_name.unwrap_or("");
     // The step's own bookkeeping: checksums of the version's files, and the journal row.
     let bookkeeping = |d: &mut dyn Driver| -> Result<()> {
         match step.direction {
@@ -760,7 +906,7 @@ fn run_step(
     Ok(Applied {
         step: *step,
         identifier: identifier.to_string(),
-        file: file.map(|f| f.name.clone()),
+        file: file_name.map(str::to_string),
         elapsed,
     })
 }

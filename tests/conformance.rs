@@ -46,8 +46,10 @@ fn tables(d: &mut dyn Driver) -> Vec<String> {
         .expect("list tables")
         .into_iter()
         .filter_map(|r| r.into_iter().next().and_then(Value::into_string))
-        // migrate's own side tables (journal, checksums) are checked separately
-        .filter(|t| !t.ends_with("_journal") && !t.ends_with("_checksums"))
+        // migrate's own side tables (journal, checksums, stored downs) are checked separately
+        .filter(|t| {
+            !t.ends_with("_journal") && !t.ends_with("_checksums") && !t.ends_with("_downs")
+        })
         .collect()
 }
 

@@ -141,6 +141,39 @@ impl Env {
         self.run_bin(jobserver(), &all)
     }
 
+    /// `JOBSERVER_EMBED_UP_TO=<up_to> jobserver --db <tmp>/job.db ARGS`: the previous
+    /// release, which shipped the migrations up to `up_to`.
+    fn previous_release(&self, up_to: u64, args: &[&str]) -> Transcript {
+        let db = self.db().display().to_string();
+        let mut all = vec!["--db", db.as_str()];
+        all.extend_from_slice(args);
+        let out = self
+            .command_for(jobserver())
+            .args(&all)
+            .env("JOBSERVER_EMBED_UP_TO", up_to.to_string())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("spawn jobserver");
+        Transcript {
+            code: out.status.code().unwrap_or(-1),
+            stdout: self.filter(&String::from_utf8_lossy(&out.stdout)),
+            stderr: self.filter(&String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+
+    /// The schema without migrate's own tables: `(type, name, sql)` of every object, the
+    /// SQL without double quotes (a table renamed by `ALTER TABLE` keeps a quoted name).
+    fn schema(&self) -> Vec<(String, String, Option<String>)> {
+        let c = self.conn();
+        let mut st = c
+            .prepare("SELECT type, name, replace(sql, '\"', '') FROM sqlite_master WHERE name NOT LIKE '%schema_migrations%' AND name <> 'version_unique' ORDER BY type, name")
+            .expect("prepare");
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
     /// `migrate -path <dir> -database <url> ARGS`
     fn migrate_dir(&self, path: &Path, args: &[&str]) -> Transcript {
         let p = path.display().to_string();
@@ -325,6 +358,49 @@ fn jobserver_fresh_install_upgrade_revert() {
     assert_eq!(step(&e, &["--migrate-db"]), 0);
     assert_eq!(e.rows(), vec![(6, false)]);
     assert_snapshot!(t);
+}
+
+/// The rollback of a release after the fact: the newer binary migrated to 6 and is gone;
+/// the previous release (migrations up to 4) refuses to start, naming -downgrade-db, brings
+/// the database down with the down SQL stored when 5 and 6 were applied, and serves. The
+/// schema is then the one the previous release builds itself, for every older release.
+#[test]
+fn jobserver_previous_release_downgrades_with_stored_down_sql() {
+    let e = Env::new();
+    let mut t = String::new();
+    let mut step = |e: &Env, release: Option<u64>, args: &[&str]| {
+        let (r, env) = match release {
+            Some(n) => (
+                e.previous_release(n, args),
+                format!("JOBSERVER_EMBED_UP_TO={n} "),
+            ),
+            None => (e.jobserver(args), String::new()),
+        };
+        t.push_str(
+            &format!("$ {env}jobserver --db DB {}\n{r}\n", args.join(" ")).replace(" \n", "\n"),
+        );
+        r.code
+    };
+    assert_eq!(step(&e, None, &["-migrate-db"]), 0);
+    assert_eq!(step(&e, Some(4), &[]), i32::from(exit::AHEAD));
+    assert_eq!(step(&e, Some(4), &["-downgrade-db"]), 0);
+    assert_eq!(e.rows(), vec![(4, false)]);
+    assert_eq!(step(&e, Some(4), &[]), 0);
+    assert_eq!(step(&e, None, &[]), i32::from(exit::BEHIND));
+    assert_eq!(step(&e, None, &["-migrate-db"]), 0);
+    assert_eq!(e.rows(), vec![(6, false)]);
+    assert_snapshot!(t);
+    for k in 1..=5u64 {
+        let fresh = Env::new();
+        assert_eq!(fresh.previous_release(k, &["-migrate-db"]).code, 0);
+        let e = Env::new();
+        assert_eq!(e.jobserver(&["-migrate-db"]).code, 0);
+        let r = e.previous_release(k, &["-downgrade-db", "-no-backup"]);
+        assert_eq!(r.code, 0, "{k}: {r}");
+        assert_eq!(e.rows(), vec![(i64::try_from(k).expect("k"), false)]);
+        assert_eq!(e.schema(), fresh.schema(), "release {k}");
+        assert_eq!(e.previous_release(k, &[]).code, 0, "release {k} serves");
+    }
 }
 
 #[test]

@@ -523,7 +523,7 @@ fn postgres_latin1_database_applies_any_file_name() {
 }
 
 /// Migrations table names whose derived side-table names pass the server's limit: every
-/// command works, the names fit, the two side tables differ, and two long names that share
+/// command works, the names fit, the side tables differ, and two long names that share
 /// their start get different side tables.
 fn long_table_names(server: Server, lengths: &[usize], max: usize) {
     let Some(db) = fresh(server) else {
@@ -556,7 +556,8 @@ fn long_table_names(server: Server, lengths: &[usize], max: usize) {
             }
             let mut d = open(&url);
             let (c, j) = migrate::journal::table_names(&*d);
-            for name in [&c, &j] {
+            let downs = migrate::journal::downs_table_name(&*d);
+            for name in [&c, &j, &downs] {
                 let size = match server {
                     Server::Postgres => name.len(),
                     Server::Mysql => name.chars().count(),

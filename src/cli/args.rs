@@ -239,6 +239,7 @@ fn global_flags() -> FlagSet {
         d("source", Kind::String, ""),
         d("migrate-db", Kind::Bool, "false"),
         d("revert-db", Kind::Bool, "false"),
+        d("downgrade-db", Kind::Bool, "false"),
         d("force-db", Kind::String, ""),
         d("db-status", Kind::Bool, "false"),
     ];
@@ -264,6 +265,7 @@ fn is_global(name: &str) -> bool {
         "source",
         "migrate-db",
         "revert-db",
+        "downgrade-db",
         "force-db",
         "db-status",
     ];
@@ -395,6 +397,9 @@ fn db_command(p: &Parsed, force_without_value: bool) -> Result<Option<DbCommand>
     if p.bool("revert-db") {
         given.push(DbCommand::Revert);
     }
+    if p.bool("downgrade-db") {
+        given.push(DbCommand::Downgrade);
+    }
     if force_without_value || p.is_set("force-db") {
         // A value that is not an integer is treated as a missing one: refused, explained.
         given.push(DbCommand::Force(parse_int(&p.string("force-db"))));
@@ -407,7 +412,7 @@ fn db_command(p: &Parsed, force_without_value: bool) -> Result<Option<DbCommand>
         [one] => Ok(Some(*one)),
         _ => Err(exit(
             2,
-            "error: use only one of -migrate-db, -revert-db, -force-db V, -db-status\n",
+            "error: use only one of -migrate-db, -revert-db, -downgrade-db, -force-db V, -db-status\n",
         )),
     }
 }
@@ -416,6 +421,7 @@ fn db_option(cmd: DbCommand) -> &'static str {
     match cmd {
         DbCommand::Migrate => "-migrate-db",
         DbCommand::Revert => "-revert-db",
+        DbCommand::Downgrade => "-downgrade-db",
         DbCommand::Force(_) => "-force-db",
         DbCommand::Status => "-db-status",
     }
@@ -796,6 +802,7 @@ impl Command {
             "backup",
             "restore",
             "-revert-db",
+            "-downgrade-db",
             "-force-db",
         ])
     }
@@ -804,7 +811,7 @@ impl Command {
     pub fn honours(&self, option: &str) -> bool {
         let migrates = self.is(&["up", "down", "goto"]);
         let changes = self.changes_database();
-        let db_changes = self.is(&["-migrate-db", "-revert-db", "-force-db"]);
+        let db_changes = self.is(&["-migrate-db", "-revert-db", "-downgrade-db", "-force-db"]);
         let backs_up = changes || db_changes;
         match option {
             "dry-run" => self.dry_runs(),

@@ -46,6 +46,7 @@ fn observe_log(e: &Event<'_>, log: Log) {
                 log.println(&line);
             }
         }
+        Event::StoredDown { stored, .. } => log.println(&stored.describe()),
         Event::Allowed { problem } => log.println(&format!("warning: {problem} (allowed)")),
         Event::RolledBack { .. } => log.println(
             "-single-transaction: the run failed and was rolled back as a whole; no step of it is applied",

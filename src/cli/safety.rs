@@ -347,6 +347,8 @@ fn print_plan(m: &mut migrate::Migrator, target: Target, log: super::log::Log) -
         }
         Err(e) => return fatal_err(&log, &e),
     };
+    // Down steps whose file is absent run the down SQL stored when the version was applied.
+    let stored = m.judge(target).map(|j| j.stored).unwrap_or_default();
     let mut out = String::new();
     let from = match current {
         Ok(DbVersion::Clean(v)) => v.to_string(),
@@ -384,10 +386,24 @@ fn print_plan(m: &mut migrate::Migrator, target: Target, log: super::log::Log) -
                     out.push('\n');
                 }
             }
-            None => out.push_str(&format!(
-                "\n-- {} ({dir}, then at version {to})\n-- no file: only the version changes\n",
-                log_string(step, "<empty>")
-            )),
+            None => match stored.get(&step.version) {
+                Some(s) if step.direction == Direction::Down => {
+                    out.push_str(&format!(
+                        "\n-- {} ({dir}, then at version {to})\n-- stored down SQL of {} (the file is absent)\n-- sha256: {}\n",
+                        log_string(step, &s.identifier()),
+                        s.file,
+                        s.checksum
+                    ));
+                    out.push_str(&s.body);
+                    if !s.body.ends_with('\n') {
+                        out.push('\n');
+                    }
+                }
+                _ => out.push_str(&format!(
+                    "\n-- {} ({dir}, then at version {to})\n-- no file: only the version changes\n",
+                    log_string(step, "<empty>")
+                )),
+            },
         }
     }
     super::log::out(&out);

@@ -130,7 +130,7 @@ migrate's own options, before the command or anywhere after a command that honou
 (an option a command cannot honour is refused):
 {}
 Database commands, instead of COMMAND (as an application's release binary runs them):
-  -migrate-db | -revert-db | -force-db V | -db-status
+  -migrate-db | -revert-db | -downgrade-db | -force-db V | -db-status
 
 -database falls back to $DATABASE_URL.
 ",

@@ -128,7 +128,7 @@ pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Whether a database holds anything a backup would protect: the file exists and is not
 /// empty, and either a version is recorded or some table besides migrate's own ones (the
-/// version table, `<t>_journal`, `<t>_checksums`, `<t>_identity`) exists. A database with no version and
+/// version table, `<t>_journal`, `<t>_checksums`, `<t>_identity`, `<t>_downs`) exists. A database with no version and
 /// nothing but migrate's tables has nothing to lose.
 pub fn worth_backing_up(d: &mut dyn Driver, db: &Path) -> Result<bool> {
     if !has_content(db) {
@@ -139,13 +139,15 @@ pub fn worth_backing_up(d: &mut dyn Driver, db: &Path) -> Result<bool> {
     }
     let t = d.table().to_string();
     let (checksums, journal) = crate::journal::table_names(d);
+    let downs = crate::journal::downs_table_name(d);
     let rows = d.query(
-        "SELECT count(*) FROM main.sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3, ?4)",
+        "SELECT count(*) FROM main.sqlite_master WHERE tbl_name NOT IN (?1, ?2, ?3, ?4, ?5)",
         &[
             Value::Text(backup::identity_table(&t)),
             Value::Text(t),
             Value::Text(journal),
             Value::Text(checksums),
+            Value::Text(downs),
         ],
     )?;
     Ok(rows

@@ -35,6 +35,7 @@ const COMMANDS: &[&[&str]] = &[
     &["rehearse", "goto", "3"],
     &["-migrate-db"],
     &["-revert-db"],
+    &["-downgrade-db"],
     &["-force-db", "1"],
     &["-db-status"],
     &["upp"],
@@ -59,11 +60,20 @@ const OPTIONS: &[&[&str]] = &[
 fn honours(command: &str, option: &str) -> bool {
     let migrates = matches!(command, "up" | "down" | "goto");
     let changes = migrates || matches!(command, "drop" | "force");
-    let db_changes = matches!(command, "-migrate-db" | "-revert-db" | "-force-db");
+    let db_changes = matches!(
+        command,
+        "-migrate-db" | "-revert-db" | "-downgrade-db" | "-force-db"
+    );
     match option {
         "-dry-run" => !matches!(
             command,
-            "create" | "repair" | "backup" | "restore" | "-revert-db" | "-force-db"
+            "create"
+                | "repair"
+                | "backup"
+                | "restore"
+                | "-revert-db"
+                | "-downgrade-db"
+                | "-force-db"
         ),
         "-allow-drift" | "-allow-missing" | "-allow-out-of-order" | "-single-transaction" => {
             migrates
@@ -412,7 +422,7 @@ fn dry_run_drop_on_servers() {
         assert_eq!(t.code, 0, "{t}");
         assert!(
             t.stdout
-                .starts_with("-- dry run: drop would remove 5 object(s)"),
+                .starts_with("-- dry run: drop would remove 6 object(s)"),
             "{}: {t}",
             server.label()
         );
@@ -421,6 +431,7 @@ fn dry_run_drop_on_servers() {
             "posts",
             "schema_migrations",
             "schema_migrations_checksums",
+            "schema_migrations_downs",
             "schema_migrations_journal",
         ];
         for table in tables {

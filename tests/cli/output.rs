@@ -153,6 +153,7 @@ fn cases() -> Vec<Case> {
         case("rehearse", "basic", UP1, &["rehearse"]),
         case("-revert-db", "basic", UP, &["-revert-db"]),
         case("-force-db 1", "basic", UP, &["-force-db", "1"]),
+        case("-downgrade-db (not ahead)", "basic", UP, &["-downgrade-db"]),
         case("version (nil)", "basic", &[], &["version"]),
         case(
             "validate json",
