@@ -66,7 +66,8 @@ fn stdio(sink: Sink) -> Stdio {
 }
 
 /// The harness's filter, times with milliseconds as `[UTC]`, JSON durations as `[N]`,
-/// `create`'s time-stamped names as `[YYYYMMDDhhmmss]`.
+/// `create`'s time-stamped names as `[YYYYMMDDhhmmss]`, `history`'s durations as `[N]ms`
+/// with its column padding folded.
 fn filter(e: &Env, b: &[u8]) -> String {
     let s = e.filter(&String::from_utf8_lossy(b));
     let ms = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z").expect("regex");
@@ -75,7 +76,12 @@ fn filter(e: &Env, b: &[u8]) -> String {
     let s = took.replace_all(&s, r#""duration_ms": [N]"#);
     // `create`'s default file names start with the time (two runs can straddle a second).
     let stamp = regex::Regex::new(r"/\d{14}_").expect("regex");
-    stamp.replace_all(&s, "/[YYYYMMDDhhmmss]_").into_owned()
+    let s = stamp.replace_all(&s, "/[YYYYMMDDhhmmss]_");
+    // `history`'s TOOK column: its width follows the longest duration.
+    let took = regex::Regex::new(r"\b\d+ms\b").expect("regex");
+    let s = took.replace_all(&s, "[N]ms");
+    let columns = regex::Regex::new(r" {2,}").expect("regex");
+    columns.replace_all(&s, " ").into_owned()
 }
 
 fn run(e: &Env, mut c: Command, out: Sink, err: Sink) -> Outcome {
