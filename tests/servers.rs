@@ -595,3 +595,45 @@ fn postgres_tls_follows_sslmode() {
     }
     assert_snapshot!(s);
 }
+
+/// A PostgreSQL URL without a host connects to `localhost` and one without a user connects
+/// as the user the process runs as, as lib/pq does for golang-migrate.
+#[test]
+fn postgres_empty_host_and_user_are_lib_pqs_defaults() {
+    let Some(db) = fresh(Server::Postgres) else {
+        return;
+    };
+    let name = &db.name;
+    let t = run_url(
+        &db,
+        &format!("postgres://postgres@/{name}?sslmode=disable"),
+        "basic",
+        &["up", "1"],
+    );
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(version(&db), DbVersion::Clean(1));
+    // The process user's role (trust authentication here): root in CI and for a developer
+    // working as root; another user needs a role of that name to run this half.
+    let who = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|r| r.split_whitespace().next() == Some("0"))
+        })
+        .unwrap_or(false);
+    if !who {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"\n*** SKIPPED the no-user half of postgres_empty_host_and_user_are_lib_pqs_defaults: not root ***\n",
+        );
+        return;
+    }
+    let t = run_url(
+        &db,
+        &format!("postgres:///{name}?sslmode=disable"),
+        "basic",
+        &["version"],
+    );
+    assert_eq!((t.code, t.stderr.as_str()), (0, "1\n"), "{t}");
+}

@@ -138,6 +138,27 @@ fn escape_option(v: &str) -> String {
     v.replace('\\', "\\\\").replace(' ', "\\ ")
 }
 
+/// The name of the user the process runs as (Go's `user.Current()`, which lib/pq uses when
+/// the URL names none): the passwd entry of the real uid, else `$USER`.
+fn process_user() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok();
+    let uid = status.as_deref().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_string)
+    });
+    let from_passwd = uid.and_then(|uid| {
+        std::fs::read_to_string("/etc/passwd").ok().and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+            })
+        })
+    });
+    from_passwd.or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+}
+
 fn connect_config(url: &DatabaseUrl) -> Result<Connect> {
     let enc = |s: &str| {
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -170,6 +191,16 @@ fn connect_config(url: &DatabaseUrl) -> Result<Connect> {
     let mut config: Config = s
         .parse()
         .map_err(|e: postgres::Error| Error::Other(e.to_string()))?;
+    // lib/pq's defaults for what the URL leaves out: host `localhost` (the port is 5432
+    // already), and the user the process runs as.
+    if config.get_hosts().is_empty() {
+        config.host("localhost");
+    }
+    if config.get_user().is_none() {
+        if let Some(user) = process_user() {
+            config.user(&user);
+        }
+    }
     let mode = match ssl.as_str() {
         "disable" => SslMode::Disable,
         "allow" | "prefer" => SslMode::Prefer,
