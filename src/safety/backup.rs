@@ -391,13 +391,38 @@ pub fn prune_keeping(
     table: &str,
     spare: Option<&Path>,
 ) -> Result<Vec<PathBuf>> {
-    if keep == 0 {
+    prune_sized(db, dir, keep, 0, table, spare)
+}
+
+/// [`prune_keeping`] with a size limit too: after the count rule, the oldest of `db`'s
+/// verified backups are removed while their total size exceeds `max_size` bytes (0: no
+/// limit). The newest backup is always kept, even alone over the limit.
+pub fn prune_sized(
+    db: &Path,
+    dir: &Path,
+    keep: usize,
+    max_size: u64,
+    table: &str,
+    spare: Option<&Path>,
+) -> Result<Vec<PathBuf>> {
+    if keep == 0 && max_size == 0 {
         return Ok(Vec::new());
     }
     let spare = spare.and_then(|p| std::fs::canonicalize(p).ok());
     let mut all = list(db, dir, table)?;
     all.retain(|b| spare.is_none() || std::fs::canonicalize(&b.path).ok() != spare);
-    let excess = all.len().saturating_sub(keep);
+    let mut excess = if keep == 0 {
+        0
+    } else {
+        all.len().saturating_sub(keep)
+    };
+    if max_size > 0 {
+        let mut total: u64 = all[excess..].iter().map(|b| b.size).sum();
+        while excess + 1 < all.len() && total > max_size {
+            total -= all[excess].size;
+            excess += 1;
+        }
+    }
     let mut removed = Vec::new();
     for b in all.into_iter().take(excess) {
         std::fs::remove_file(&b.path).map_err(|e| Error::Safety {
@@ -410,6 +435,85 @@ pub fn prune_keeping(
         let _ = sync_dir(dir);
     }
     Ok(removed)
+}
+
+/// The bytes a backup of `db` may take: the database file and its `-wal` (a backup holds
+/// every page of the database as a reader sees it, at most both together).
+pub fn needed_space(db: &Path) -> u64 {
+    let len = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    len(db) + len(Path::new(&wal))
+}
+
+/// The bytes an unprivileged writer can still write in the file system that holds `dir`
+/// (or, while `dir` does not exist yet, its nearest existing ancestor). `None` when it
+/// cannot be told.
+pub fn free_space(dir: &Path) -> Option<u64> {
+    let mut p = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    while !p.exists() {
+        p = match p.parent() {
+            Some(q) if !q.as_os_str().is_empty() => q,
+            _ => Path::new("."),
+        };
+    }
+    statvfs_free(p)
+}
+
+#[cfg(unix)]
+fn statvfs_free(p: &Path) -> Option<u64> {
+    let st = rustix::fs::statvfs(p).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn statvfs_free(_: &Path) -> Option<u64> {
+    None
+}
+
+/// A size for people: `734.0 MB (769654784 bytes)`, in powers of 1000.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} bytes");
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    format!("{v:.1} {} ({n} bytes)", UNITS[u])
+}
+
+/// Refuses a backup of `db` into `dir` that cannot fit, before anything is written: the
+/// error names both sizes and the ways out. A file system whose free space cannot be told
+/// is not refused (the copy itself then fails cleanly if the space runs out).
+pub fn check_space(db: &Path, dir: &Path) -> Result<()> {
+    let need = needed_space(db);
+    let Some(free) = free_space(dir) else {
+        return Ok(());
+    };
+    if need <= free {
+        return Ok(());
+    }
+    Err(Error::Safety {
+        msg: format!(
+            "cannot back up the database to {}: not enough free space: the backup of {} needs {}, the file system has {} free",
+            dir.display(),
+            db.display(),
+            human_size(need),
+            human_size(free)
+        ),
+        hint: Some(
+            "nothing was changed; put backups on a volume with room (-backup-dir / x-backup-dir), keep fewer or smaller backups (-backup-keep, -backup-max-size) or remove old ones (see `migrate backups`), or run with -no-backup".into(),
+        ),
+    })
 }
 
 /// Backs `db` up into `dir` as `<db>.backup-<version>-<now>`; returns the new file.
@@ -427,6 +531,7 @@ pub fn create(db: &Path, dir: &Path, version: &DbVersion, table: &str) -> Result
         path: path.to_path_buf(),
         reason,
     };
+    check_space(db, dir)?;
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e.to_string()))?;
     // A name is taken by a backup made in the same second, or by the `.partial` file a
     // killed run left behind (never reused: it may be another process's copy in progress).

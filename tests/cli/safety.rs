@@ -344,6 +344,48 @@ fn safety_full_disk_fails_before_any_change() {
     assert_eq!(e.rows(), vec![(1, false)]);
 }
 
+/// A backup that cannot fit in the destination is refused before anything is written or
+/// changed, naming what it needs, what is free, and the ways out.
+#[test]
+fn safety_space_is_checked_before_the_backup() {
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    e.conn()
+        .execute_batch(
+            "CREATE TABLE blob (b BLOB); INSERT INTO blob SELECT randomblob(100000) FROM generate_series(1, 30);",
+        )
+        .or_else(|_| {
+            e.conn().execute_batch(
+                "CREATE TABLE IF NOT EXISTS blob (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30) INSERT INTO blob SELECT randomblob(100000) FROM n;",
+            )
+        })
+        .expect("fill");
+    let dir = e.path("small");
+    if !mount_tmpfs(&dir, "size=2m") {
+        eprintln!("SKIPPED safety_space_is_checked_before_the_backup: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let before = e.dump();
+    let t = e.migrate(&["-backup-dir", &dir.display().to_string(), "up"]);
+    let left: Vec<_> = std::fs::read_dir(&dir).expect("ls").flatten().collect();
+    umount(&dir);
+    assert_eq!(t.code, 1, "{t}");
+    let size = std::fs::metadata(e.db()).expect("size").len();
+    assert!(
+        t.stderr.contains("not enough free space")
+            && t.stderr.contains(&format!(" MB ({size} bytes), the file system has "))
+            && t.stderr.contains("2.1 MB (2097152 bytes) free"),
+        "{t}"
+    );
+    for way in ["-backup-dir", "-backup-keep", "-backup-max-size", "-no-backup"] {
+        assert!(t.stderr.contains(way), "{way}: {t}");
+    }
+    assert!(left.is_empty(), "nothing written: {left:?}");
+    assert_eq!(e.dump(), before);
+    assert_eq!(identity(&e.db()), None, "no identity written");
+    assert_eq!(e.rows(), vec![(1, false)]);
+}
+
 #[test]
 fn safety_backup_dir_url_parameter() {
     let e = Env::with("basic");
