@@ -281,7 +281,9 @@ fn run_command(ctx: &mut Ctx, cli: &Cli) -> Code {
 fn unknown_command(word: &str) -> Code {
     let quoted = migrate::gocompat::quote::quote(word);
     match args::closest(word) {
-        Some(c) => log::errln(&format!("error: unknown command {quoted}; did you mean {c}?")),
+        Some(c) => log::errln(&format!(
+            "error: unknown command {quoted}; did you mean {c}?"
+        )),
         None => log::errln(&format!("error: unknown command {quoted}")),
     }
     log::err(&usage::global());

@@ -24,16 +24,47 @@ pub struct Flags {
     pub dry_run: bool,
     /// `-integrity-check` had a value other than quick/full.
     pub bad_check: Option<String>,
+    /// `-backup-max-size` was not a size.
+    pub bad_max_size: Option<String>,
+}
+
+/// A size with an optional unit: `0`, `500000`, `750MB`, `20GB`, `2GiB` (kB/MB/GB/TB in
+/// powers of 1000, KiB/MiB/GiB/TiB in powers of 1024; case-insensitive, `B` optional).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    if digits.is_empty() {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let unit = unit.strip_suffix('b').unwrap_or(&unit);
+    let mul: u64 = match unit {
+        "" => 1,
+        "k" => 1_000,
+        "m" => 1_000_000,
+        "g" => 1_000_000_000,
+        "t" => 1_000_000_000_000,
+        "ki" => 1 << 10,
+        "mi" => 1 << 20,
+        "gi" => 1 << 30,
+        "ti" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(mul)
 }
 
 impl Flags {
     pub fn from(p: &Parsed) -> Flags {
         let dir = p.string("backup-dir");
         let check = p.string("integrity-check");
+        let max_size = p.string("backup-max-size");
         Flags {
             opts: Options {
                 backup_dir: (!dir.is_empty()).then(|| PathBuf::from(dir)),
                 keep: usize::try_from(p.uint("backup-keep")).unwrap_or(usize::MAX),
+                max_size: parse_size(&max_size).unwrap_or(0),
                 no_backup: p.bool("no-backup"),
                 check: Check::parse(&check).unwrap_or_default(),
             },
@@ -41,6 +72,7 @@ impl Flags {
             optimize: p.bool("optimize"),
             dry_run: p.bool("dry-run"),
             bad_check: Check::parse(&check).is_none().then_some(check),
+            bad_max_size: parse_size(&max_size).is_none().then_some(max_size),
         }
     }
 }
@@ -52,6 +84,8 @@ pub struct RunState {
     changed: bool,
     backup: Option<PathBuf>,
     fk_before: usize,
+    /// The version the backup was taken at, for a run that migrates (steps planned).
+    migrates_from: Option<DbVersion>,
 }
 
 /// Installs the before-change hook (integrity check, backup, retention) on a command that
@@ -69,7 +103,7 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
     let log = ctx.log;
     let st = Arc::clone(&state);
     let url = ctx.database_url.clone();
-    m.set_before_change(Box::new(move |d, _plan: &Plan| {
+    m.set_before_change(Box::new(move |d, plan: &Plan| {
         let mut s = st.lock().map_err(|_| Error::Other("safety state poisoned".into()))?;
         s.changed = true;
         let problems = integrity::check(d, opts.check);
@@ -91,10 +125,19 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
                 s.fk_before
             ));
         }
+        let before = d.version()?;
         let Some(b) = safety::auto_backup(d, &db, &dir, &opts)? else {
             return Ok(());
         };
-        log.println(&format!("Database backup created: {}", b.path.display()));
+        s.migrates_from = (!plan.steps.is_empty()).then_some(before);
+        if b.reused {
+            log.println(&format!(
+                "Database backup reused: {} (the database has not changed since it was taken)",
+                b.path.display()
+            ));
+        } else {
+            log.println(&format!("Database backup created: {}", b.path.display()));
+        }
         for p in &b.pruned {
             log.verbose(&format!("Removed old backup {}", p.display()));
         }
@@ -172,8 +215,8 @@ fn shell_quote(s: &str) -> String {
 /// failure the restore command (or, with `-restore-on-failure`, the restore itself).
 pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: Code) -> Code {
     let log = ctx.log;
-    let (changed, backup, fk_before) = match state.lock() {
-        Ok(s) => (s.changed, s.backup.clone(), s.fk_before),
+    let (changed, backup, fk_before, migrates_from) = match state.lock() {
+        Ok(s) => (s.changed, s.backup.clone(), s.fk_before, s.migrates_from),
         Err(_) => return code,
     };
     let Ok(m) = ctx.migrator.as_mut() else {
@@ -227,6 +270,20 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
         }
     };
     let Some(problem) = problem else {
+        // A migrating run that failed before any step committed, at the version its
+        // backup was taken at, changed nothing but migrate's journal: the backup still
+        // stands for the database, and a retry reuses it.
+        if let (Some(b), Some(from), Some(db)) = (&backup, migrates_from, &db) {
+            let unchanged = code != 0
+                && super::failure::steps_finished() == 0
+                && m.version().is_ok_and(|v| v == from);
+            if unchanged {
+                let table = m.driver().table().to_string();
+                if let Err(e) = safety::remember_unchanged(db, b, &table) {
+                    log.verbose(&format!("the backup cannot be marked as reusable: {e}"));
+                }
+            }
+        }
         return code;
     };
     if code == 0 {
@@ -459,7 +516,14 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                     safety::short(&e)
                 ));
             }
-            if let Ok(removed) = backup::prune(&db, &dir, flags.opts.keep, &table) {
+            if let Ok(removed) = backup::prune_sized(
+                &db,
+                &dir,
+                flags.opts.keep,
+                flags.opts.max_size,
+                &table,
+                None,
+            ) {
                 for r in removed {
                     log.verbose(&format!("Removed old backup {}", r.display()));
                 }

@@ -255,7 +255,13 @@ pub fn identity_of_backup(p: &Path, table: &str) -> std::result::Result<Option<S
     if let Some(kind) = file_kind(p) {
         return Err(kind.into());
     }
-    // A URI, so `immutable=1` keeps SQLite from creating -wal/-shm files or taking locks.
+    let c = open_immutable(p).map_err(|e| crate::driver::sqlite::message(&e))?;
+    read_identity(&c, table).map_err(|e| crate::driver::sqlite::message(&e))
+}
+
+/// Opens a backup file read-only through a URI with `immutable=1`, so SQLite creates no
+/// -wal/-shm files beside it and takes no locks.
+fn open_immutable(p: &Path) -> rusqlite::Result<Connection> {
     const ESCAPE: &percent_encoding::AsciiSet =
         &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
     let bytes = p.as_os_str().as_encoded_bytes();
@@ -263,14 +269,168 @@ pub fn identity_of_backup(p: &Path, table: &str) -> std::result::Result<Option<S
         "file:{}?immutable=1",
         percent_encoding::percent_encode(bytes, ESCAPE)
     );
-    let c = Connection::open_with_flags(
+    Connection::open_with_flags(
         &uri,
         OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| crate::driver::sqlite::message(&e))?;
-    read_identity(&c, table).map_err(|e| crate::driver::sqlite::message(&e))
+}
+
+/// The column of a backup's identity table that holds the state of its database when it
+/// was last known to equal the backup (see [`state_stamp`]).
+const STATE_COLUMN: &str = "source_state";
+
+/// A stamp of the database file's committed state, equal for two calls only if no
+/// transaction changed the database between them:
+///
+/// - rollback-journal modes: the file change counter (header offset 24, which SQLite
+///   increments on every transaction that changes the file outside WAL mode) and the
+///   file's size, read while a read transaction holds writers out (a hot journal is
+///   rolled back first);
+/// - WAL mode (where the counter is not kept up to date): a `wal_checkpoint(TRUNCATE)`
+///   that must empty the WAL, then the SHA-256 of the file, read while a read
+///   transaction on the empty WAL keeps checkpoints from writing to the file.
+///
+/// `None` when it cannot be told right now (another connection holds a lock, a reader
+/// keeps the WAL from being emptied, an I/O error): the caller then treats the database
+/// as changed. Waits for no lock.
+pub fn state_stamp(db: &Path) -> Option<String> {
+    let c = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    let mode: String = c
+        .query_row("PRAGMA main.journal_mode", [], |r| r.get(0))
+        .ok()?;
+    let wal = mode.eq_ignore_ascii_case("wal");
+    if wal {
+        let (busy, log): (i64, i64) = c
+            .query_row("PRAGMA main.wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .ok()?;
+        if busy != 0 || log > 0 {
+            return None;
+        }
+    }
+    c.execute_batch("BEGIN").ok()?;
+    let stamp = (|| -> Option<String> {
+        c.query_row("SELECT count(*) FROM main.sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .ok()?;
+        let mut f = std::fs::File::open(db).ok()?;
+        if wal {
+            let mut w = db.as_os_str().to_owned();
+            w.push("-wal");
+            if std::fs::metadata(Path::new(&w)).is_ok_and(|m| m.len() > 0) {
+                return None;
+            }
+            Some(format!("wal:{}", hash_reader(&mut f).ok()?))
+        } else {
+            use std::io::Read;
+            let mut header = [0u8; 28];
+            f.read_exact(&mut header).ok()?;
+            let counter = u32::from_be_bytes([header[24], header[25], header[26], header[27]]);
+            let len = f.metadata().ok()?.len();
+            Some(format!("rollback:{counter}:{len}"))
+        }
+    })();
+    let _ = c.execute_batch("COMMIT");
+    stamp
+}
+
+/// SHA-256 of everything `r` yields, in hex, read in 1 MiB pieces (memory stays flat).
+fn hash_reader(r: &mut impl std::io::Read) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The database state recorded in a backup by [`record_state`], if any.
+pub fn recorded_state(backup: &Path, table: &str) -> Option<String> {
+    let c = open_immutable(backup).ok()?;
+    c.query_row(
+        &format!(
+            "SELECT {STATE_COLUMN} FROM main.{} ORDER BY rowid LIMIT 1",
+            quoted(&identity_table(table))
+        ),
+        [],
+        |r| r.get::<_, Option<String>>(0),
+    )
+    .ok()
+    .flatten()
+}
+
+/// Records in `backup` (a backup carrying an identity) that its database is in state
+/// `stamp` (from [`state_stamp`]) and still equals the backup apart from migrate's own
+/// journal rows; `None` forgets any recorded state. The backup's data is not touched,
+/// only its identity row; the file is fsynced.
+pub fn record_state(
+    backup: &Path,
+    table: &str,
+    stamp: Option<&str>,
+) -> std::result::Result<(), String> {
+    let c = open_bounded(backup, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
+    let t = quoted(&identity_table(table));
+    let has_column: i64 = c
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM pragma_table_info('{}') WHERE name = '{STATE_COLUMN}'",
+                identity_table(table).replace('\'', "''")
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| e.to_string())?;
+    if has_column == 0 {
+        if stamp.is_none() {
+            return Ok(());
+        }
+        c.execute_batch(&format!(
+            "ALTER TABLE main.{t} ADD COLUMN {STATE_COLUMN} TEXT"
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    c.execute(&format!("UPDATE main.{t} SET {STATE_COLUMN} = ?1"), [stamp])
+        .map_err(|e| e.to_string())?;
+    c.close().map_err(|(_, e)| e.to_string())?;
+    std::fs::File::open(backup)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("fsync: {e}"))
+}
+
+/// The newest of `db`'s backups in `dir`, when it can stand for a new one: it is of the
+/// same version, and the database's state (see [`state_stamp`]) is the one recorded in
+/// it by [`record_state`].
+pub fn reusable(db: &Path, dir: &Path, version: &DbVersion, table: &str) -> Option<BackupInfo> {
+    // By name first, and the state (which waits for no lock) before the list (whose
+    // identity check waits for a locked database): no backup of this version, or a
+    // locked database, costs no wait.
+    let prefix = name_prefix(db);
+    let tag = version_tag(version);
+    let named = std::fs::read_dir(dir).ok()?.flatten().any(|e| {
+        parse_name(&prefix, &e.file_name().to_string_lossy()).is_some_and(|(v, _, _)| v == tag)
+    });
+    if !named {
+        return None;
+    }
+    let now = state_stamp(db)?;
+    let newest = list(db, dir, table).ok()?.pop()?;
+    if newest.version != version_tag(version) {
+        return None;
+    }
+    (recorded_state(&newest.path, table)? == now).then_some(newest)
 }
 
 /// Whether the backup file `p` belongs to the database whose identity is `own`: `Ok(())`
@@ -680,6 +840,15 @@ fn write(
             write_identity(&c, table, &id).map_err(|e| format!("identity: {e}"))?;
         }
     }
+    // A database restored from a backup carries that backup's recorded state: a new
+    // backup starts without one.
+    let _ = c.execute(
+        &format!(
+            "UPDATE main.{} SET {STATE_COLUMN} = NULL",
+            quoted(&identity_table(table))
+        ),
+        [],
+    );
     c.close().map_err(|(_, e)| e.to_string())?;
     std::fs::File::open(partial)
         .and_then(|f| f.sync_all())

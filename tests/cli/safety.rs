@@ -373,11 +373,17 @@ fn safety_space_is_checked_before_the_backup() {
     let size = std::fs::metadata(e.db()).expect("size").len();
     assert!(
         t.stderr.contains("not enough free space")
-            && t.stderr.contains(&format!(" MB ({size} bytes), the file system has "))
+            && t.stderr
+                .contains(&format!(" MB ({size} bytes), the file system has "))
             && t.stderr.contains("2.1 MB (2097152 bytes) free"),
         "{t}"
     );
-    for way in ["-backup-dir", "-backup-keep", "-backup-max-size", "-no-backup"] {
+    for way in [
+        "-backup-dir",
+        "-backup-keep",
+        "-backup-max-size",
+        "-no-backup",
+    ] {
         assert!(t.stderr.contains(way), "{way}: {t}");
     }
     assert!(left.is_empty(), "nothing written: {left:?}");
@@ -441,6 +447,88 @@ fn safety_restore_on_failure_after_dirty_run() {
     assert!(t.stderr.contains("Database restored from"), "{t}");
     assert_eq!(e.dump(), before);
     assert_eq!(e.rows(), vec![(2, false)]);
+}
+
+/// Retries of a failing migration reuse the backup while the database has not changed
+/// (one file, not one per try), in rollback-journal and WAL modes; any change the
+/// application makes in between (a new row, an update that keeps the file's size, a
+/// checkpointed WAL write that leaves the header's change counter alone) gets a new
+/// backup. The reused backup restores the database as it was.
+#[test]
+fn safety_retry_after_a_failed_migration_reuses_the_backup() {
+    type Change = (&'static str, &'static str);
+    let changes: [Change; 4] = [
+        ("insert", "INSERT INTO a (id) VALUES (2)"),
+        ("same-size update", "UPDATE a SET id = 3 WHERE id = 1"),
+        ("update back", "UPDATE a SET id = 1 WHERE id = 3"),
+        ("delete", "DELETE FROM a WHERE id = 1"),
+    ];
+    for mode in ["delete", "wal"] {
+        let e = Env::with("failing");
+        assert_eq!(e.migrate(&["up", "2"]).code, 0);
+        let c = e.conn();
+        let m: String = c
+            .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get(0))
+            .expect("mode");
+        assert_eq!(m, mode);
+        c.execute("INSERT INTO a (id) VALUES (1)", []).expect("row");
+        drop(c);
+        let before = e.dump();
+        let t = e.migrate(&["up"]);
+        assert_eq!(t.code, 1, "{mode}: {t}");
+        assert!(t.stderr.contains("Database backup created"), "{mode}: {t}");
+        assert_eq!(
+            e.rows(),
+            vec![(2, false)],
+            "{mode}: a transactional failure"
+        );
+        for retry in 0..2 {
+            let t = e.migrate(&["up"]);
+            assert_eq!(t.code, 1, "{mode}: {t}");
+            assert!(
+                t.stderr.contains("Database backup reused: ")
+                    && !t.stderr.contains("Database backup created"),
+                "{mode} retry {retry}: {t}"
+            );
+            assert_eq!(backups(e.dir.path()).len(), 1, "{mode} retry {retry}: {t}");
+        }
+        let first = backups(e.dir.path()).pop().expect("backup");
+        let mut expected = 1;
+        for (what, sql) in changes {
+            let c = e.conn();
+            c.execute(sql, []).expect(what);
+            if mode == "wal" {
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .expect("checkpoint");
+            }
+            drop(c);
+            let t = e.migrate(&["up"]);
+            assert_eq!(t.code, 1, "{mode} {what}: {t}");
+            expected += 1;
+            assert!(
+                t.stderr.contains("Database backup created"),
+                "{mode} after {what}: {t}"
+            );
+            assert_eq!(backups(e.dir.path()).len(), expected, "{mode} after {what}");
+            let t = e.migrate(&["up"]);
+            assert!(
+                t.stderr.contains("Database backup reused"),
+                "{mode} {what}: {t}"
+            );
+            assert_eq!(backups(e.dir.path()).len(), expected, "{mode} after {what}");
+        }
+        let newest = e.dump();
+        assert_eq!(
+            e.migrate(&["restore", &first.display().to_string()]).code,
+            0
+        );
+        let restored = e.dump();
+        assert_eq!(
+            restored, before,
+            "{mode}: the reused backup is the database as it was"
+        );
+        assert_ne!(newest, before);
+    }
 }
 
 #[test]
