@@ -699,6 +699,55 @@ pub fn rehearse_cmd(ctx: &mut Ctx, flags: &Flags, target: Result<Target, ArgErro
 mod tests {
     use super::*;
 
+    /// Sizes: every number with every unit parses to number × unit, case and a missing
+    /// `B` aside; anything else (no digits, unknown unit, overflow) is refused.
+    #[test]
+    fn backup_max_size_values() {
+        let units: [(&str, u64); 9] = [
+            ("", 1),
+            ("kB", 1_000),
+            ("MB", 1_000_000),
+            ("GB", 1_000_000_000),
+            ("TB", 1_000_000_000_000),
+            ("KiB", 1 << 10),
+            ("MiB", 1 << 20),
+            ("GiB", 1 << 30),
+            ("TiB", 1 << 40),
+        ];
+        for n in [0u64, 1, 7, 20, 999, 123_456] {
+            for (u, mul) in units {
+                for spelled in [
+                    u.to_string(),
+                    u.to_lowercase(),
+                    u.trim_end_matches('B').to_string(),
+                ] {
+                    assert_eq!(
+                        parse_size(&format!("{n}{spelled}")),
+                        Some(n * mul),
+                        "{n}{spelled}"
+                    );
+                    assert_eq!(
+                        parse_size(&format!("{n} {spelled}")),
+                        Some(n * mul),
+                        "{n} {spelled}"
+                    );
+                }
+            }
+        }
+        for bad in [
+            "",
+            "GB",
+            "-1",
+            "1.5GB",
+            "12XB",
+            "1 G B",
+            "99999999999999999999",
+            "20000000000TB",
+        ] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn hint_urls_are_redacted_and_quoted() {
         assert_eq!(url_word("sqlite3:///srv/app.db"), "sqlite3:///srv/app.db");

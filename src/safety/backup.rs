@@ -1084,6 +1084,62 @@ mod tests {
         }
     }
 
+    /// Generated cases: backups of varying sizes, then a prune with a count and a size
+    /// limit. What stays is the newest backups (a suffix of the list), the newest always;
+    /// at most `keep` of them (when `keep` > 0); their total within `max_size` unless the
+    /// newest alone exceeds it; and no more was removed than the two rules need.
+    #[test]
+    fn safety_pruning_by_size_keeps_the_newest_within_the_limit() {
+        for seed in 1..=24u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let db = dir.path().join("app.db");
+            fill(&db, 1);
+            let n = rng.below(6) + 1;
+            for _ in 0..n {
+                let c = Connection::open(&db).expect("open");
+                c.execute(
+                    "INSERT INTO t VALUES (randomblob(?1))",
+                    [i64::try_from(rng.below(40_000)).expect("small")],
+                )
+                .expect("grow");
+                drop(c);
+                create(&db, dir.path(), &DbVersion::Clean(1), "schema_migrations").expect("b");
+            }
+            let all = list(&db, dir.path(), "schema_migrations").expect("list");
+            let total: u64 = all.iter().map(|b| b.size).sum();
+            let keep = usize::try_from(rng.below(5)).expect("small");
+            let max_size = match rng.below(3) {
+                0 => 0,
+                1 => rng.below(total + 1),
+                _ => rng.below(total / 2 + 1) + 1,
+            };
+            let removed = prune_sized(&db, dir.path(), keep, max_size, "schema_migrations", None)
+                .expect("prune");
+            let left = list(&db, dir.path(), "schema_migrations").expect("list");
+            let case = format!(
+                "seed {seed}: keep {keep}, max {max_size}, sizes {:?}",
+                all.iter().map(|b| b.size).collect::<Vec<_>>()
+            );
+            assert_eq!(removed.len() + left.len(), all.len(), "{case}");
+            assert_eq!(left[..], all[removed.len()..], "{case}: the newest stay");
+            assert!(!left.is_empty(), "{case}: the newest is always kept");
+            if keep > 0 {
+                assert!(left.len() <= keep, "{case}");
+            }
+            let kept: u64 = left.iter().map(|b| b.size).sum();
+            if max_size > 0 && left.len() > 1 {
+                assert!(kept <= max_size, "{case}");
+            }
+            if let Some(last_removed) = removed.len().checked_sub(1) {
+                let one_more = &all[last_removed];
+                let count_ok = keep == 0 || left.len() < keep;
+                let size_ok = max_size == 0 || kept + one_more.size <= max_size;
+                assert!(!(count_ok && size_ok), "{case}: removed more than needed");
+            }
+        }
+    }
+
     /// Backup names of database files of every length up to NAME_MAX fit NAME_MAX, with
     /// the `.partial` and its `-journal` while the backup is written, and parse back; two
     /// long names that differ only at their end get different prefixes.

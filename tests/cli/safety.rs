@@ -531,6 +531,56 @@ fn safety_retry_after_a_failed_migration_reuses_the_backup() {
     }
 }
 
+/// `-backup-max-size` removes the oldest of this database's backups, after a new one
+/// succeeded, while they take more than the limit together (units accepted); a value
+/// that is not a size is refused before anything runs.
+#[test]
+fn safety_backup_max_size_prunes_oldest_first() {
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    e.conn()
+        .execute_batch("CREATE TABLE blob (b BLOB); INSERT INTO blob VALUES (randomblob(200000));")
+        .expect("fill");
+    // Each backup is a little over 200 kB: 500kB holds two of them, never three.
+    let mut seen = Vec::new();
+    for (i, args) in [
+        ["up", "1"],
+        ["down", "1"],
+        ["up", "1"],
+        ["down", "1"],
+        ["up", "1"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut a = vec!["-backup-max-size", "500kB"];
+        a.extend(args.iter());
+        let t = e.migrate(&a);
+        assert_eq!(t.code, 0, "{t}");
+        let mut now = backups(e.dir.path());
+        now.sort_by_key(|p| mtime(p));
+        let newest = now.last().expect("a backup").clone();
+        assert!(!seen.contains(&newest), "run {i}: a new backup: {t}");
+        seen.push(newest);
+        let total: u64 = now
+            .iter()
+            .map(|p| std::fs::metadata(p).expect("size").len())
+            .sum();
+        assert!(total <= 500_000, "run {i}: {total}");
+        assert_eq!(now.len(), (i + 1).min(2), "run {i}: {now:?}");
+        // What is left is the newest ones.
+        assert_eq!(now[..], seen[seen.len() - now.len()..], "run {i}");
+    }
+    let t = e.migrate(&["-backup-max-size", "12XB", "up"]);
+    assert_eq!(t.code, 2, "{t}");
+    assert!(
+        t.stderr
+            .contains("invalid value \"12XB\" for flag -backup-max-size"),
+        "{t}"
+    );
+    assert_eq!(backups(e.dir.path()).len(), 2);
+}
+
 #[test]
 fn safety_optimize_and_full_check() {
     let e = Env::with("basic");
