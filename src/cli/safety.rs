@@ -15,6 +15,115 @@ use migrate::{DbVersion, Direction, Error, Source, Target};
 use super::args::ArgError;
 use super::{command_flags, fatal, fatal_err, parse_command, Code, Ctx};
 
+/// Databases at least this large get a line on stderr before they are checked or backed
+/// up (64 MiB: from about that size a backup and a check take a noticeable part of a
+/// second on an ordinary disk).
+pub const ANNOUNCE_SIZE: u64 = 64 << 20;
+
+/// The line before a long check or backup of `db`, when it is at least [`ANNOUNCE_SIZE`].
+fn announce(log: super::log::Log, db: &std::path::Path, what: &str) {
+    let size = backup::needed_space(db);
+    if size >= ANNOUNCE_SIZE {
+        log.println(&format!(
+            "{what} {} ({})",
+            db.display(),
+            backup::human_size(size)
+        ));
+    }
+}
+
+/// A progress indicator on stderr for a check, backup or restore, shown only when stderr
+/// is a terminal and the operation has taken more than a second: the operation's name,
+/// how far a backup's copy has come (the size of its `.partial` file against the
+/// database's), and the seconds elapsed, on one line rewritten in place and cleared at
+/// the end. Nothing at all when stderr is not a terminal.
+pub struct Ticker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    /// Starts the indicator for `what`; `copy` is a backup's directory, the prefix of its
+    /// files' names and the size it will reach.
+    pub fn start(what: String, copy: Option<(PathBuf, String, u64)>) -> Ticker {
+        use std::io::IsTerminal;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return Ticker { stop, thread: None };
+        }
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut shown = false;
+            let tick = std::time::Duration::from_millis(100);
+            let mut n: u32 = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                n += 1;
+                let elapsed = started.elapsed();
+                if elapsed < std::time::Duration::from_secs(1) || !n.is_multiple_of(3) {
+                    continue;
+                }
+                let done = copy.as_ref().and_then(|(dir, prefix, total)| {
+                    partial_size(dir, prefix).map(|d| (d, *total))
+                });
+                let line = match done {
+                    Some((d, total)) if total > 0 => format!(
+                        "{what}: {}% ({} s)",
+                        (d.min(total) * 100) / total,
+                        elapsed.as_secs()
+                    ),
+                    _ => format!("{what}: {} s", elapsed.as_secs()),
+                };
+                super::log::err(&format!("\r\x1b[K{line}"));
+                shown = true;
+            }
+            if shown {
+                super::log::err("\r\x1b[K");
+            }
+        });
+        Ticker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The size of the backup being written in `dir` (its `.partial` file).
+fn partial_size(dir: &std::path::Path, prefix: &str) -> Option<u64> {
+    let start = format!("{prefix}.backup-");
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(&start) && n.ends_with(".partial")
+        })
+        .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+        .max()
+}
+
+/// A [`Ticker`] for a backup of `db` into `dir`.
+fn backup_ticker(db: &std::path::Path, dir: &std::path::Path) -> Ticker {
+    Ticker::start(
+        format!("backing up {}", db.display()),
+        Some((
+            dir.to_path_buf(),
+            backup::name_prefix(db),
+            backup::needed_space(db),
+        )),
+    )
+}
+
 /// The parsed safety flags.
 #[derive(Debug, Clone)]
 pub struct Flags {
@@ -106,7 +215,18 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
     m.set_before_change(Box::new(move |d, plan: &Plan| {
         let mut s = st.lock().map_err(|_| Error::Other("safety state poisoned".into()))?;
         s.changed = true;
+        if opts.no_backup {
+            announce(log, &db, "Checking");
+        } else {
+            announce(
+                log,
+                &db,
+                &format!("Checking and backing up (to {})", dir.display()),
+            );
+        }
+        let ticker = Ticker::start(format!("checking {}", db.display()), None);
         let problems = integrity::check(d, opts.check);
+        drop(ticker);
         if !problems.is_empty() {
             return Err(with_url(
                 Error::Corrupt {
@@ -126,7 +246,10 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
             ));
         }
         let before = d.version()?;
-        let Some(b) = safety::auto_backup(d, &db, &dir, &opts)? else {
+        let ticker = backup_ticker(&db, &dir);
+        let made = safety::auto_backup(d, &db, &dir, &opts);
+        drop(ticker);
+        let Some(b) = made? else {
             return Ok(());
         };
         s.migrates_from = (!plan.steps.is_empty()).then_some(before);
@@ -226,6 +349,17 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
         return code;
     }
     let db = safety::sqlite_file(&ctx.database_url).ok().flatten();
+    if let Some(p) = &db {
+        announce(log, p, "Checking");
+    }
+    let ticker = Ticker::start(
+        format!(
+            "checking {}",
+            db.as_deref()
+                .map_or(String::new(), |p| p.display().to_string())
+        ),
+        None,
+    );
     let problem = if code == 0 {
         let problems = safety::check_after_run(m.driver(), db.as_deref(), flags.opts.check);
         let fk_after = integrity::foreign_key_violations(m.driver()).unwrap_or(0);
@@ -269,6 +403,7 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
             }
         }
     };
+    drop(ticker);
     let Some(problem) = problem else {
         // A migrating run that failed before any step committed, at the version its
         // backup was taken at, changed nothing but migrate's journal: the backup still
@@ -500,7 +635,11 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
     let started = migrate::journal::now();
     let clock = std::time::Instant::now();
     let table = table_of(ctx);
-    match backup::create(&db, &dir, &version, &table) {
+    announce(log, &db, &format!("Backing up (to {})", dir.display()));
+    let ticker = backup_ticker(&db, &dir);
+    let made = backup::create(&db, &dir, &version, &table);
+    drop(ticker);
+    match made {
         Ok(b) => {
             log.println(&format!("Database backup created: {}", b.display()));
             let mut entry = migrate::journal::Entry::new("backup", started, clock.elapsed())
@@ -619,7 +758,11 @@ pub fn restore_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
     }
     let table = table_of(ctx);
     let foreign = p.bool("foreign");
-    match safety::restore::restore(&db, &from, &table, &ctx.database_url, &flags.opts, foreign) {
+    let ticker = Ticker::start(format!("restoring {}", db.display()), None);
+    let restored =
+        safety::restore::restore(&db, &from, &table, &ctx.database_url, &flags.opts, foreign);
+    drop(ticker);
+    match restored {
         Ok(r) => {
             for w in &r.warnings {
                 log.println(&format!("warning: {w}"));

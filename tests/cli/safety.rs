@@ -581,6 +581,81 @@ fn safety_backup_max_size_prunes_oldest_first() {
     assert_eq!(backups(e.dir.path()).len(), 2);
 }
 
+/// A database over the announcement size (64 MiB) gets one line naming it, its size and
+/// the backup's destination before the check and the backup, and one before the check
+/// after the run; on a pipe nothing else (no progress indicator). A small one gets none
+/// (the other transcripts).
+#[test]
+fn safety_large_database_is_announced() {
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    e.conn()
+        .execute_batch(
+            "CREATE TABLE blob (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 70) INSERT INTO blob SELECT randomblob(1000000) FROM n;",
+        )
+        .expect("fill");
+    let size = std::fs::metadata(e.db()).expect("size").len();
+    assert!(size > 64 << 20);
+    let t = e.migrate(&["up", "1"]);
+    assert_eq!(t.code, 0, "{t}");
+    let lines: Vec<&str> = t.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "Checking and backing up (to [TMP]) [TMP]/db.sqlite ({:.1} MB ({size} bytes))",
+            size as f64 / 1e6
+        ),
+        "{t}"
+    );
+    assert!(lines[1].starts_with("Database backup created: "), "{t}");
+    assert_eq!(lines[2], "2/u add_email ([DUR])", "{t}");
+    assert!(lines[3].starts_with("Checking [TMP]/db.sqlite ("), "{t}");
+    assert_eq!(lines.len(), 4, "{t}");
+    assert!(!t.stderr.contains('\r'), "no progress on a pipe: {t}");
+    let t = e.migrate(&["-no-backup", "up", "1"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert!(t.stderr.starts_with("Checking [TMP]/db.sqlite ("), "{t}");
+    assert!(!t.stderr.contains("backup"), "{t}");
+}
+
+/// The progress indicator: on a pseudo-terminal (`script`), a backup that takes more
+/// than a second (here: waiting for a lock another connection holds) shows its name
+/// and the seconds elapsed, rewritten in place; the same run on a pipe shows none.
+#[test]
+fn safety_progress_only_on_a_terminal() {
+    if !sh("script", &["-qec", "true", "/dev/null"]) {
+        eprintln!("SKIPPED safety_progress_only_on_a_terminal: no working `script` here");
+        return;
+    }
+    let e = Env::with("basic");
+    let t = e.run(&[
+        "-path",
+        "m",
+        "-database",
+        "sqlite3://db.sqlite?_journal_mode=WAL",
+        "up",
+        "1",
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+    let url = "sqlite3://db.sqlite?_locking_mode=EXCLUSIVE";
+    let piped = e.run(&["-path", "m", "-database", url, "up"]);
+    assert_eq!(piped.code, 1, "{piped}");
+    assert!(piped.stderr.contains("stayed locked"), "{piped}");
+    assert!(!piped.stderr.contains('\r'), "{piped}");
+    assert!(!piped.stderr.contains("backing up"), "{piped}");
+    let bin = e.command().get_program().to_string_lossy().into_owned();
+    let cmd = format!("'{bin}' -path m -database '{url}' up");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(e.dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("script");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(tty.contains("stayed locked"), "{tty}");
+    assert!(tty.contains("\r\x1b[Kbacking up db.sqlite: "), "{tty:?}");
+}
+
 #[test]
 fn safety_optimize_and_full_check() {
     let e = Env::with("basic");
