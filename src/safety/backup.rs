@@ -748,6 +748,110 @@ pub(crate) fn remove_with_sidecars(p: &Path) {
     }
 }
 
+/// How a backup was copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyMethod {
+    /// The file, copied in the kernel (`copy_file_range`) while a read transaction held
+    /// writers out: rollback-journal modes.
+    FileUnderReadLock,
+    /// SQLite's online backup API: WAL mode, and the fallback.
+    BackupApi,
+}
+
+/// Copies the database `src` into a new file `dst` (mode 0600) consistently: in a
+/// rollback-journal mode the file itself, copied while a read transaction holds a SHARED
+/// lock (no writer can change the file then; a hot journal is rolled back before the lock
+/// is granted); in WAL mode, where committed pages may still be in the `-wal`, with the
+/// online backup API. Then `PRAGMA quick_check` on the copy and an fsync. The caller
+/// removes `dst` on failure.
+pub(crate) fn copy_database(src: &Path, dst: &Path) -> std::result::Result<CopyMethod, String> {
+    if copy_file_under_read_lock(src, dst)? {
+        check_and_sync_copy(dst)?;
+        return Ok(CopyMethod::FileUnderReadLock);
+    }
+    let _ = std::fs::remove_file(dst);
+    copy_with_backup_api(src, dst)?;
+    Ok(CopyMethod::BackupApi)
+}
+
+/// The copy of [`copy_database`] for rollback-journal modes: `Ok(false)` when the
+/// database is in WAL mode (nothing copied; `dst` exists, empty).
+fn copy_file_under_read_lock(src: &Path, dst: &Path) -> std::result::Result<bool, String> {
+    use std::io::Read;
+    let _wait = crate::cancel::Wait::start();
+    create_private(dst)?;
+    let from = open_bounded(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open {}: {e}", src.display()))?;
+    from.execute_batch("BEGIN").map_err(|e| e.to_string())?;
+    let res = (|| -> std::result::Result<bool, String> {
+        if let Err(e) = from.query_row("SELECT count(*) FROM main.sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            if crate::cancel::requested() {
+                return Err("interrupted".into());
+            }
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ) {
+                return Err(format!(
+                    "{} {LOCKED} for {} s",
+                    src.display(),
+                    LOCK_WAIT.as_secs()
+                ));
+            }
+            return Err(crate::driver::sqlite::message(&e));
+        }
+        let mut f = std::fs::File::open(src).map_err(|e| e.to_string())?;
+        let mut header = [0u8; 20];
+        f.read_exact(&mut header).map_err(|e| e.to_string())?;
+        // File format write/read versions 2: WAL mode.
+        if header[18] == 2 || header[19] == 2 {
+            return Ok(false);
+        }
+        let f = std::fs::File::open(src).map_err(|e| e.to_string())?;
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dst)
+            .map_err(|e| e.to_string())?;
+        // In pieces, to stop soon on a signal; each piece is copied in the kernel.
+        const PIECE: u64 = 64 << 20;
+        loop {
+            if crate::cancel::requested() {
+                return Err("interrupted".into());
+            }
+            let n = std::io::copy(&mut (&f).take(PIECE), &mut out)
+                .map_err(|e| format!("copy: {e}"))?;
+            if n == 0 {
+                break;
+            }
+        }
+        Ok(true)
+    })();
+    let _ = from.execute_batch("COMMIT");
+    res
+}
+
+/// `PRAGMA quick_check` on a finished copy, then an fsync of it.
+fn check_and_sync_copy(dst: &Path) -> std::result::Result<(), String> {
+    let to = open_bounded(dst, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| e.to_string())?;
+    let problems = super::integrity::quick_check(&to)?;
+    if !problems.is_empty() {
+        return Err(format!(
+            "the copy failed PRAGMA quick_check: {}",
+            problems.join("; ")
+        ));
+    }
+    to.close().map_err(|(_, e)| e.to_string())?;
+    std::fs::File::open(dst)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("fsync: {e}"))?;
+    if crate::cancel::requested() {
+        return Err("interrupted".into());
+    }
+    Ok(())
+}
+
 /// Copies `src` into a new file `dst` with the online backup API; `dst` gets mode 0600.
 /// A lock held by another connection is waited for at most [`LOCK_WAIT`]; the wait stops
 /// at once on [`crate::cancel::request`]. The caller removes `dst` on failure.
@@ -820,7 +924,7 @@ fn write(
     dir: &Path,
     table: &str,
 ) -> std::result::Result<(), String> {
-    copy_with_backup_api(db, partial)?;
+    copy_database(db, partial)?;
     let c = open_bounded(partial, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
     // Only a database with migrations (the version table) gets an identity: a database
     // migrate has never migrated is only read.
@@ -1137,6 +1241,69 @@ mod tests {
                 let size_ok = max_size == 0 || kept + one_more.size <= max_size;
                 assert!(!(count_ok && size_ok), "{case}: removed more than needed");
             }
+        }
+    }
+
+    /// Generated cases: in every journal mode, with rows still only in the WAL (a
+    /// connection kept open, no checkpoint) and a transaction another connection has
+    /// begun but not committed, the copy holds exactly the committed rows, by the file
+    /// copy in rollback-journal modes and by the backup API in WAL mode.
+    #[test]
+    fn safety_copies_hold_exactly_the_committed_rows() {
+        for (seed, mode) in ["delete", "truncate", "persist", "wal"]
+            .into_iter()
+            .cycle()
+            .take(12)
+            .enumerate()
+        {
+            let mut rng = Rng((seed as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let db = dir.path().join("app.db");
+            let c = Connection::open(&db).expect("open");
+            let m: String = c
+                .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get(0))
+                .expect("mode");
+            assert_eq!(m, mode);
+            c.execute_batch("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x)")
+                .expect("table");
+            let rows = rng.below(2000) + 1;
+            // A few transactions, the last ones left in the WAL.
+            for chunk in 0..4 {
+                c.execute_batch("BEGIN").expect("begin");
+                for i in (0..rows).filter(|i| i % 4 == chunk) {
+                    c.execute("INSERT INTO t VALUES (?1)", [i]).expect("row");
+                }
+                c.execute_batch("COMMIT").expect("commit");
+            }
+            // Uncommitted: a RESERVED lock (rollback) or a write transaction (WAL).
+            let w = Connection::open(&db).expect("writer");
+            w.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (-1)")
+                .expect("pending");
+            let to = dir.path().join("copy.db");
+            let how = copy_database(&db, &to).expect("copy");
+            let expect = if mode == "wal" {
+                CopyMethod::BackupApi
+            } else {
+                CopyMethod::FileUnderReadLock
+            };
+            assert_eq!(how, expect, "{mode}");
+            let n: u64 = Connection::open(&to)
+                .expect("open copy")
+                .query_row("SELECT count(*) FROM t WHERE x >= 0", [], |r| r.get(0))
+                .expect("count");
+            assert_eq!(n, rows, "{mode}");
+            let pending: i64 = Connection::open(&to)
+                .expect("open copy")
+                .query_row("SELECT count(*) FROM t WHERE x < 0", [], |r| r.get(0))
+                .expect("count");
+            assert_eq!(pending, 0, "{mode}");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let m = std::fs::metadata(&to).expect("meta").permissions().mode();
+                assert_eq!(m & 0o777, 0o600, "{mode}");
+            }
+            w.execute_batch("ROLLBACK").expect("rollback");
         }
     }
 
