@@ -321,18 +321,18 @@ pub fn state_stamp(db: &Path) -> Option<String> {
             r.get::<_, i64>(0)
         })
         .ok()?;
-        let mut f = std::fs::File::open(db).ok()?;
+        let f = held_open(db).ok()?;
         if wal {
             let mut w = db.as_os_str().to_owned();
             w.push("-wal");
             if std::fs::metadata(Path::new(&w)).is_ok_and(|m| m.len() > 0) {
                 return None;
             }
-            Some(format!("wal:{}", hash_reader(&mut f).ok()?))
+            let len = f.metadata().ok()?.len();
+            Some(format!("wal:{}", hash_file(&f, len).ok()?))
         } else {
-            use std::io::Read;
             let mut header = [0u8; 28];
-            f.read_exact(&mut header).ok()?;
+            read_at(&f, &mut header, 0).ok()?;
             let counter = u32::from_be_bytes([header[24], header[25], header[26], header[27]]);
             let len = f.metadata().ok()?.len();
             Some(format!("rollback:{counter}:{len}"))
@@ -342,17 +342,74 @@ pub fn state_stamp(db: &Path) -> Option<String> {
     stamp
 }
 
-/// SHA-256 of everything `r` yields, in hex, read in 1 MiB pieces (memory stays flat).
-fn hash_reader(r: &mut impl std::io::Read) -> std::io::Result<String> {
+/// A read-only descriptor of the database file `p`, opened once per file (device and
+/// inode) and never closed for the life of the process: SQLite's locks are POSIX record
+/// locks, which the kernel drops for the whole process as soon as *any* descriptor of the
+/// file is closed, so reading the file beside SQLite must not close one while this
+/// process's connections may hold a lock on it. The cost: one descriptor per database
+/// file read this way, and a file replaced meanwhile (by `restore`) keeps its space until
+/// the process exits.
+#[cfg(unix)]
+fn held_open(p: &Path) -> std::io::Result<std::sync::Arc<std::fs::File>> {
+    use std::collections::HashMap;
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static FILES: OnceLock<Mutex<HashMap<(u64, u64), Arc<std::fs::File>>>> = OnceLock::new();
+    let meta = std::fs::metadata(p)?;
+    let key = (meta.dev(), meta.ino());
+    let mut files = FILES
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .map_err(|_| std::io::Error::other("descriptor table poisoned"))?;
+    if let Some(f) = files.get(&key) {
+        return Ok(Arc::clone(f));
+    }
+    let f = std::fs::File::open(p)?;
+    let m = f.metadata()?;
+    if (m.dev(), m.ino()) != key {
+        // Replaced between the two looks: keep it open all the same (closing it would
+        // drop this process's locks on it), under its own key.
+        let f = Arc::new(f);
+        files.insert((m.dev(), m.ino()), Arc::clone(&f));
+        return Err(std::io::Error::other(
+            "the file was replaced while it was opened",
+        ));
+    }
+    let f = Arc::new(f);
+    files.insert(key, Arc::clone(&f));
+    Ok(f)
+}
+
+/// Reads `buf.len()` bytes at `offset` of `f` (positioned reads: the shared descriptor
+/// has no cursor of its own to move).
+#[cfg(unix)]
+fn read_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    f.read_exact_at(buf, offset)
+}
+
+#[cfg(not(unix))]
+fn held_open(_: &Path) -> std::io::Result<std::sync::Arc<std::fs::File>> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(not(unix))]
+fn read_at(_: &std::fs::File, _: &mut [u8], _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// SHA-256 of the first `len` bytes of `f`, in hex, read in 1 MiB pieces (memory stays
+/// flat whatever the size).
+fn hash_file(f: &std::fs::File, len: u64) -> std::io::Result<String> {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
+    let mut at = 0u64;
+    while at < len {
+        let n = usize::try_from((len - at).min(buf.len() as u64)).unwrap_or(buf.len());
+        read_at(f, &mut buf[..n], at)?;
         h.update(&buf[..n]);
+        at += n as u64;
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -751,8 +808,8 @@ pub(crate) fn remove_with_sidecars(p: &Path) {
 /// How a backup was copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CopyMethod {
-    /// The file, copied in the kernel (`copy_file_range`) while a read transaction held
-    /// writers out: rollback-journal modes.
+    /// The file, copied while a read transaction held writers out: rollback-journal
+    /// modes.
     FileUnderReadLock,
     /// SQLite's online backup API: WAL mode, and the fallback.
     BackupApi,
@@ -777,7 +834,7 @@ pub(crate) fn copy_database(src: &Path, dst: &Path) -> std::result::Result<CopyM
 /// The copy of [`copy_database`] for rollback-journal modes: `Ok(false)` when the
 /// database is in WAL mode (nothing copied; `dst` exists, empty).
 fn copy_file_under_read_lock(src: &Path, dst: &Path) -> std::result::Result<bool, String> {
-    use std::io::Read;
+    use std::io::Write;
     let _wait = crate::cancel::Wait::start();
     create_private(dst)?;
     let from = open_bounded(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -802,29 +859,35 @@ fn copy_file_under_read_lock(src: &Path, dst: &Path) -> std::result::Result<bool
             }
             return Err(crate::driver::sqlite::message(&e));
         }
-        let mut f = std::fs::File::open(src).map_err(|e| e.to_string())?;
+        // Read through the descriptor held open for the process (see [`held_open`]).
+        let f = match held_open(src) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => return Ok(false),
+            Err(e) => return Err(e.to_string()),
+        };
         let mut header = [0u8; 20];
-        f.read_exact(&mut header).map_err(|e| e.to_string())?;
+        read_at(&f, &mut header, 0).map_err(|e| e.to_string())?;
         // File format write/read versions 2: WAL mode.
         if header[18] == 2 || header[19] == 2 {
             return Ok(false);
         }
-        let f = std::fs::File::open(src).map_err(|e| e.to_string())?;
+        let len = f.metadata().map_err(|e| e.to_string())?.len();
         let mut out = std::fs::OpenOptions::new()
             .write(true)
             .open(dst)
             .map_err(|e| e.to_string())?;
-        // In pieces, to stop soon on a signal; each piece is copied in the kernel.
-        const PIECE: u64 = 64 << 20;
-        loop {
+        // In pieces, to stop soon on a signal; positioned reads leave the shared
+        // descriptor's offset alone.
+        let mut buf = vec![0u8; 4 << 20];
+        let mut at = 0u64;
+        while at < len {
             if crate::cancel::requested() {
                 return Err("interrupted".into());
             }
-            let n = std::io::copy(&mut (&f).take(PIECE), &mut out)
-                .map_err(|e| format!("copy: {e}"))?;
-            if n == 0 {
-                break;
-            }
+            let n = usize::try_from((len - at).min(buf.len() as u64)).unwrap_or(buf.len());
+            read_at(&f, &mut buf[..n], at).map_err(|e| format!("copy: {e}"))?;
+            out.write_all(&buf[..n]).map_err(|e| format!("copy: {e}"))?;
+            at += n as u64;
         }
         Ok(true)
     })();

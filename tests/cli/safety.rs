@@ -553,6 +553,9 @@ fn safety_backup_max_size_prunes_oldest_first() {
     .iter()
     .enumerate()
     {
+        // A pruned backup's name may be taken again within the same second: one run a
+        // second keeps every backup's name its own.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
         let mut a = vec!["-backup-max-size", "500kB"];
         a.extend(args.iter());
         let t = e.migrate(&a);
