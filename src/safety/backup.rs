@@ -354,7 +354,9 @@ fn held_open(p: &Path) -> std::io::Result<std::sync::Arc<std::fs::File>> {
     use std::collections::HashMap;
     use std::os::unix::fs::MetadataExt;
     use std::sync::{Arc, Mutex, OnceLock};
-    static FILES: OnceLock<Mutex<HashMap<(u64, u64), Arc<std::fs::File>>>> = OnceLock::new();
+    /// Descriptors by (device, inode).
+    type Held = Mutex<HashMap<(u64, u64), Arc<std::fs::File>>>;
+    static FILES: OnceLock<Held> = OnceLock::new();
     let meta = std::fs::metadata(p)?;
     let key = (meta.dev(), meta.ino());
     let mut files = FILES
