@@ -418,6 +418,10 @@ fn hash_file(f: &std::fs::File, len: u64) -> std::io::Result<String> {
 
 /// The database state recorded in a backup by [`record_state`], if any.
 pub fn recorded_state(backup: &Path, table: &str) -> Option<String> {
+    // Only a regular file: opening a FIFO named like a backup would block.
+    if !std::fs::symlink_metadata(backup).is_ok_and(|m| m.file_type().is_file()) {
+        return None;
+    }
     let c = open_immutable(backup).ok()?;
     c.query_row(
         &format!(
@@ -478,10 +482,13 @@ pub fn reusable(db: &Path, dir: &Path, version: &DbVersion, table: &str) -> Opti
     // locked database, costs no wait.
     let prefix = name_prefix(db);
     let tag = version_tag(version);
-    let named = std::fs::read_dir(dir).ok()?.flatten().any(|e| {
+    // Only a backup with a recorded state can be reused: without one, the state (a read
+    // of the whole file in WAL mode) is not computed at all.
+    let candidate = std::fs::read_dir(dir).ok()?.flatten().any(|e| {
         parse_name(&prefix, &e.file_name().to_string_lossy()).is_some_and(|(v, _, _)| v == tag)
+            && recorded_state(&e.path(), table).is_some()
     });
-    if !named {
+    if !candidate {
         return None;
     }
     let now = state_stamp(db)?;
