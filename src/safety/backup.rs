@@ -1,7 +1,10 @@
-//! Backups with SQLite's online backup API: consistent in WAL mode and while other
-//! connections write, unlike a copy of the file. Written to `<name>.partial`, checked with
-//! `PRAGMA quick_check`, fsynced, renamed into place, the directory fsynced; the partial
-//! file is removed on any failure. Mode 0600: a backup holds the same data as the database.
+//! Backups, consistent while other connections write: in a rollback-journal mode a copy of
+//! the file made under a read transaction's SHARED lock, in WAL mode SQLite's online backup
+//! API ([`copy_database`]). Written to `<name>.partial`, checked with `PRAGMA quick_check`,
+//! fsynced, renamed into place, the directory fsynced; the partial file is removed on any
+//! failure. Mode 0600: a backup holds the same data as the database. The destination's
+//! free space is checked first ([`check_space`]); a retry can reuse the newest backup when
+//! the database has not changed since ([`reusable`], [`state_stamp`]).
 //!
 //! A backup names its database by the identity it carries (`<table>_identity`, a random
 //! id the first backup writes into the database and every backup copies): listing and

@@ -1,5 +1,6 @@
-//! SQLite safety (issue 4): automatic backups with SQLite's online backup API, integrity
-//! checks before and after a run, dry runs, rehearsals on a copy, and restore.
+//! SQLite safety (issue 4): automatic backups (a file copy under a read lock, or SQLite's
+//! online backup API in WAL mode), integrity checks before and after a run, dry runs,
+//! rehearsals on a copy, and restore.
 //!
 //! Everything here works on the database *file*; other drivers (and in-memory SQLite)
 //! get [`unsupported`] errors from the commands and no-ops from the automatic hooks.
