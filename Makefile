@@ -1,5 +1,5 @@
 # One-liners over cargo and scripts/. `make demo` and `make test` are the README's two set-up commands.
-.PHONY: build test lint bench demo fmt fuzz fuzz-ci
+.PHONY: build test lint bench bench-scale demo fmt fuzz fuzz-ci
 
 build:
 	cargo build --release
@@ -26,6 +26,10 @@ lint:
 
 bench:
 	bash scripts/bench.sh
+	bash scripts/bench-scale.sh
+
+bench-scale:
+	bash scripts/bench-scale.sh
 
 # Runs each cargo-fuzz target (fuzz/) for FUZZ_SECONDS seconds (default 60), one job;
 # installs cargo-fuzz if missing. Not part of `make test` (which runs the `redact` target's

@@ -199,6 +199,13 @@ pub const OWN_OPTIONS: &[(&str, Kind, &str, &str)] = &[
     ),
     #[cfg(feature = "sqlite")]
     (
+        "backup-max-size",
+        Kind::String,
+        "0",
+        "Most bytes this SQLite database's backups may take together, e.g. 20GB; 0: no limit",
+    ),
+    #[cfg(feature = "sqlite")]
+    (
         "integrity-check",
         Kind::String,
         "quick",
@@ -368,6 +375,13 @@ fn global(p: &Parsed) -> Result<Global, Exit> {
                 "invalid value {} for flag -integrity-check: want quick or full\n",
                 quote(bad)
             ),
+        ));
+    }
+    #[cfg(feature = "sqlite")]
+    if let Some(bad) = &safety.bad_max_size {
+        return Err(exit(
+            2,
+            format!("invalid value {bad:?} for flag -backup-max-size: want a size in bytes, with an optional unit (kB, MB, GB, TB, KiB, MiB, GiB, TiB)\n"),
         ));
     }
     Ok(Global {
@@ -819,7 +833,7 @@ impl Command {
                 migrates
             }
             "no-backup" => backs_up || self.is(&["restore"]),
-            "backup-keep" => backs_up || self.is(&["restore", "backup"]),
+            "backup-keep" | "backup-max-size" => backs_up || self.is(&["restore", "backup"]),
             "backup-dir" => backs_up || self.is(&["restore", "backup", "backups"]),
             "integrity-check" => changes || self.is(&["rehearse"]),
             "restore-on-failure" | "optimize" => changes,

@@ -15,16 +15,27 @@ static RUNNING: Mutex<Option<Step>> = Mutex::new(None);
 /// The backup taken before this run.
 static BACKUP: Mutex<Option<PathBuf>> = Mutex::new(None);
 
+/// Steps that committed in this run.
+static FINISHED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Follows the migrator's events: a step starts, a step finishes.
 pub fn observe(e: &Event<'_>) {
     let now = match e {
         Event::StepStarting { step, .. } => Some(**step),
-        Event::StepFinished { .. } => None,
+        Event::StepFinished { .. } => {
+            FINISHED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            None
+        }
         _ => return,
     };
     if let Ok(mut r) = RUNNING.lock() {
         *r = now;
     }
+}
+
+/// How many steps committed in this run.
+pub fn steps_finished() -> usize {
+    FINISHED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The safety layer took a backup before the run.

@@ -15,6 +15,115 @@ use migrate::{DbVersion, Direction, Error, Source, Target};
 use super::args::ArgError;
 use super::{command_flags, fatal, fatal_err, parse_command, Code, Ctx};
 
+/// Databases at least this large get a line on stderr before they are checked or backed
+/// up (64 MiB: from about that size a backup and a check take a noticeable part of a
+/// second on an ordinary disk).
+pub const ANNOUNCE_SIZE: u64 = 64 << 20;
+
+/// The line before a long check or backup of `db`, when it is at least [`ANNOUNCE_SIZE`].
+fn announce(log: super::log::Log, db: &std::path::Path, what: &str) {
+    let size = backup::needed_space(db);
+    if size >= ANNOUNCE_SIZE {
+        log.println(&format!(
+            "{what} {} ({})",
+            db.display(),
+            backup::human_size(size)
+        ));
+    }
+}
+
+/// A progress indicator on stderr for a check, backup or restore, shown only when stderr
+/// is a terminal and the operation has taken more than a second: the operation's name,
+/// how far a backup's copy has come (the size of its `.partial` file against the
+/// database's), and the seconds elapsed, on one line rewritten in place and cleared at
+/// the end. Nothing at all when stderr is not a terminal.
+pub struct Ticker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    /// Starts the indicator for `what`; `copy` is a backup's directory, the prefix of its
+    /// files' names and the size it will reach.
+    pub fn start(what: String, copy: Option<(PathBuf, String, u64)>) -> Ticker {
+        use std::io::IsTerminal;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return Ticker { stop, thread: None };
+        }
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut shown = false;
+            let tick = std::time::Duration::from_millis(100);
+            let mut n: u32 = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                n += 1;
+                let elapsed = started.elapsed();
+                if elapsed < std::time::Duration::from_secs(1) || !n.is_multiple_of(3) {
+                    continue;
+                }
+                let done = copy.as_ref().and_then(|(dir, prefix, total)| {
+                    partial_size(dir, prefix).map(|d| (d, *total))
+                });
+                let line = match done {
+                    Some((d, total)) if total > 0 => format!(
+                        "{what}: {}% ({} s)",
+                        (d.min(total) * 100) / total,
+                        elapsed.as_secs()
+                    ),
+                    _ => format!("{what}: {} s", elapsed.as_secs()),
+                };
+                super::log::err(&format!("\r\x1b[K{line}"));
+                shown = true;
+            }
+            if shown {
+                super::log::err("\r\x1b[K");
+            }
+        });
+        Ticker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The size of the backup being written in `dir` (its `.partial` file).
+fn partial_size(dir: &std::path::Path, prefix: &str) -> Option<u64> {
+    let start = format!("{prefix}.backup-");
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(&start) && n.ends_with(".partial")
+        })
+        .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+        .max()
+}
+
+/// A [`Ticker`] for a backup of `db` into `dir`.
+fn backup_ticker(db: &std::path::Path, dir: &std::path::Path) -> Ticker {
+    Ticker::start(
+        format!("backing up {}", db.display()),
+        Some((
+            dir.to_path_buf(),
+            backup::name_prefix(db),
+            backup::needed_space(db),
+        )),
+    )
+}
+
 /// The parsed safety flags.
 #[derive(Debug, Clone)]
 pub struct Flags {
@@ -24,16 +133,47 @@ pub struct Flags {
     pub dry_run: bool,
     /// `-integrity-check` had a value other than quick/full.
     pub bad_check: Option<String>,
+    /// `-backup-max-size` was not a size.
+    pub bad_max_size: Option<String>,
+}
+
+/// A size with an optional unit: `0`, `500000`, `750MB`, `20GB`, `2GiB` (kB/MB/GB/TB in
+/// powers of 1000, KiB/MiB/GiB/TiB in powers of 1024; case-insensitive, `B` optional).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    if digits.is_empty() {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let unit = unit.strip_suffix('b').unwrap_or(&unit);
+    let mul: u64 = match unit {
+        "" => 1,
+        "k" => 1_000,
+        "m" => 1_000_000,
+        "g" => 1_000_000_000,
+        "t" => 1_000_000_000_000,
+        "ki" => 1 << 10,
+        "mi" => 1 << 20,
+        "gi" => 1 << 30,
+        "ti" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(mul)
 }
 
 impl Flags {
     pub fn from(p: &Parsed) -> Flags {
         let dir = p.string("backup-dir");
         let check = p.string("integrity-check");
+        let max_size = p.string("backup-max-size");
         Flags {
             opts: Options {
                 backup_dir: (!dir.is_empty()).then(|| PathBuf::from(dir)),
                 keep: usize::try_from(p.uint("backup-keep")).unwrap_or(usize::MAX),
+                max_size: parse_size(&max_size).unwrap_or(0),
                 no_backup: p.bool("no-backup"),
                 check: Check::parse(&check).unwrap_or_default(),
             },
@@ -41,6 +181,7 @@ impl Flags {
             optimize: p.bool("optimize"),
             dry_run: p.bool("dry-run"),
             bad_check: Check::parse(&check).is_none().then_some(check),
+            bad_max_size: parse_size(&max_size).is_none().then_some(max_size),
         }
     }
 }
@@ -52,6 +193,8 @@ pub struct RunState {
     changed: bool,
     backup: Option<PathBuf>,
     fk_before: usize,
+    /// The version the backup was taken at, for a run that migrates (steps planned).
+    migrates_from: Option<DbVersion>,
 }
 
 /// Installs the before-change hook (integrity check, backup, retention) on a command that
@@ -69,10 +212,21 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
     let log = ctx.log;
     let st = Arc::clone(&state);
     let url = ctx.database_url.clone();
-    m.set_before_change(Box::new(move |d, _plan: &Plan| {
+    m.set_before_change(Box::new(move |d, plan: &Plan| {
         let mut s = st.lock().map_err(|_| Error::Other("safety state poisoned".into()))?;
         s.changed = true;
+        if opts.no_backup {
+            announce(log, &db, "Checking");
+        } else {
+            announce(
+                log,
+                &db,
+                &format!("Checking and backing up (to {})", dir.display()),
+            );
+        }
+        let ticker = Ticker::start(format!("checking {}", db.display()), None);
         let problems = integrity::check(d, opts.check);
+        drop(ticker);
         if !problems.is_empty() {
             return Err(with_url(
                 Error::Corrupt {
@@ -91,10 +245,22 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
                 s.fk_before
             ));
         }
-        let Some(b) = safety::auto_backup(d, &db, &dir, &opts)? else {
+        let before = d.version()?;
+        let ticker = backup_ticker(&db, &dir);
+        let made = safety::auto_backup(d, &db, &dir, &opts);
+        drop(ticker);
+        let Some(b) = made? else {
             return Ok(());
         };
-        log.println(&format!("Database backup created: {}", b.path.display()));
+        s.migrates_from = (!plan.steps.is_empty()).then_some(before);
+        if b.reused {
+            log.println(&format!(
+                "Database backup reused: {} (the database has not changed since it was taken)",
+                b.path.display()
+            ));
+        } else {
+            log.println(&format!("Database backup created: {}", b.path.display()));
+        }
         for p in &b.pruned {
             log.verbose(&format!("Removed old backup {}", p.display()));
         }
@@ -172,8 +338,8 @@ fn shell_quote(s: &str) -> String {
 /// failure the restore command (or, with `-restore-on-failure`, the restore itself).
 pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: Code) -> Code {
     let log = ctx.log;
-    let (changed, backup, fk_before) = match state.lock() {
-        Ok(s) => (s.changed, s.backup.clone(), s.fk_before),
+    let (changed, backup, fk_before, migrates_from) = match state.lock() {
+        Ok(s) => (s.changed, s.backup.clone(), s.fk_before, s.migrates_from),
         Err(_) => return code,
     };
     let Ok(m) = ctx.migrator.as_mut() else {
@@ -186,6 +352,17 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
     // A failed run whose database also fails the check: the failed file's hint (failure.rs)
     // does not know of the check, so its result is printed here.
     let mut unreadable_after_failure = false;
+    if let Some(p) = &db {
+        announce(log, p, "Checking");
+    }
+    let ticker = Ticker::start(
+        format!(
+            "checking {}",
+            db.as_deref()
+                .map_or(String::new(), |p| p.display().to_string())
+        ),
+        None,
+    );
     let problem = if code == 0 {
         let problems = safety::check_after_run(m.driver(), db.as_deref(), flags.opts.check);
         let fk_after = integrity::foreign_key_violations(m.driver()).unwrap_or(0);
@@ -230,7 +407,22 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: C
             }
         }
     };
+    drop(ticker);
     let Some(problem) = problem else {
+        // A migrating run that failed before any step committed, at the version its
+        // backup was taken at, changed nothing but migrate's journal: the backup still
+        // stands for the database, and a retry reuses it.
+        if let (Some(b), Some(from), Some(db)) = (&backup, migrates_from, &db) {
+            let unchanged = code != 0
+                && super::failure::steps_finished() == 0
+                && m.version().is_ok_and(|v| v == from);
+            if unchanged {
+                let table = m.driver().table().to_string();
+                if let Err(e) = safety::remember_unchanged(db, b, &table) {
+                    log.verbose(&format!("the backup cannot be marked as reusable: {e}"));
+                }
+            }
+        }
         return code;
     };
     if code == 0 {
@@ -474,7 +666,11 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
     let started = migrate::journal::now();
     let clock = std::time::Instant::now();
     let table = table_of(ctx);
-    match backup::create(&db, &dir, &version, &table) {
+    announce(log, &db, &format!("Backing up (to {})", dir.display()));
+    let ticker = backup_ticker(&db, &dir);
+    let made = backup::create(&db, &dir, &version, &table);
+    drop(ticker);
+    match made {
         Ok(b) => {
             log.println(&format!("Database backup created: {}", b.display()));
             let mut entry = migrate::journal::Entry::new("backup", started, clock.elapsed())
@@ -490,7 +686,14 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                     safety::short(&e)
                 ));
             }
-            if let Ok(removed) = backup::prune(&db, &dir, flags.opts.keep, &table) {
+            if let Ok(removed) = backup::prune_sized(
+                &db,
+                &dir,
+                flags.opts.keep,
+                flags.opts.max_size,
+                &table,
+                None,
+            ) {
                 for r in removed {
                     log.verbose(&format!("Removed old backup {}", r.display()));
                 }
@@ -587,7 +790,11 @@ pub fn restore_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
     }
     let table = table_of(ctx);
     let foreign = p.bool("foreign");
-    match safety::restore::restore(&db, &from, &table, &ctx.database_url, &flags.opts, foreign) {
+    let ticker = Ticker::start(format!("restoring {}", db.display()), None);
+    let restored =
+        safety::restore::restore(&db, &from, &table, &ctx.database_url, &flags.opts, foreign);
+    drop(ticker);
+    match restored {
         Ok(r) => {
             for w in &r.warnings {
                 log.println(&format!("warning: {w}"));
@@ -666,6 +873,55 @@ pub fn rehearse_cmd(ctx: &mut Ctx, flags: &Flags, target: Result<Target, ArgErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sizes: every number with every unit parses to number × unit, case and a missing
+    /// `B` aside; anything else (no digits, unknown unit, overflow) is refused.
+    #[test]
+    fn backup_max_size_values() {
+        let units: [(&str, u64); 9] = [
+            ("", 1),
+            ("kB", 1_000),
+            ("MB", 1_000_000),
+            ("GB", 1_000_000_000),
+            ("TB", 1_000_000_000_000),
+            ("KiB", 1 << 10),
+            ("MiB", 1 << 20),
+            ("GiB", 1 << 30),
+            ("TiB", 1 << 40),
+        ];
+        for n in [0u64, 1, 7, 20, 999, 123_456] {
+            for (u, mul) in units {
+                for spelled in [
+                    u.to_string(),
+                    u.to_lowercase(),
+                    u.trim_end_matches('B').to_string(),
+                ] {
+                    assert_eq!(
+                        parse_size(&format!("{n}{spelled}")),
+                        Some(n * mul),
+                        "{n}{spelled}"
+                    );
+                    assert_eq!(
+                        parse_size(&format!("{n} {spelled}")),
+                        Some(n * mul),
+                        "{n} {spelled}"
+                    );
+                }
+            }
+        }
+        for bad in [
+            "",
+            "GB",
+            "-1",
+            "1.5GB",
+            "12XB",
+            "1 G B",
+            "99999999999999999999",
+            "20000000000TB",
+        ] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn hint_urls_are_redacted_and_quoted() {

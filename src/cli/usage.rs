@@ -112,6 +112,7 @@ fn own() -> String {
             let arg = match *name {
                 "backup-dir" => " DIR",
                 "backup-keep" => " N",
+                "backup-max-size" => " SIZE",
                 "integrity-check" => " quick|full",
                 _ => "",
             };

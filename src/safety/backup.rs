@@ -1,7 +1,10 @@
-//! Backups with SQLite's online backup API: consistent in WAL mode and while other
-//! connections write, unlike a copy of the file. Written to `<name>.partial`, checked with
-//! `PRAGMA quick_check`, fsynced, renamed into place, the directory fsynced; the partial
-//! file is removed on any failure. Mode 0600: a backup holds the same data as the database.
+//! Backups, consistent while other connections write: in a rollback-journal mode a copy of
+//! the file made under a read transaction's SHARED lock, in WAL mode SQLite's online backup
+//! API ([`copy_database`]). Written to `<name>.partial`, checked with `PRAGMA quick_check`,
+//! fsynced, renamed into place, the directory fsynced; the partial file is removed on any
+//! failure. Mode 0600: a backup holds the same data as the database. The destination's
+//! free space is checked first ([`check_space`]); a retry can reuse the newest backup when
+//! the database has not changed since ([`reusable`], [`state_stamp`]).
 //!
 //! A backup names its database by the identity it carries (`<table>_identity`, a random
 //! id the first backup writes into the database and every backup copies): listing and
@@ -255,7 +258,13 @@ pub fn identity_of_backup(p: &Path, table: &str) -> std::result::Result<Option<S
     if let Some(kind) = file_kind(p) {
         return Err(kind.into());
     }
-    // A URI, so `immutable=1` keeps SQLite from creating -wal/-shm files or taking locks.
+    let c = open_immutable(p).map_err(|e| crate::driver::sqlite::message(&e))?;
+    read_identity(&c, table).map_err(|e| crate::driver::sqlite::message(&e))
+}
+
+/// Opens a backup file read-only through a URI with `immutable=1`, so SQLite creates no
+/// -wal/-shm files beside it and takes no locks.
+fn open_immutable(p: &Path) -> rusqlite::Result<Connection> {
     const ESCAPE: &percent_encoding::AsciiSet =
         &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
     let bytes = p.as_os_str().as_encoded_bytes();
@@ -263,14 +272,234 @@ pub fn identity_of_backup(p: &Path, table: &str) -> std::result::Result<Option<S
         "file:{}?immutable=1",
         percent_encoding::percent_encode(bytes, ESCAPE)
     );
-    let c = Connection::open_with_flags(
+    Connection::open_with_flags(
         &uri,
         OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| crate::driver::sqlite::message(&e))?;
-    read_identity(&c, table).map_err(|e| crate::driver::sqlite::message(&e))
+}
+
+/// The column of a backup's identity table that holds the state of its database when it
+/// was last known to equal the backup (see [`state_stamp`]).
+const STATE_COLUMN: &str = "source_state";
+
+/// A stamp of the database file's committed state, equal for two calls only if no
+/// transaction changed the database between them:
+///
+/// - rollback-journal modes: the file change counter (header offset 24, which SQLite
+///   increments on every transaction that changes the file outside WAL mode) and the
+///   file's size, read while a read transaction holds writers out (a hot journal is
+///   rolled back first);
+/// - WAL mode (where the counter is not kept up to date): a `wal_checkpoint(TRUNCATE)`
+///   that must empty the WAL, then the SHA-256 of the file, read while a read
+///   transaction on the empty WAL keeps checkpoints from writing to the file.
+///
+/// `None` when it cannot be told right now (another connection holds a lock, a reader
+/// keeps the WAL from being emptied, an I/O error): the caller then treats the database
+/// as changed. Waits for no lock.
+pub fn state_stamp(db: &Path) -> Option<String> {
+    let c = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    let mode: String = c
+        .query_row("PRAGMA main.journal_mode", [], |r| r.get(0))
+        .ok()?;
+    let wal = mode.eq_ignore_ascii_case("wal");
+    if wal {
+        let (busy, log): (i64, i64) = c
+            .query_row("PRAGMA main.wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .ok()?;
+        if busy != 0 || log > 0 {
+            return None;
+        }
+    }
+    c.execute_batch("BEGIN").ok()?;
+    let stamp = (|| -> Option<String> {
+        c.query_row("SELECT count(*) FROM main.sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .ok()?;
+        let f = held_open(db).ok()?;
+        if wal {
+            let mut w = db.as_os_str().to_owned();
+            w.push("-wal");
+            if std::fs::metadata(Path::new(&w)).is_ok_and(|m| m.len() > 0) {
+                return None;
+            }
+            let len = f.metadata().ok()?.len();
+            Some(format!("wal:{}", hash_file(&f, len).ok()?))
+        } else {
+            let mut header = [0u8; 28];
+            read_at(&f, &mut header, 0).ok()?;
+            let counter = u32::from_be_bytes([header[24], header[25], header[26], header[27]]);
+            let len = f.metadata().ok()?.len();
+            Some(format!("rollback:{counter}:{len}"))
+        }
+    })();
+    let _ = c.execute_batch("COMMIT");
+    stamp
+}
+
+/// A read-only descriptor of the database file `p`, opened once per file (device and
+/// inode) and never closed for the life of the process: SQLite's locks are POSIX record
+/// locks, which the kernel drops for the whole process as soon as *any* descriptor of the
+/// file is closed, so reading the file beside SQLite must not close one while this
+/// process's connections may hold a lock on it. The cost: one descriptor per database
+/// file read this way, and a file replaced meanwhile (by `restore`) keeps its space until
+/// the process exits.
+#[cfg(unix)]
+fn held_open(p: &Path) -> std::io::Result<std::sync::Arc<std::fs::File>> {
+    use std::collections::HashMap;
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::{Arc, Mutex, OnceLock};
+    /// Descriptors by (device, inode).
+    type Held = Mutex<HashMap<(u64, u64), Arc<std::fs::File>>>;
+    static FILES: OnceLock<Held> = OnceLock::new();
+    let meta = std::fs::metadata(p)?;
+    let key = (meta.dev(), meta.ino());
+    let mut files = FILES
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .map_err(|_| std::io::Error::other("descriptor table poisoned"))?;
+    if let Some(f) = files.get(&key) {
+        return Ok(Arc::clone(f));
+    }
+    let f = std::fs::File::open(p)?;
+    let m = f.metadata()?;
+    if (m.dev(), m.ino()) != key {
+        // Replaced between the two looks: keep it open all the same (closing it would
+        // drop this process's locks on it), under its own key.
+        let f = Arc::new(f);
+        files.insert((m.dev(), m.ino()), Arc::clone(&f));
+        return Err(std::io::Error::other(
+            "the file was replaced while it was opened",
+        ));
+    }
+    let f = Arc::new(f);
+    files.insert(key, Arc::clone(&f));
+    Ok(f)
+}
+
+/// Reads `buf.len()` bytes at `offset` of `f` (positioned reads: the shared descriptor
+/// has no cursor of its own to move).
+#[cfg(unix)]
+fn read_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    f.read_exact_at(buf, offset)
+}
+
+#[cfg(not(unix))]
+fn held_open(_: &Path) -> std::io::Result<std::sync::Arc<std::fs::File>> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(not(unix))]
+fn read_at(_: &std::fs::File, _: &mut [u8], _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// SHA-256 of the first `len` bytes of `f`, in hex, read in 1 MiB pieces (memory stays
+/// flat whatever the size).
+fn hash_file(f: &std::fs::File, len: u64) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    while at < len {
+        let n = usize::try_from((len - at).min(buf.len() as u64)).unwrap_or(buf.len());
+        read_at(f, &mut buf[..n], at)?;
+        h.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The database state recorded in a backup by [`record_state`], if any.
+pub fn recorded_state(backup: &Path, table: &str) -> Option<String> {
+    // Only a regular file: opening a FIFO named like a backup would block.
+    if !std::fs::symlink_metadata(backup).is_ok_and(|m| m.file_type().is_file()) {
+        return None;
+    }
+    let c = open_immutable(backup).ok()?;
+    c.query_row(
+        &format!(
+            "SELECT {STATE_COLUMN} FROM main.{} ORDER BY rowid LIMIT 1",
+            quoted(&identity_table(table))
+        ),
+        [],
+        |r| r.get::<_, Option<String>>(0),
+    )
+    .ok()
+    .flatten()
+}
+
+/// Records in `backup` (a backup carrying an identity) that its database is in state
+/// `stamp` (from [`state_stamp`]) and still equals the backup apart from migrate's own
+/// journal rows; `None` forgets any recorded state. The backup's data is not touched,
+/// only its identity row; the file is fsynced.
+pub fn record_state(
+    backup: &Path,
+    table: &str,
+    stamp: Option<&str>,
+) -> std::result::Result<(), String> {
+    let c = open_bounded(backup, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
+    let t = quoted(&identity_table(table));
+    let has_column: i64 = c
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM pragma_table_info('{}') WHERE name = '{STATE_COLUMN}'",
+                identity_table(table).replace('\'', "''")
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| e.to_string())?;
+    if has_column == 0 {
+        if stamp.is_none() {
+            return Ok(());
+        }
+        c.execute_batch(&format!(
+            "ALTER TABLE main.{t} ADD COLUMN {STATE_COLUMN} TEXT"
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    c.execute(&format!("UPDATE main.{t} SET {STATE_COLUMN} = ?1"), [stamp])
+        .map_err(|e| e.to_string())?;
+    c.close().map_err(|(_, e)| e.to_string())?;
+    std::fs::File::open(backup)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("fsync: {e}"))
+}
+
+/// The newest of `db`'s backups in `dir`, when it can stand for a new one: it is of the
+/// same version, and the database's state (see [`state_stamp`]) is the one recorded in
+/// it by [`record_state`].
+pub fn reusable(db: &Path, dir: &Path, version: &DbVersion, table: &str) -> Option<BackupInfo> {
+    // By name first, and the state (which waits for no lock) before the list (whose
+    // identity check waits for a locked database): no backup of this version, or a
+    // locked database, costs no wait.
+    let prefix = name_prefix(db);
+    let tag = version_tag(version);
+    // Only a backup with a recorded state can be reused: without one, the state (a read
+    // of the whole file in WAL mode) is not computed at all.
+    let candidate = std::fs::read_dir(dir).ok()?.flatten().any(|e| {
+        parse_name(&prefix, &e.file_name().to_string_lossy()).is_some_and(|(v, _, _)| v == tag)
+            && recorded_state(&e.path(), table).is_some()
+    });
+    if !candidate {
+        return None;
+    }
+    let now = state_stamp(db)?;
+    let newest = list(db, dir, table).ok()?.pop()?;
+    if newest.version != version_tag(version) {
+        return None;
+    }
+    (recorded_state(&newest.path, table)? == now).then_some(newest)
 }
 
 /// Whether the backup file `p` belongs to the database whose identity is `own`: `Ok(())`
@@ -391,13 +620,38 @@ pub fn prune_keeping(
     table: &str,
     spare: Option<&Path>,
 ) -> Result<Vec<PathBuf>> {
-    if keep == 0 {
+    prune_sized(db, dir, keep, 0, table, spare)
+}
+
+/// [`prune_keeping`] with a size limit too: after the count rule, the oldest of `db`'s
+/// verified backups are removed while their total size exceeds `max_size` bytes (0: no
+/// limit). The newest backup is always kept, even alone over the limit.
+pub fn prune_sized(
+    db: &Path,
+    dir: &Path,
+    keep: usize,
+    max_size: u64,
+    table: &str,
+    spare: Option<&Path>,
+) -> Result<Vec<PathBuf>> {
+    if keep == 0 && max_size == 0 {
         return Ok(Vec::new());
     }
     let spare = spare.and_then(|p| std::fs::canonicalize(p).ok());
     let mut all = list(db, dir, table)?;
     all.retain(|b| spare.is_none() || std::fs::canonicalize(&b.path).ok() != spare);
-    let excess = all.len().saturating_sub(keep);
+    let mut excess = if keep == 0 {
+        0
+    } else {
+        all.len().saturating_sub(keep)
+    };
+    if max_size > 0 {
+        let mut total: u64 = all[excess..].iter().map(|b| b.size).sum();
+        while excess + 1 < all.len() && total > max_size {
+            total -= all[excess].size;
+            excess += 1;
+        }
+    }
     let mut removed = Vec::new();
     for b in all.into_iter().take(excess) {
         std::fs::remove_file(&b.path).map_err(|e| Error::Safety {
@@ -410,6 +664,85 @@ pub fn prune_keeping(
         let _ = sync_dir(dir);
     }
     Ok(removed)
+}
+
+/// The bytes a backup of `db` may take: the database file and its `-wal` (a backup holds
+/// every page of the database as a reader sees it, at most both together).
+pub fn needed_space(db: &Path) -> u64 {
+    let len = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    len(db) + len(Path::new(&wal))
+}
+
+/// The bytes an unprivileged writer can still write in the file system that holds `dir`
+/// (or, while `dir` does not exist yet, its nearest existing ancestor). `None` when it
+/// cannot be told.
+pub fn free_space(dir: &Path) -> Option<u64> {
+    let mut p = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    while !p.exists() {
+        p = match p.parent() {
+            Some(q) if !q.as_os_str().is_empty() => q,
+            _ => Path::new("."),
+        };
+    }
+    statvfs_free(p)
+}
+
+#[cfg(unix)]
+fn statvfs_free(p: &Path) -> Option<u64> {
+    let st = rustix::fs::statvfs(p).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn statvfs_free(_: &Path) -> Option<u64> {
+    None
+}
+
+/// A size for people: `734.0 MB (769654784 bytes)`, in powers of 1000.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} bytes");
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    format!("{v:.1} {} ({n} bytes)", UNITS[u])
+}
+
+/// Refuses a backup of `db` into `dir` that cannot fit, before anything is written: the
+/// error names both sizes and the ways out. A file system whose free space cannot be told
+/// is not refused (the copy itself then fails cleanly if the space runs out).
+pub fn check_space(db: &Path, dir: &Path) -> Result<()> {
+    let need = needed_space(db);
+    let Some(free) = free_space(dir) else {
+        return Ok(());
+    };
+    if need <= free {
+        return Ok(());
+    }
+    Err(Error::Safety {
+        msg: format!(
+            "cannot back up the database to {}: not enough free space: the backup of {} needs {}, the file system has {} free",
+            dir.display(),
+            db.display(),
+            human_size(need),
+            human_size(free)
+        ),
+        hint: Some(
+            "nothing was changed; put backups on a volume with room (-backup-dir / x-backup-dir), keep fewer or smaller backups (-backup-keep, -backup-max-size) or remove old ones (see `migrate backups`), or run with -no-backup".into(),
+        ),
+    })
 }
 
 /// Backs `db` up into `dir` as `<db>.backup-<version>-<now>`; returns the new file.
@@ -427,6 +760,7 @@ pub fn create(db: &Path, dir: &Path, version: &DbVersion, table: &str) -> Result
         path: path.to_path_buf(),
         reason,
     };
+    check_space(db, dir)?;
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e.to_string()))?;
     // A name is taken by a backup made in the same second, or by the `.partial` file a
     // killed run left behind (never reused: it may be another process's copy in progress).
@@ -481,6 +815,116 @@ pub(crate) fn remove_with_sidecars(p: &Path) {
         q.push(s);
         let _ = std::fs::remove_file(PathBuf::from(q));
     }
+}
+
+/// How a backup was copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyMethod {
+    /// The file, copied while a read transaction held writers out: rollback-journal
+    /// modes.
+    FileUnderReadLock,
+    /// SQLite's online backup API: WAL mode, and the fallback.
+    BackupApi,
+}
+
+/// Copies the database `src` into a new file `dst` (mode 0600) consistently: in a
+/// rollback-journal mode the file itself, copied while a read transaction holds a SHARED
+/// lock (no writer can change the file then; a hot journal is rolled back before the lock
+/// is granted); in WAL mode, where committed pages may still be in the `-wal`, with the
+/// online backup API. Then `PRAGMA quick_check` on the copy and an fsync. The caller
+/// removes `dst` on failure.
+pub(crate) fn copy_database(src: &Path, dst: &Path) -> std::result::Result<CopyMethod, String> {
+    if copy_file_under_read_lock(src, dst)? {
+        check_and_sync_copy(dst)?;
+        return Ok(CopyMethod::FileUnderReadLock);
+    }
+    let _ = std::fs::remove_file(dst);
+    copy_with_backup_api(src, dst)?;
+    Ok(CopyMethod::BackupApi)
+}
+
+/// The copy of [`copy_database`] for rollback-journal modes: `Ok(false)` when the
+/// database is in WAL mode (nothing copied; `dst` exists, empty).
+fn copy_file_under_read_lock(src: &Path, dst: &Path) -> std::result::Result<bool, String> {
+    use std::io::Write;
+    let _wait = crate::cancel::Wait::start();
+    create_private(dst)?;
+    let from = open_bounded(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open {}: {e}", src.display()))?;
+    from.execute_batch("BEGIN").map_err(|e| e.to_string())?;
+    let res = (|| -> std::result::Result<bool, String> {
+        if let Err(e) = from.query_row("SELECT count(*) FROM main.sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            if crate::cancel::requested() {
+                return Err("interrupted".into());
+            }
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ) {
+                return Err(format!(
+                    "{} {LOCKED} for {} s",
+                    src.display(),
+                    LOCK_WAIT.as_secs()
+                ));
+            }
+            return Err(crate::driver::sqlite::message(&e));
+        }
+        // Read through the descriptor held open for the process (see [`held_open`]).
+        let f = match held_open(src) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => return Ok(false),
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut header = [0u8; 20];
+        read_at(&f, &mut header, 0).map_err(|e| e.to_string())?;
+        // File format write/read versions 2: WAL mode.
+        if header[18] == 2 || header[19] == 2 {
+            return Ok(false);
+        }
+        let len = f.metadata().map_err(|e| e.to_string())?.len();
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dst)
+            .map_err(|e| e.to_string())?;
+        // In pieces, to stop soon on a signal; positioned reads leave the shared
+        // descriptor's offset alone.
+        let mut buf = vec![0u8; 4 << 20];
+        let mut at = 0u64;
+        while at < len {
+            if crate::cancel::requested() {
+                return Err("interrupted".into());
+            }
+            let n = usize::try_from((len - at).min(buf.len() as u64)).unwrap_or(buf.len());
+            read_at(&f, &mut buf[..n], at).map_err(|e| format!("copy: {e}"))?;
+            out.write_all(&buf[..n]).map_err(|e| format!("copy: {e}"))?;
+            at += n as u64;
+        }
+        Ok(true)
+    })();
+    let _ = from.execute_batch("COMMIT");
+    res
+}
+
+/// `PRAGMA quick_check` on a finished copy, then an fsync of it.
+fn check_and_sync_copy(dst: &Path) -> std::result::Result<(), String> {
+    let to = open_bounded(dst, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| e.to_string())?;
+    let problems = super::integrity::quick_check(&to)?;
+    if !problems.is_empty() {
+        return Err(format!(
+            "the copy failed PRAGMA quick_check: {}",
+            problems.join("; ")
+        ));
+    }
+    to.close().map_err(|(_, e)| e.to_string())?;
+    std::fs::File::open(dst)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("fsync: {e}"))?;
+    if crate::cancel::requested() {
+        return Err("interrupted".into());
+    }
+    Ok(())
 }
 
 /// Copies `src` into a new file `dst` with the online backup API; `dst` gets mode 0600.
@@ -555,7 +999,7 @@ fn write(
     dir: &Path,
     table: &str,
 ) -> std::result::Result<(), String> {
-    copy_with_backup_api(db, partial)?;
+    copy_database(db, partial)?;
     let c = open_bounded(partial, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
     // Only a database with migrations (the version table) gets an identity: a database
     // migrate has never migrated is only read.
@@ -575,6 +1019,15 @@ fn write(
             write_identity(&c, table, &id).map_err(|e| format!("identity: {e}"))?;
         }
     }
+    // A database restored from a backup carries that backup's recorded state: a new
+    // backup starts without one.
+    let _ = c.execute(
+        &format!(
+            "UPDATE main.{} SET {STATE_COLUMN} = NULL",
+            quoted(&identity_table(table))
+        ),
+        [],
+    );
     c.close().map_err(|(_, e)| e.to_string())?;
     std::fs::File::open(partial)
         .and_then(|f| f.sync_all())
@@ -807,6 +1260,125 @@ mod tests {
                     assert_eq!(listed, own, "seed {seed}: db {j}");
                 }
             }
+        }
+    }
+
+    /// Generated cases: backups of varying sizes, then a prune with a count and a size
+    /// limit. What stays is the newest backups (a suffix of the list), the newest always;
+    /// at most `keep` of them (when `keep` > 0); their total within `max_size` unless the
+    /// newest alone exceeds it; and no more was removed than the two rules need.
+    #[test]
+    fn safety_pruning_by_size_keeps_the_newest_within_the_limit() {
+        for seed in 1..=24u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let db = dir.path().join("app.db");
+            fill(&db, 1);
+            let n = rng.below(6) + 1;
+            for _ in 0..n {
+                let c = Connection::open(&db).expect("open");
+                c.execute(
+                    "INSERT INTO t VALUES (randomblob(?1))",
+                    [i64::try_from(rng.below(40_000)).expect("small")],
+                )
+                .expect("grow");
+                drop(c);
+                create(&db, dir.path(), &DbVersion::Clean(1), "schema_migrations").expect("b");
+            }
+            let all = list(&db, dir.path(), "schema_migrations").expect("list");
+            let total: u64 = all.iter().map(|b| b.size).sum();
+            let keep = usize::try_from(rng.below(5)).expect("small");
+            let max_size = match rng.below(3) {
+                0 => 0,
+                1 => rng.below(total + 1),
+                _ => rng.below(total / 2 + 1) + 1,
+            };
+            let removed = prune_sized(&db, dir.path(), keep, max_size, "schema_migrations", None)
+                .expect("prune");
+            let left = list(&db, dir.path(), "schema_migrations").expect("list");
+            let case = format!(
+                "seed {seed}: keep {keep}, max {max_size}, sizes {:?}",
+                all.iter().map(|b| b.size).collect::<Vec<_>>()
+            );
+            assert_eq!(removed.len() + left.len(), all.len(), "{case}");
+            assert_eq!(left[..], all[removed.len()..], "{case}: the newest stay");
+            assert!(!left.is_empty(), "{case}: the newest is always kept");
+            if keep > 0 {
+                assert!(left.len() <= keep, "{case}");
+            }
+            let kept: u64 = left.iter().map(|b| b.size).sum();
+            if max_size > 0 && left.len() > 1 {
+                assert!(kept <= max_size, "{case}");
+            }
+            if let Some(last_removed) = removed.len().checked_sub(1) {
+                let one_more = &all[last_removed];
+                let count_ok = keep == 0 || left.len() < keep;
+                let size_ok = max_size == 0 || kept + one_more.size <= max_size;
+                assert!(!(count_ok && size_ok), "{case}: removed more than needed");
+            }
+        }
+    }
+
+    /// Generated cases: in every journal mode, with rows still only in the WAL (a
+    /// connection kept open, no checkpoint) and a transaction another connection has
+    /// begun but not committed, the copy holds exactly the committed rows, by the file
+    /// copy in rollback-journal modes and by the backup API in WAL mode.
+    #[test]
+    fn safety_copies_hold_exactly_the_committed_rows() {
+        for (seed, mode) in ["delete", "truncate", "persist", "wal"]
+            .into_iter()
+            .cycle()
+            .take(12)
+            .enumerate()
+        {
+            let mut rng = Rng((seed as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let db = dir.path().join("app.db");
+            let c = Connection::open(&db).expect("open");
+            let m: String = c
+                .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get(0))
+                .expect("mode");
+            assert_eq!(m, mode);
+            c.execute_batch("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x)")
+                .expect("table");
+            let rows = rng.below(2000) + 1;
+            // A few transactions, the last ones left in the WAL.
+            for chunk in 0..4 {
+                c.execute_batch("BEGIN").expect("begin");
+                for i in (0..rows).filter(|i| i % 4 == chunk) {
+                    c.execute("INSERT INTO t VALUES (?1)", [i]).expect("row");
+                }
+                c.execute_batch("COMMIT").expect("commit");
+            }
+            // Uncommitted: a RESERVED lock (rollback) or a write transaction (WAL).
+            let w = Connection::open(&db).expect("writer");
+            w.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (-1)")
+                .expect("pending");
+            let to = dir.path().join("copy.db");
+            let how = copy_database(&db, &to).expect("copy");
+            let expect = if mode == "wal" {
+                CopyMethod::BackupApi
+            } else {
+                CopyMethod::FileUnderReadLock
+            };
+            assert_eq!(how, expect, "{mode}");
+            let n: u64 = Connection::open(&to)
+                .expect("open copy")
+                .query_row("SELECT count(*) FROM t WHERE x >= 0", [], |r| r.get(0))
+                .expect("count");
+            assert_eq!(n, rows, "{mode}");
+            let pending: i64 = Connection::open(&to)
+                .expect("open copy")
+                .query_row("SELECT count(*) FROM t WHERE x < 0", [], |r| r.get(0))
+                .expect("count");
+            assert_eq!(pending, 0, "{mode}");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let m = std::fs::metadata(&to).expect("meta").permissions().mode();
+                assert_eq!(m & 0o777, 0o600, "{mode}");
+            }
+            w.execute_batch("ROLLBACK").expect("rollback");
         }
     }
 

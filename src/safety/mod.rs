@@ -1,5 +1,6 @@
-//! SQLite safety (issue 4): automatic backups with SQLite's online backup API, integrity
-//! checks before and after a run, dry runs, rehearsals on a copy, and restore.
+//! SQLite safety (issue 4): automatic backups (a file copy under a read lock, or SQLite's
+//! online backup API in WAL mode), integrity checks before and after a run, dry runs,
+//! rehearsals on a copy, and restore.
 //!
 //! Everything here works on the database *file*; other drivers (and in-memory SQLite)
 //! get [`unsupported`] errors from the commands and no-ops from the automatic hooks.
@@ -34,6 +35,9 @@ pub struct Options {
     pub backup_dir: Option<PathBuf>,
     /// How many backups to keep (newest first); 0 keeps all.
     pub keep: usize,
+    /// The most bytes this database's backups may take together, oldest removed first
+    /// after a new backup succeeded; 0: no limit (`-backup-max-size`).
+    pub max_size: u64,
     /// Skip the automatic backup.
     pub no_backup: bool,
     pub check: Check,
@@ -44,6 +48,7 @@ impl Default for Options {
         Options {
             backup_dir: None,
             keep: DEFAULT_KEEP,
+            max_size: 0,
             no_backup: false,
             check: Check::Quick,
         }
@@ -233,12 +238,17 @@ pub struct AutoBackup {
     pub pruned: Vec<PathBuf>,
     /// The backup row could not be written to the journal (the backup itself is fine).
     pub journal_error: Option<String>,
+    /// No copy was made: `path` is the newest backup, of the same version, taken when the
+    /// database was as it is now ([`backup::reusable`]).
+    pub reused: bool,
 }
 
 /// The automatic backup, for a before-change hook (inside the migration lock, once a
 /// change is certain): skipped with `opts.no_backup` or when [`worth_backing_up`] says
-/// there is nothing to lose; otherwise [`backup::create`], then [`backup::prune`] to
-/// `opts.keep`, then a `backup` row in the journal (`<t>_journal`, created if missing).
+/// there is nothing to lose; the newest backup when [`backup::reusable`] (no copy, no
+/// journal row); otherwise [`backup::create`], then [`backup::prune_sized`] to `opts.keep`
+/// and `opts.max_size`, then a `backup` row in the journal (`<t>_journal`, created if
+/// missing).
 /// Shared by the CLI (`up`/`down`/`goto`/`force`/`drop`) and [`crate::gate::run`]
 /// (`-migrate-db`/`-revert-db`/`-force-db`). `dir` is the backup directory
 /// ([`backup_dir`]).
@@ -255,9 +265,17 @@ pub fn auto_backup(
     let t = std::time::Instant::now();
     let v = d.version()?;
     let table = d.table().to_string();
+    if let Some(b) = backup::reusable(db, dir, &v, &table) {
+        return Ok(Some(AutoBackup {
+            path: b.path,
+            pruned: Vec::new(),
+            journal_error: None,
+            reused: true,
+        }));
+    }
     let path = backup::create(db, dir, &v, &table)?;
     let took = t.elapsed();
-    let pruned = backup::prune(db, dir, opts.keep, &table)?;
+    let pruned = backup::prune_sized(db, dir, opts.keep, opts.max_size, &table, None)?;
     let mut entry =
         crate::journal::Entry::new("backup", started, took).versions(v.version(), v.version());
     entry.file = Some(path.display().to_string());
@@ -266,7 +284,20 @@ pub fn auto_backup(
         path,
         pruned,
         journal_error,
+        reused: false,
     }))
+}
+
+/// After a run that failed without changing the database (its version is still the one
+/// `backup` was taken at, and nothing but migrate's journal was written): records the
+/// database's present state in `backup`, so that a retry can reuse it
+/// ([`backup::reusable`]). When the state cannot be told, any recorded one is forgotten.
+pub fn remember_unchanged(db: &Path, backup: &Path, table: &str) -> Result<()> {
+    let stamp = backup::state_stamp(db);
+    backup::record_state(backup, table, stamp.as_deref()).map_err(|reason| Error::BackupFailed {
+        path: backup.to_path_buf(),
+        reason,
+    })
 }
 
 /// An error for a warning line: a database error's own text, without the statement.

@@ -591,6 +591,7 @@ fn usage_is_golang_migrates_then_migrates_own() {
         let value = match name {
             "backup-dir" => Some("d"),
             "backup-keep" => Some("1"),
+            "backup-max-size" => Some("1GB"),
             "integrity-check" => Some("full"),
             _ => None,
         };
@@ -605,7 +606,7 @@ fn usage_is_golang_migrates_then_migrates_own() {
         );
         options += 1;
     }
-    assert_eq!(options, 11, "{own}");
+    assert_eq!(options, 12, "{own}");
     for command in [
         "status", "history", "validate", "repair", "recover", "backup", "backups", "restore",
         "rehearse",

@@ -344,6 +344,54 @@ fn safety_full_disk_fails_before_any_change() {
     assert_eq!(e.rows(), vec![(1, false)]);
 }
 
+/// A backup that cannot fit in the destination is refused before anything is written or
+/// changed, naming what it needs, what is free, and the ways out.
+#[test]
+fn safety_space_is_checked_before_the_backup() {
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    e.conn()
+        .execute_batch(
+            "CREATE TABLE blob (b BLOB); INSERT INTO blob SELECT randomblob(100000) FROM generate_series(1, 30);",
+        )
+        .or_else(|_| {
+            e.conn().execute_batch(
+                "CREATE TABLE IF NOT EXISTS blob (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30) INSERT INTO blob SELECT randomblob(100000) FROM n;",
+            )
+        })
+        .expect("fill");
+    let dir = e.path("small");
+    if !mount_tmpfs(&dir, "size=2m") {
+        eprintln!("SKIPPED safety_space_is_checked_before_the_backup: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let before = e.dump();
+    let t = e.migrate(&["-backup-dir", &dir.display().to_string(), "up"]);
+    let left: Vec<_> = std::fs::read_dir(&dir).expect("ls").flatten().collect();
+    umount(&dir);
+    assert_eq!(t.code, 1, "{t}");
+    let size = std::fs::metadata(e.db()).expect("size").len();
+    assert!(
+        t.stderr.contains("not enough free space")
+            && t.stderr
+                .contains(&format!(" MB ({size} bytes), the file system has "))
+            && t.stderr.contains("2.1 MB (2097152 bytes) free"),
+        "{t}"
+    );
+    for way in [
+        "-backup-dir",
+        "-backup-keep",
+        "-backup-max-size",
+        "-no-backup",
+    ] {
+        assert!(t.stderr.contains(way), "{way}: {t}");
+    }
+    assert!(left.is_empty(), "nothing written: {left:?}");
+    assert_eq!(e.dump(), before);
+    assert_eq!(identity(&e.db()), None, "no identity written");
+    assert_eq!(e.rows(), vec![(1, false)]);
+}
+
 #[test]
 fn safety_backup_dir_url_parameter() {
     let e = Env::with("basic");
@@ -399,6 +447,216 @@ fn safety_restore_on_failure_after_dirty_run() {
     assert!(t.stderr.contains("Database restored from"), "{t}");
     assert_eq!(e.dump(), before);
     assert_eq!(e.rows(), vec![(2, false)]);
+}
+
+/// Retries of a failing migration reuse the backup while the database has not changed
+/// (one file, not one per try), in rollback-journal and WAL modes; any change the
+/// application makes in between (a new row, an update that keeps the file's size, a
+/// checkpointed WAL write that leaves the header's change counter alone) gets a new
+/// backup. The reused backup restores the database as it was.
+#[test]
+fn safety_retry_after_a_failed_migration_reuses_the_backup() {
+    type Change = (&'static str, &'static str);
+    let changes: [Change; 4] = [
+        ("insert", "INSERT INTO a (id) VALUES (2)"),
+        ("same-size update", "UPDATE a SET id = 3 WHERE id = 1"),
+        ("update back", "UPDATE a SET id = 1 WHERE id = 3"),
+        ("delete", "DELETE FROM a WHERE id = 1"),
+    ];
+    for mode in ["delete", "wal"] {
+        let e = Env::with("failing");
+        assert_eq!(e.migrate(&["up", "2"]).code, 0);
+        let c = e.conn();
+        let m: String = c
+            .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get(0))
+            .expect("mode");
+        assert_eq!(m, mode);
+        c.execute("INSERT INTO a (id) VALUES (1)", []).expect("row");
+        drop(c);
+        let before = e.dump();
+        let t = e.migrate(&["up"]);
+        assert_eq!(t.code, 1, "{mode}: {t}");
+        assert!(t.stderr.contains("Database backup created"), "{mode}: {t}");
+        assert_eq!(
+            e.rows(),
+            vec![(2, false)],
+            "{mode}: a transactional failure"
+        );
+        for retry in 0..2 {
+            let t = e.migrate(&["up"]);
+            assert_eq!(t.code, 1, "{mode}: {t}");
+            assert!(
+                t.stderr.contains("Database backup reused: ")
+                    && !t.stderr.contains("Database backup created"),
+                "{mode} retry {retry}: {t}"
+            );
+            assert_eq!(backups(e.dir.path()).len(), 1, "{mode} retry {retry}: {t}");
+        }
+        let first = backups(e.dir.path()).pop().expect("backup");
+        let mut expected = 1;
+        for (what, sql) in changes {
+            let c = e.conn();
+            c.execute(sql, []).expect(what);
+            if mode == "wal" {
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .expect("checkpoint");
+            }
+            drop(c);
+            let t = e.migrate(&["up"]);
+            assert_eq!(t.code, 1, "{mode} {what}: {t}");
+            expected += 1;
+            assert!(
+                t.stderr.contains("Database backup created"),
+                "{mode} after {what}: {t}"
+            );
+            assert_eq!(backups(e.dir.path()).len(), expected, "{mode} after {what}");
+            let t = e.migrate(&["up"]);
+            assert!(
+                t.stderr.contains("Database backup reused"),
+                "{mode} {what}: {t}"
+            );
+            assert_eq!(backups(e.dir.path()).len(), expected, "{mode} after {what}");
+        }
+        let newest = e.dump();
+        assert_eq!(
+            e.migrate(&["restore", &first.display().to_string()]).code,
+            0
+        );
+        let restored = e.dump();
+        assert_eq!(
+            restored, before,
+            "{mode}: the reused backup is the database as it was"
+        );
+        assert_ne!(newest, before);
+    }
+}
+
+/// `-backup-max-size` removes the oldest of this database's backups, after a new one
+/// succeeded, while they take more than the limit together (units accepted); a value
+/// that is not a size is refused before anything runs.
+#[test]
+fn safety_backup_max_size_prunes_oldest_first() {
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    e.conn()
+        .execute_batch("CREATE TABLE blob (b BLOB); INSERT INTO blob VALUES (randomblob(200000));")
+        .expect("fill");
+    // Each backup is a little over 200 kB: 500kB holds two of them, never three.
+    let mut seen = Vec::new();
+    for (i, args) in [
+        ["up", "1"],
+        ["down", "1"],
+        ["up", "1"],
+        ["down", "1"],
+        ["up", "1"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        // A pruned backup's name may be taken again within the same second: one run a
+        // second keeps every backup's name its own.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let mut a = vec!["-backup-max-size", "500kB"];
+        a.extend(args.iter());
+        let t = e.migrate(&a);
+        assert_eq!(t.code, 0, "{t}");
+        let mut now = backups(e.dir.path());
+        now.sort_by_key(|p| mtime(p));
+        let newest = now.last().expect("a backup").clone();
+        assert!(!seen.contains(&newest), "run {i}: a new backup: {t}");
+        seen.push(newest);
+        let total: u64 = now
+            .iter()
+            .map(|p| std::fs::metadata(p).expect("size").len())
+            .sum();
+        assert!(total <= 500_000, "run {i}: {total}");
+        assert_eq!(now.len(), (i + 1).min(2), "run {i}: {now:?}");
+        // What is left is the newest ones.
+        assert_eq!(now[..], seen[seen.len() - now.len()..], "run {i}");
+    }
+    let t = e.migrate(&["-backup-max-size", "12XB", "up"]);
+    assert_eq!(t.code, 2, "{t}");
+    assert!(
+        t.stderr
+            .contains("invalid value \"12XB\" for flag -backup-max-size"),
+        "{t}"
+    );
+    assert_eq!(backups(e.dir.path()).len(), 2);
+}
+
+/// A database over the announcement size (64 MiB) gets one line naming it, its size and
+/// the backup's destination before the check and the backup, and one before the check
+/// after the run; on a pipe nothing else (no progress indicator). A small one gets none
+/// (the other transcripts).
+#[test]
+fn safety_large_database_is_announced() {
+    let e = Env::with("basic");
+    assert_eq!(e.migrate(&["up", "1"]).code, 0);
+    e.conn()
+        .execute_batch(
+            "CREATE TABLE blob (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 70) INSERT INTO blob SELECT randomblob(1000000) FROM n;",
+        )
+        .expect("fill");
+    let size = std::fs::metadata(e.db()).expect("size").len();
+    assert!(size > 64 << 20);
+    let t = e.migrate(&["up", "1"]);
+    assert_eq!(t.code, 0, "{t}");
+    let lines: Vec<&str> = t.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "Checking and backing up (to [TMP]) [TMP]/db.sqlite ({:.1} MB ({size} bytes))",
+            size as f64 / 1e6
+        ),
+        "{t}"
+    );
+    assert!(lines[1].starts_with("Database backup created: "), "{t}");
+    assert_eq!(lines[2], "2/u add_email ([DUR])", "{t}");
+    assert!(lines[3].starts_with("Checking [TMP]/db.sqlite ("), "{t}");
+    assert_eq!(lines.len(), 4, "{t}");
+    assert!(!t.stderr.contains('\r'), "no progress on a pipe: {t}");
+    let t = e.migrate(&["-no-backup", "up", "1"]);
+    assert_eq!(t.code, 0, "{t}");
+    assert!(t.stderr.starts_with("Checking [TMP]/db.sqlite ("), "{t}");
+    assert!(!t.stderr.contains("backup"), "{t}");
+}
+
+/// The progress indicator: on a pseudo-terminal (`script`), a backup that takes more
+/// than a second (here: waiting for a lock another connection holds) shows its name
+/// and the seconds elapsed, rewritten in place; the same run on a pipe shows none.
+#[test]
+fn safety_progress_only_on_a_terminal() {
+    if !sh("script", &["-qec", "true", "/dev/null"]) {
+        eprintln!("SKIPPED safety_progress_only_on_a_terminal: no working `script` here");
+        return;
+    }
+    let e = Env::with("basic");
+    let t = e.run(&[
+        "-path",
+        "m",
+        "-database",
+        "sqlite3://db.sqlite?_journal_mode=WAL",
+        "up",
+        "1",
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+    let url = "sqlite3://db.sqlite?_locking_mode=EXCLUSIVE";
+    let piped = e.run(&["-path", "m", "-database", url, "up"]);
+    assert_eq!(piped.code, 1, "{piped}");
+    assert!(piped.stderr.contains("stayed locked"), "{piped}");
+    assert!(!piped.stderr.contains('\r'), "{piped}");
+    assert!(!piped.stderr.contains("backing up"), "{piped}");
+    let bin = e.command().get_program().to_string_lossy().into_owned();
+    let cmd = format!("'{bin}' -path m -database '{url}' up");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(e.dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("script");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(tty.contains("stayed locked"), "{tty}");
+    assert!(tty.contains("\r\x1b[Kbacking up db.sqlite: "), "{tty:?}");
 }
 
 #[test]
