@@ -33,7 +33,8 @@ pub fn observe(e: &Event<'_>) {
     }
 }
 
-/// How many steps committed in this run.
+/// How many steps committed in this run (the backup-reuse rule of the SQLite safety hook).
+#[cfg(feature = "sqlite")]
 pub fn steps_finished() -> usize {
     FINISHED.load(std::sync::atomic::Ordering::Relaxed)
 }

@@ -1,6 +1,6 @@
 //! Backups, consistent while other connections write: in a rollback-journal mode a copy of
 //! the file made under a read transaction's SHARED lock, in WAL mode SQLite's online backup
-//! API ([`copy_database`]). Written to `<name>.partial`, checked with `PRAGMA quick_check`,
+//! API (`copy_database`). Written to `<name>.partial`, checked with `PRAGMA quick_check`,
 //! fsynced, renamed into place, the directory fsynced; the partial file is removed on any
 //! failure. Mode 0600: a backup holds the same data as the database. The destination's
 //! free space is checked first ([`check_space`]); a retry can reuse the newest backup when
@@ -27,7 +27,7 @@ pub const DEFAULT_KEEP: usize = 10;
 const TIME_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 /// How long a copy or an identity write waits for a lock another connection holds (the
-/// default busy timeout of the SQLite driver), polling every [`POLL`].
+/// default busy timeout of the SQLite driver), polling every `POLL`.
 pub const LOCK_WAIT: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(10);
 
@@ -61,7 +61,7 @@ pub fn version_tag(v: &DbVersion) -> String {
 }
 
 /// The database's file name as backup names start with it: the name itself, or, when it
-/// is longer than [`MAX_PREFIX`] bytes, its first bytes, `~` and 8 hex digits of the full
+/// is longer than `MAX_PREFIX` bytes, its first bytes, `~` and 8 hex digits of the full
 /// name's SHA-256 (the same name always gives the same prefix).
 pub fn name_prefix(db: &Path) -> String {
     let name = db
