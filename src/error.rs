@@ -145,7 +145,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// An applied file's content changed (issue #3).
+    /// An applied file's content changed.
     #[error("migration {file} (version {version}) changed after it was applied: recorded checksum {recorded}, current checksum {current}{}", more_text(*more))]
     Drift {
         version: u64,
@@ -154,7 +154,7 @@ pub enum Error {
         current: String,
         more: usize,
     },
-    /// An applied version's file is gone (issue #3).
+    /// An applied version's file is gone.
     #[error("migration {file} (version {version}) was applied but the file is gone{}", more_text(*more))]
     MissingFile {
         version: u64,
@@ -167,7 +167,7 @@ pub enum Error {
         target: Option<u64>,
         versions: Vec<u64>,
     },
-    /// A never-applied file sits below the database's version (issue #3).
+    /// A never-applied file sits below the database's version.
     #[error("migration {file} (version {version}) was never applied but is older than the database version {current}{}", more_text(*more))]
     OutOfOrder {
         version: u64,

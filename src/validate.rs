@@ -1,6 +1,6 @@
-//! `migrate validate`: offline checks of a migrations directory, for CI before a merge
-//! (issue #3). Errors are things golang-migrate would refuse or silently skip; warnings
-//! are legal but usually a mistake.
+//! `migrate validate`: offline checks of a migrations directory, for CI before a merge.
+//! Errors are things golang-migrate would refuse or silently skip; warnings are legal but
+//! usually a mistake.
 
 use std::collections::BTreeMap;
 use std::path::Path;

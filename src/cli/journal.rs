@@ -1,4 +1,4 @@
-//! Extension commands golang-migrate lacks (issue #3): `status`, `history`, `validate`,
+//! Extension commands golang-migrate lacks: `status`, `history`, `validate`,
 //! `repair`. Their data goes to stdout, errors stay on stderr. docs/journal.md documents
 //! the output shapes and exit codes.
 

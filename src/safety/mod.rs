@@ -1,4 +1,4 @@
-//! SQLite safety (issue 4): automatic backups (a file copy under a read lock, or SQLite's
+//! SQLite safety: automatic backups (a file copy under a read lock, or SQLite's
 //! online backup API in WAL mode), integrity checks before and after a run, dry runs,
 //! rehearsals on a copy, and restore.
 //!
