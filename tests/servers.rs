@@ -14,21 +14,10 @@ use insta::assert_snapshot;
 use migrate::driver::Value;
 use migrate::DbVersion;
 
-struct Transcript {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+#[path = "common/harness.rs"]
+mod harness;
 
-impl std::fmt::Display for Transcript {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit: {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
+use harness::Transcript;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

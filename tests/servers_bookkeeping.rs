@@ -17,21 +17,10 @@ use migrate::driver::Driver;
 use migrate::url::DatabaseUrl;
 use migrate::DbVersion;
 
-struct Transcript {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+#[path = "common/harness.rs"]
+mod harness;
 
-impl std::fmt::Display for Transcript {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit: {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
+use harness::Transcript;
 
 fn filter(db: &TestDb, s: &str) -> String {
     let s = s.replace(&db.name, "[DB]");
