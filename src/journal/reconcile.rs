@@ -66,7 +66,7 @@ fn accept_files(
 
 /// migrate's records reconciled with the database's version (docs/journal.md,
 /// "Reconciliation"). `schema_migrations` is the truth; the records are migrate's memory of
-/// what it saw. Built by [`reconcile`] without writing; [`apply_reconciled`] writes it.
+/// what it saw. Built by [`reconcile`] without writing; a migrating command writes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconciled {
     /// Whether the side tables exist (false: a database migrate has not used yet).
