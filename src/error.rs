@@ -177,7 +177,7 @@ pub enum Error {
     },
     /// The start-up gate refused the database (`gate::gate`, `Migrator::gate`).
     #[error("{0}")]
-    Gate(Box<crate::gate::GateStatus>),
+    Gate(Box<crate::status::GateStatus>),
     // --- safety (src/safety/): backups, integrity checks, restore ---
     /// A backup could not be made; nothing was changed and the partial file was removed.
     #[error("cannot back up the database to {path}: {reason}")]
@@ -199,6 +199,16 @@ pub enum Error {
     Interrupted { what: String },
     #[error("{0}")]
     Other(String),
+}
+
+impl Error {
+    /// The gate's outcome, when this error is a refusal by the gate.
+    pub fn gate_status(&self) -> Option<&crate::status::GateStatus> {
+        match self {
+            Error::Gate(s) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 fn more_text(more: usize) -> String {

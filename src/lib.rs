@@ -90,9 +90,11 @@ pub mod migrator;
 pub mod plan;
 pub mod recover;
 pub mod redact;
+pub mod report;
 #[cfg(feature = "sqlite")]
 pub mod safety;
 pub mod source;
+pub mod status;
 pub mod url;
 pub mod validate;
 pub mod version;

@@ -348,8 +348,8 @@ impl Migrator {
     }
 
     /// `migrate status`: reads only, never creates anything.
-    pub fn status(&mut self, journal_rows: u64) -> Result<journal::Status> {
-        journal::status(&self.source, Some(self.driver.as_mut()), journal_rows)
+    pub fn status(&mut self, journal_rows: u64) -> Result<crate::report::Status> {
+        crate::report::status(&self.source, Some(self.driver.as_mut()), journal_rows)
     }
 
     /// The journal, newest first (`limit` 0 = all). Reads only.

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use insta::assert_snapshot;
-use migrate::gate::{self, exit, GateStatus};
+use migrate::gate::{self, exit, ExitCode, GateStatus};
 use migrate::{Migrator, Source};
 
 #[path = "common/harness.rs"]
@@ -184,7 +184,7 @@ impl Env {
     }
 
     /// Runs the gated start-up and `-db-status` and checks that neither changed anything.
-    fn check(&self, expected_code: u8) -> (Transcript, Transcript) {
+    fn check(&self, expected_code: ExitCode) -> (Transcript, Transcript) {
         let before = self.snapshot();
         let start = self.jobserver(&[]);
         assert_eq!(

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use common::{fresh, Server, TestDb};
 use migrate::driver::Driver;
 use migrate::gate::{self, GateStatus, Policy};
-use migrate::journal::State;
+use migrate::report::State;
 use migrate::{DbVersion, Error, Migrator, Source, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1150,7 +1150,7 @@ fn check_judging(w: &World, model: &Model, ctx: &str) {
         assert_eq!(st.no_longer_applied, above, "{ctx}");
     }
     assert_eq!(
-        st.exit_code == 5,
+        st.exit_code == migrate::status::ExitCode::Drift,
         !problems.is_empty(),
         "status verdict: {ctx}"
     );

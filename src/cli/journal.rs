@@ -2,7 +2,9 @@
 //! `repair`. Their data goes to stdout, errors stay on stderr. docs/journal.md documents
 //! the output shapes and exit codes.
 
-use migrate::journal::{Entry, State, Status};
+use migrate::journal::Entry;
+use migrate::report::{State, Status};
+use migrate::status::Verdict;
 use migrate::validate::Severity;
 use migrate::Source;
 
@@ -96,11 +98,11 @@ fn render_status(s: &Status) -> String {
     out.push_str(&format!("version:  {version}\n"));
     out.push_str(&format!("latest:   {}\n", opt_num(s.latest)));
     let verdict = match s.verdict {
-        migrate::journal::Verdict::UpToDate => "up to date",
-        migrate::journal::Verdict::Pending => "pending migrations",
-        migrate::journal::Verdict::Dirty => "dirty: a migration failed part-way",
-        migrate::journal::Verdict::Drift => "applied files changed, are missing or out of order",
-        migrate::journal::Verdict::DatabaseNewer => "the database is newer than these files",
+        Verdict::UpToDate => "up to date",
+        Verdict::Pending => "pending migrations",
+        Verdict::Dirty => "dirty: a migration failed part-way",
+        Verdict::Drift => "applied files changed, are missing or out of order",
+        Verdict::DatabaseNewer => "the database is newer than these files",
     };
     out.push_str(&format!("status:   {verdict} (exit {})\n", s.exit_code));
     if let Some(x) = s.dirty_explanation.as_ref().filter(|x| x.known()) {
@@ -163,7 +165,7 @@ pub fn status(ctx: &mut Ctx, json: bool, rows: u64) -> Code {
     let res = if ctx.db_missing {
         // A missing SQLite file: report without creating it.
         match open_source(ctx) {
-            Ok(src) => migrate::journal::status(&src, None, rows),
+            Ok(src) => migrate::report::status(&src, None, rows),
             Err(c) => return c,
         }
     } else {
@@ -201,7 +203,7 @@ pub fn status(ctx: &mut Ctx, json: bool, rows: u64) -> Code {
                 }
                 super::log::out(&text);
             }
-            s.exit_code
+            i32::from(s.exit_code)
         }
         Err(e) => fatal_err(&ctx.log, &e),
     }

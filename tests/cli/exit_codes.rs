@@ -1,5 +1,5 @@
-//! The documented exit codes against the code's definitions (`migrate::gate::exit`,
-//! `migrate::journal::Verdict::exit_code`, Go's usage code 2), so the two cannot drift
+//! The documented exit codes against the code's definitions (`migrate::status::ExitCode`,
+//! `migrate::status::Verdict::exit_code`, Go's usage code 2), so the two cannot drift
 //! apart. Every exit-code table of README.md and docs/*.md (a table with a `code` column,
 //! or a `state`/`verdict` column beside an `exit` column) and the sentences that list
 //! codes are read; each documented code is classified by the words beside it and
@@ -7,8 +7,7 @@
 
 use std::path::Path;
 
-use migrate::gate::exit;
-use migrate::journal::Verdict;
+use migrate::status::{exit, Verdict};
 
 use crate::harness::repo;
 
@@ -241,12 +240,12 @@ fn status_verdicts_use_the_gate_codes() {
         (Verdict::Drift, exit::DRIFT),
         (Verdict::DatabaseNewer, exit::AHEAD),
     ] {
-        assert_eq!(v.exit_code(), i32::from(code), "{v:?}");
+        assert_eq!(v.exit_code(), code, "{v:?}");
         // docs/journal.md's verdict column names the verdict as JSON does.
         let name = serde_json::to_value(v).expect("json");
         let name = name.as_str().expect("string");
         let (m, _) = meaning(name).expect("known verdict word");
-        assert_eq!(m, v.exit_code(), "{name}");
+        assert_eq!(m, i32::from(v.exit_code()), "{name}");
     }
 }
 
