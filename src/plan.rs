@@ -1,6 +1,5 @@
 //! The pure planner: (versions, database version, target) -> steps. No I/O.
-//! Each rule cites golang-migrate's `migrate.go` (`read`, `readUp`, `readDown`) as the
-//! spec (§4.2) describes it.
+//! Each rule follows golang-migrate's `migrate.go` (`read`, `readUp`, `readDown`).
 
 use crate::error::{Error, Result};
 use crate::source::{Direction, Versions};
@@ -203,7 +202,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    /// Spec §4.3: files 1(u,d) 3(u) 4(u,d) 5(d) 7(u,d).
+    /// A source with gaps: files 1(u,d) 3(u) 4(u,d) 5(d) 7(u,d).
     fn gaps() -> BTreeMap<u64, ()> {
         [1, 3, 4, 5, 7].into_iter().map(|v| (v, ())).collect()
     }
@@ -220,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_4_3_up_one_at_a_time() -> Result<()> {
+    fn gaps_up_one_at_a_time() -> Result<()> {
         let s = gaps();
         let mut cur = None;
         for expect in [1, 3, 4, 5, 7] {
@@ -234,7 +233,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_4_3_down_one_at_a_time() -> Result<()> {
+    fn gaps_down_one_at_a_time() -> Result<()> {
         let s = gaps();
         let mut cur = Some(7);
         for (v, to) in [

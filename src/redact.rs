@@ -187,6 +187,7 @@ pub struct Scrubber {
 }
 
 impl Scrubber {
+    /// The shortest secret, in bytes, that [`Scrubber::scrub`] hides in free text.
     pub const MIN_LEN: usize = 4;
 
     /// The secrets of each of `urls`.
@@ -233,6 +234,7 @@ impl Scrubber {
         out
     }
 
+    /// Whether there is nothing to hide: no secret of [`Scrubber::MIN_LEN`] bytes or more.
     pub fn is_empty(&self) -> bool {
         self.needles.is_empty()
     }

@@ -178,3 +178,24 @@ fn mysql_timeouts_with_fractions_zero_and_negative_connect() {
     assert_eq!(t.code, 0, "{t}");
     assert_eq!(t.stderr, "3\n", "{t}");
 }
+
+#[test]
+fn duplicate_non_ascii_file_in_a_non_ascii_directory() {
+    // golang-migrate: `failed to open source, %q: duplicate migration file: <name>`, the
+    // URL quoted (U+00A0 as `\u00a0`, `é` kept), the file name as it is.
+    let e = Env::new();
+    e.write("d\u{a0}\u{e9}/01_caf\u{e9}\u{a0}x.up.sql", "SELECT 1;");
+    e.write("d\u{a0}\u{e9}/1_caf\u{e9}\u{a0}x.up.sql", "SELECT 1;");
+    let dir = e.path("d\u{a0}\u{e9}").display().to_string();
+    let t = e.run(&["-path", &dir, "-database", &e.url(), "up"]);
+    assert_snapshot!(t.to_string());
+    assert!(!e.db().exists(), "the database is not opened");
+}
+
+#[test]
+fn missing_non_ascii_directory() {
+    let e = Env::new();
+    let dir = e.path("m\u{a0}\u{e9}").display().to_string();
+    let t = e.run(&["-path", &dir, "-database", &e.url(), "up"]);
+    assert_snapshot!(t.to_string());
+}
