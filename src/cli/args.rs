@@ -63,33 +63,21 @@ pub enum Command {
     /// `down [N] [-all]`.
     Down(Result<DownTo, ArgError>),
     /// `drop [-f]`: `force` skips the confirmation.
-    Drop {
-        force: bool,
-    },
+    Drop { force: bool },
     /// `force V` (V may be -1).
     Force(Result<i64, ArgError>),
     /// `version`.
     Version,
     /// `status [-format text|json] [-journal N]`.
-    Status {
-        json: bool,
-        journal: u64,
-    },
+    Status { json: bool, journal: u64 },
     /// `history [-format text|json] [-limit N]`.
-    History {
-        json: bool,
-        limit: u64,
-    },
+    History { json: bool, limit: u64 },
     /// `validate [-format text|json]`.
-    Validate {
-        json: bool,
-    },
+    Validate { json: bool },
     /// `repair`.
     Repair,
     /// `recover [-format text|json]`: explains a dirty database (reads only).
-    Recover {
-        json: bool,
-    },
+    Recover { json: bool },
     /// `backup`, `backups` and `restore` parse their own flags (src/cli/safety.rs).
     #[cfg(feature = "sqlite")]
     Backup(Vec<String>),

@@ -89,6 +89,27 @@ fn bad_integrity_check_values_are_quoted_as_go_does() {
 }
 
 #[test]
+fn bad_backup_max_size_values_are_quoted_as_go_does() {
+    let e = Env::with("basic");
+    for &c in CHARS {
+        let value = format!("2{c}0GB");
+        let t = e.migrate(&["-backup-max-size", &value, "up"]);
+        assert_eq!(t.code, 2, "{t}");
+        let first = t.stderr.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            format!(
+                "invalid value {} for flag -backup-max-size: want a size in bytes, with an optional unit (kB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+                quote(&value)
+            ),
+            "U+{:04X}",
+            u32::from(c)
+        );
+        assert!(!e.db().exists(), "nothing is opened");
+    }
+}
+
+#[test]
 fn create_with_non_ascii_name_and_directory() {
     let e = Env::new();
     let dir = e.path("d\u{a0}ir");
