@@ -30,10 +30,11 @@ pub fn in_wait() -> bool {
 
 /// Marks a cancellable wait for as long as it lives.
 #[derive(Debug)]
-pub struct Wait(());
+pub(crate) struct Wait(());
 
 impl Wait {
-    pub fn start() -> Wait {
+    /// Starts a wait: [`in_wait`] is true until the returned value is dropped.
+    pub(crate) fn start() -> Wait {
         WAITING.fetch_add(1, Ordering::SeqCst);
         Wait(())
     }

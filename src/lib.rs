@@ -54,6 +54,11 @@
 //! run, [`GateStatus::exit_code`] is the process's exit code. `examples/jobserver.rs` and
 //! `examples/tokio_gate.rs` are complete applications.
 //!
+//! The API is synchronous. An async application gates on a blocking thread before it
+//! serves (`tokio::task::spawn_blocking`, as `examples/tokio_gate.rs` does). One whose
+//! database access is sqlx gates the same way with [`gate::gate`] on the database's URL:
+//! migrate opens and closes a connection of its own, and the sqlx pool never sees it.
+//!
 //! # Recover a dirty database
 //!
 //! A migration that failed part-way leaves the version dirty (on SQLite it was rolled back

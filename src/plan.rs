@@ -1,6 +1,5 @@
 //! The pure planner: (versions, database version, target) -> steps. No I/O.
-//! Each rule cites golang-migrate's `migrate.go` (`read`, `readUp`, `readDown`) as the
-//! spec (§4.2) describes it.
+//! Each rule follows golang-migrate's `migrate.go` (`read`, `readUp`, `readDown`).
 
 use crate::error::{Error, Result};
 use crate::source::{Direction, Versions};
@@ -203,7 +202,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    /// Spec §4.3: files 1(u,d) 3(u) 4(u,d) 5(d) 7(u,d).
+    /// A source with gaps: files 1(u,d) 3(u) 4(u,d) 5(d) 7(u,d).
     fn gaps() -> BTreeMap<u64, ()> {
         [1, 3, 4, 5, 7].into_iter().map(|v| (v, ())).collect()
     }
@@ -220,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_4_3_up_one_at_a_time() -> Result<()> {
+    fn gaps_up_one_at_a_time() -> Result<()> {
         let s = gaps();
         let mut cur = None;
         for expect in [1, 3, 4, 5, 7] {
@@ -234,7 +233,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_4_3_down_one_at_a_time() -> Result<()> {
+    fn gaps_down_one_at_a_time() -> Result<()> {
         let s = gaps();
         let mut cur = Some(7);
         for (v, to) in [
@@ -252,125 +251,127 @@ mod tests {
         Ok(())
     }
 
+    type Row = (
+        &'static [u64],
+        Option<u64>,
+        Target,
+        Result<(&'static [&'static str], Option<Error>)>,
+    );
+
     /// One row per rule: (versions, current, target, expected steps or error, then).
+    const RULES: &[Row] = &[
+        // up (all) from nil applies first, then next...
+        (
+            &[1, 2, 3],
+            None,
+            Target::Up,
+            Ok((&["1/u", "2/u", "3/u"], None)),
+        ),
+        // up (all) with nothing pending: no change
+        (&[1, 2], Some(2), Target::Up, Err(Error::NoChange)),
+        // up from nil with no files: `first .: file does not exist`
+        (&[], None, Target::Up, Err(Error::FirstNotExist)),
+        (&[], None, Target::UpBy(1), Err(Error::FirstNotExist)),
+        // up N short: run what exists, then `limit N-k short`
+        (
+            &[1, 2],
+            None,
+            Target::UpBy(5),
+            Ok((&["1/u", "2/u"], Some(Error::ShortLimit(3)))),
+        ),
+        // up N at latest: `file does not exist`
+        (&[1, 2], Some(2), Target::UpBy(1), Err(Error::FileNotExist)),
+        // up 0 / down 0: no change
+        (&[1], None, Target::UpBy(0), Err(Error::NoChange)),
+        (&[1], Some(1), Target::DownBy(0), Err(Error::NoChange)),
+        // down all walks to nil
+        (
+            &[1, 2, 3],
+            Some(3),
+            Target::DownAll,
+            Ok((&["3/d", "2/d", "1/d"], None)),
+        ),
+        // down all at nil: no change; down N at nil: file does not exist
+        (&[1], None, Target::DownAll, Err(Error::NoChange)),
+        (&[1], None, Target::DownBy(1), Err(Error::FileNotExist)),
+        // down N short
+        (
+            &[1, 2],
+            Some(2),
+            Target::DownBy(5),
+            Ok((&["2/d", "1/d"], Some(Error::ShortLimit(3)))),
+        ),
+        // current version not in the source: doubled `no migration found`
+        (
+            &[1, 2],
+            Some(9),
+            Target::Up,
+            Err(Error::NoMigrationFound(9)),
+        ),
+        (
+            &[1, 2],
+            Some(9),
+            Target::DownAll,
+            Err(Error::NoMigrationFound(9)),
+        ),
+        (
+            &[1, 2],
+            Some(9),
+            Target::Goto(1),
+            Err(Error::NoMigrationFound(9)),
+        ),
+        // goto: target must exist; current checked first
+        (
+            &[1, 2],
+            Some(1),
+            Target::Goto(9),
+            Err(Error::NoMigrationFound(9)),
+        ),
+        (
+            &[1, 2],
+            None,
+            Target::Goto(0),
+            Err(Error::NoMigrationFound(0)),
+        ),
+        // goto current: no change
+        (&[1, 2], Some(2), Target::Goto(2), Err(Error::NoChange)),
+        // goto up from nil and from a version; goto down
+        (
+            &[1, 3, 4, 5, 7],
+            None,
+            Target::Goto(4),
+            Ok((&["1/u", "3/u", "4/u"], None)),
+        ),
+        (
+            &[1, 3, 4, 5, 7],
+            Some(3),
+            Target::Goto(7),
+            Ok((&["4/u", "5/u", "7/u"], None)),
+        ),
+        (
+            &[1, 3, 4, 5, 7],
+            Some(7),
+            Target::Goto(3),
+            Ok((&["7/d", "5/d", "4/d"], None)),
+        ),
+        (
+            &[1, 3, 4, 5, 7],
+            Some(7),
+            Target::Goto(1),
+            Ok((&["7/d", "5/d", "4/d", "3/d"], None)),
+        ),
+        // late (out-of-order) file below current: silently not applied
+        (&[1, 2, 3], Some(3), Target::Up, Err(Error::NoChange)),
+    ];
+
     #[test]
     fn rules_table() {
-        type Row = (
-            &'static [u64],
-            Option<u64>,
-            Target,
-            Result<(&'static [&'static str], Option<Error>)>,
-        );
-        let rows: Vec<Row> = vec![
-            // up (all) from nil applies first, then next...
-            (
-                &[1, 2, 3],
-                None,
-                Target::Up,
-                Ok((&["1/u", "2/u", "3/u"], None)),
-            ),
-            // up (all) with nothing pending: no change
-            (&[1, 2], Some(2), Target::Up, Err(Error::NoChange)),
-            // up from nil with no files: `first .: file does not exist`
-            (&[], None, Target::Up, Err(Error::FirstNotExist)),
-            (&[], None, Target::UpBy(1), Err(Error::FirstNotExist)),
-            // up N short: run what exists, then `limit N-k short`
-            (
-                &[1, 2],
-                None,
-                Target::UpBy(5),
-                Ok((&["1/u", "2/u"], Some(Error::ShortLimit(3)))),
-            ),
-            // up N at latest: `file does not exist`
-            (&[1, 2], Some(2), Target::UpBy(1), Err(Error::FileNotExist)),
-            // up 0 / down 0: no change
-            (&[1], None, Target::UpBy(0), Err(Error::NoChange)),
-            (&[1], Some(1), Target::DownBy(0), Err(Error::NoChange)),
-            // down all walks to nil
-            (
-                &[1, 2, 3],
-                Some(3),
-                Target::DownAll,
-                Ok((&["3/d", "2/d", "1/d"], None)),
-            ),
-            // down all at nil: no change; down N at nil: file does not exist
-            (&[1], None, Target::DownAll, Err(Error::NoChange)),
-            (&[1], None, Target::DownBy(1), Err(Error::FileNotExist)),
-            // down N short
-            (
-                &[1, 2],
-                Some(2),
-                Target::DownBy(5),
-                Ok((&["2/d", "1/d"], Some(Error::ShortLimit(3)))),
-            ),
-            // current version not in the source: doubled `no migration found`
-            (
-                &[1, 2],
-                Some(9),
-                Target::Up,
-                Err(Error::NoMigrationFound(9)),
-            ),
-            (
-                &[1, 2],
-                Some(9),
-                Target::DownAll,
-                Err(Error::NoMigrationFound(9)),
-            ),
-            (
-                &[1, 2],
-                Some(9),
-                Target::Goto(1),
-                Err(Error::NoMigrationFound(9)),
-            ),
-            // goto: target must exist; current checked first
-            (
-                &[1, 2],
-                Some(1),
-                Target::Goto(9),
-                Err(Error::NoMigrationFound(9)),
-            ),
-            (
-                &[1, 2],
-                None,
-                Target::Goto(0),
-                Err(Error::NoMigrationFound(0)),
-            ),
-            // goto current: no change
-            (&[1, 2], Some(2), Target::Goto(2), Err(Error::NoChange)),
-            // goto up from nil and from a version; goto down
-            (
-                &[1, 3, 4, 5, 7],
-                None,
-                Target::Goto(4),
-                Ok((&["1/u", "3/u", "4/u"], None)),
-            ),
-            (
-                &[1, 3, 4, 5, 7],
-                Some(3),
-                Target::Goto(7),
-                Ok((&["4/u", "5/u", "7/u"], None)),
-            ),
-            (
-                &[1, 3, 4, 5, 7],
-                Some(7),
-                Target::Goto(3),
-                Ok((&["7/d", "5/d", "4/d"], None)),
-            ),
-            (
-                &[1, 3, 4, 5, 7],
-                Some(7),
-                Target::Goto(1),
-                Ok((&["7/d", "5/d", "4/d", "3/d"], None)),
-            ),
-            // late (out-of-order) file below current: silently not applied
-            (&[1, 2, 3], Some(3), Target::Up, Err(Error::NoChange)),
-        ];
-        for (i, (vs, cur, target, want)) in rows.into_iter().enumerate() {
-            let got = plan(&set(vs), cur, target);
+        for (i, (vs, cur, target, want)) in RULES.iter().enumerate() {
+            let got = plan(&set(vs), *cur, *target);
             match (got, want) {
                 (Ok(p), Ok((steps, then))) => {
                     assert_eq!(short(&p), steps.to_vec(), "row {i}");
-                    assert_eq!(p.then, then, "row {i}");
+                    assert_eq!(&p.then, then, "row {i}");
                 }
                 (Err(g), Err(w)) => assert_eq!(g.to_string(), w.to_string(), "row {i}"),
                 (g, w) => panic!("row {i}: got {g:?}, want {w:?}"),

@@ -187,6 +187,7 @@ pub struct Scrubber {
 }
 
 impl Scrubber {
+    /// The shortest secret, in bytes, that [`Scrubber::scrub`] hides in free text.
     pub const MIN_LEN: usize = 4;
 
     /// The secrets of each of `urls`.
@@ -233,6 +234,7 @@ impl Scrubber {
         out
     }
 
+    /// Whether there is nothing to hide: no secret of [`Scrubber::MIN_LEN`] bytes or more.
     pub fn is_empty(&self) -> bool {
         self.needles.is_empty()
     }
@@ -261,105 +263,106 @@ fn unquote(q: &str) -> String {
 mod tests {
     use super::*;
 
+    /// (input, shown).
+    const CASES: &[(&str, &str)] = &[
+        ("sqlite3://x.db", "sqlite3://x.db"),
+        (
+            "postgres://bob:s3cr%40t@localhost:5432/db?sslmode=disable",
+            "postgres://bob:xxxxx@localhost:5432/db?sslmode=disable",
+        ),
+        (
+            "mysql://root:p@ss/w@tcp(127.0.0.1:3306)/test",
+            "mysql://root:xxxxx@tcp(127.0.0.1:3306)/test",
+        ),
+        (
+            "postgres://h/db?user=a&password=hunter2",
+            "postgres://h/db?user=a&password=xxxxx",
+        ),
+        // a reserved character in the password, an error later in the URL
+        (
+            "postgres://u:SEK?RET@127.0.0.1/db?a=%zz",
+            "postgres://u:xxxxx@127.0.0.1/db?a=%zz",
+        ),
+        (
+            "mysql://u:SEK?RET@tcp(127.0.0.1)/db?a=1;b=2",
+            "mysql://u:xxxxx@tcp(127.0.0.1)/db?a=1;b=2",
+        ),
+        ("postgres://u:SEK#RET@h/db", "postgres://u:xxxxx@h/db"),
+        // an `@` in the user name (Go reads the user info up to the last `@`)
+        ("postgres://a@b:pw@h/db", "postgres://a@b:xxxxx@h/db"),
+        // mattn's authentication parameters, any case, encoded, repeated
+        (
+            "sqlite3://x.db?_auth&_auth_user=a&_auth_pass=SEKRET&_auth_salt=SALTY",
+            "sqlite3://x.db?_auth&_auth_user=a&_auth_pass=xxxxx&_auth_salt=xxxxx",
+        ),
+        (
+            "sqlite3://x.db?_AUTH_PASS=a&_auth_pas%73=b&_auth_pass=c",
+            "sqlite3://x.db?_AUTH_PASS=xxxxx&_auth_pas%73=xxxxx&_auth_pass=xxxxx",
+        ),
+        (
+            "postgres://h/db?sslpassword=k&sslkey=/k.pem&passfile=/p&sslmode=require",
+            "postgres://h/db?sslpassword=xxxxx&sslkey=xxxxx&passfile=xxxxx&sslmode=require",
+        ),
+        (
+            "postgres://h/db?pass%77ord=secret&x=1",
+            "postgres://h/db?pass%77ord=xxxxx&x=1",
+        ),
+        (
+            "postgres://h/db?a=1;password=secret",
+            "postgres://h/db?a=1;password=xxxxx",
+        ),
+        (
+            "s://h?%zz%ff-pass%77ord=secret",
+            "s://h?%zz%ff-pass%77ord=xxxxx",
+        ),
+        (
+            "sqlite://x.db?_pragma=key(%27k%27)&_pragma=busy_timeout(5)",
+            "sqlite://x.db?_pragma=xxxxx&_pragma=busy_timeout(5)",
+        ),
+        // a raw space inside a value is part of it
+        (
+            "postgres://h/db?password=my secret&x=1",
+            "postgres://h/db?password=xxxxx&x=1",
+        ),
+        // not a URL at all
+        ("host=h password=pw?x", "host=h password=xxxxx"),
+        (
+            "sqlite3:x.db?_auth_user=a@b&_auth_pass=SEKRET",
+            "sqlite3:xxxxx@b&_auth_pass=xxxxx",
+        ),
+        ("x?password=abc", "x?password=xxxxx"),
+        // opaque: go-sql-driver reads `mysql` as the user and `u:pw` as the password
+        ("mysql:u:pw@tcp(h)/db", "mysql:xxxxx@tcp(h)/db"),
+        // a host and port, no user info: nothing hidden
+        (
+            "postgres://h:5432/db?sslmode=disable",
+            "postgres://h:5432/db?sslmode=disable",
+        ),
+        ("sqlite3:///a/b:c@d.db", "sqlite3:///a/b:xxxxx@d.db"),
+        // over-redaction: a port and an `@` in the query
+        (
+            "postgres://h:5432/db?application_name=a@b",
+            "postgres://h:xxxxx@b",
+        ),
+        ("", ""),
+        // a `?` inside a value is part of it; a second `?` starts a part of its own
+        (
+            "postgres://h/db?sslmode=disable&sslpassword=ab?cd$ef&x=1",
+            "postgres://h/db?sslmode=disable&sslpassword=xxxxx&x=1",
+        ),
+        (
+            "mysql://h/db?a=1?password=pw",
+            "mysql://h/db?a=1?password=xxxxx",
+        ),
+        (
+            "postgres://u@h/keystore?sslmode=disable",
+            "postgres://u@h/keystore?sslmode=disable",
+        ),
+    ];
+
     #[test]
     fn table() {
-        let cases = [
-            // (input, shown)
-            ("sqlite3://x.db", "sqlite3://x.db"),
-            (
-                "postgres://bob:s3cr%40t@localhost:5432/db?sslmode=disable",
-                "postgres://bob:xxxxx@localhost:5432/db?sslmode=disable",
-            ),
-            (
-                "mysql://root:p@ss/w@tcp(127.0.0.1:3306)/test",
-                "mysql://root:xxxxx@tcp(127.0.0.1:3306)/test",
-            ),
-            (
-                "postgres://h/db?user=a&password=hunter2",
-                "postgres://h/db?user=a&password=xxxxx",
-            ),
-            // a reserved character in the password, an error later in the URL
-            (
-                "postgres://u:SEK?RET@127.0.0.1/db?a=%zz",
-                "postgres://u:xxxxx@127.0.0.1/db?a=%zz",
-            ),
-            (
-                "mysql://u:SEK?RET@tcp(127.0.0.1)/db?a=1;b=2",
-                "mysql://u:xxxxx@tcp(127.0.0.1)/db?a=1;b=2",
-            ),
-            ("postgres://u:SEK#RET@h/db", "postgres://u:xxxxx@h/db"),
-            // an `@` in the user name (Go reads the user info up to the last `@`)
-            ("postgres://a@b:pw@h/db", "postgres://a@b:xxxxx@h/db"),
-            // mattn's authentication parameters, any case, encoded, repeated
-            (
-                "sqlite3://x.db?_auth&_auth_user=a&_auth_pass=SEKRET&_auth_salt=SALTY",
-                "sqlite3://x.db?_auth&_auth_user=a&_auth_pass=xxxxx&_auth_salt=xxxxx",
-            ),
-            (
-                "sqlite3://x.db?_AUTH_PASS=a&_auth_pas%73=b&_auth_pass=c",
-                "sqlite3://x.db?_AUTH_PASS=xxxxx&_auth_pas%73=xxxxx&_auth_pass=xxxxx",
-            ),
-            (
-                "postgres://h/db?sslpassword=k&sslkey=/k.pem&passfile=/p&sslmode=require",
-                "postgres://h/db?sslpassword=xxxxx&sslkey=xxxxx&passfile=xxxxx&sslmode=require",
-            ),
-            (
-                "postgres://h/db?pass%77ord=secret&x=1",
-                "postgres://h/db?pass%77ord=xxxxx&x=1",
-            ),
-            (
-                "postgres://h/db?a=1;password=secret",
-                "postgres://h/db?a=1;password=xxxxx",
-            ),
-            (
-                "s://h?%zz%ff-pass%77ord=secret",
-                "s://h?%zz%ff-pass%77ord=xxxxx",
-            ),
-            (
-                "sqlite://x.db?_pragma=key(%27k%27)&_pragma=busy_timeout(5)",
-                "sqlite://x.db?_pragma=xxxxx&_pragma=busy_timeout(5)",
-            ),
-            // a raw space inside a value is part of it
-            (
-                "postgres://h/db?password=my secret&x=1",
-                "postgres://h/db?password=xxxxx&x=1",
-            ),
-            // not a URL at all
-            ("host=h password=pw?x", "host=h password=xxxxx"),
-            (
-                "sqlite3:x.db?_auth_user=a@b&_auth_pass=SEKRET",
-                "sqlite3:xxxxx@b&_auth_pass=xxxxx",
-            ),
-            ("x?password=abc", "x?password=xxxxx"),
-            // opaque: go-sql-driver reads `mysql` as the user and `u:pw` as the password
-            ("mysql:u:pw@tcp(h)/db", "mysql:xxxxx@tcp(h)/db"),
-            // a host and port, no user info: nothing hidden
-            (
-                "postgres://h:5432/db?sslmode=disable",
-                "postgres://h:5432/db?sslmode=disable",
-            ),
-            ("sqlite3:///a/b:c@d.db", "sqlite3:///a/b:xxxxx@d.db"),
-            // over-redaction: a port and an `@` in the query
-            (
-                "postgres://h:5432/db?application_name=a@b",
-                "postgres://h:xxxxx@b",
-            ),
-            ("", ""),
-            // a `?` inside a value is part of it; a second `?` starts a part of its own
-            (
-                "postgres://h/db?sslmode=disable&sslpassword=ab?cd$ef&x=1",
-                "postgres://h/db?sslmode=disable&sslpassword=xxxxx&x=1",
-            ),
-            (
-                "mysql://h/db?a=1?password=pw",
-                "mysql://h/db?a=1?password=xxxxx",
-            ),
-            (
-                "postgres://u@h/keystore?sslmode=disable",
-                "postgres://u@h/keystore?sslmode=disable",
-            ),
-        ];
-        for (input, shown) in cases {
+        for &(input, shown) in CASES {
             assert_eq!(redact(input), shown, "{input}");
             assert_eq!(redact(shown), shown, "idempotent: {shown}");
         }

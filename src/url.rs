@@ -1,6 +1,6 @@
 //! Database and source URLs, parsed once at the edge: scheme, the part after it, the
 //! driver's own query parameters and golang-migrate's `x-*` parameters, split apart.
-//! Past this module no code looks at URL strings (design §5.6).
+//! Past this module no code looks at URL strings.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +38,9 @@ impl std::fmt::Debug for DatabaseUrl {
 }
 
 impl DatabaseUrl {
+    /// Splits `raw` into scheme, body, driver parameters and `x-*` parameters. An empty
+    /// URL, one without a scheme and a bad percent-escape are golang-migrate's errors; the
+    /// URL is shown redacted in every one of them.
     pub fn parse(raw: &str) -> Result<DatabaseUrl> {
         let scheme = scheme(raw, UrlKind::Database)?.to_string();
         let after = &raw[scheme.len() + 1..];
@@ -83,6 +86,7 @@ impl DatabaseUrl {
         })
     }
 
+    /// The scheme: all before the first `:` (`postgres`, `sqlite3`, ...).
     pub fn scheme(&self) -> &str {
         &self.scheme
     }
@@ -97,6 +101,7 @@ impl DatabaseUrl {
         &self.params
     }
 
+    /// The value of the driver parameter `name` (not an `x-*` one), decoded.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
@@ -104,10 +109,12 @@ impl DatabaseUrl {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The value of golang-migrate's `x-*` parameter `name` (given with its `x-`), decoded.
     pub fn x_param(&self, name: &str) -> Option<&str> {
         self.x.get(name).map(String::as_str)
     }
 
+    /// Every `x-*` parameter, by name, decoded.
     pub fn x_params(&self) -> &BTreeMap<String, String> {
         &self.x
     }
@@ -144,7 +151,7 @@ pub use crate::redact::redact;
 /// (`sqlite3://./app%20v2.db` opens `./app%20v2.db`); otherwise the decoded path is escaped
 /// whole (`sqlite3:///srv/a b.db` opens `/srv/a%20b.db`). SQLite then opens that text as a
 /// file name, escapes and all.
-pub fn sqlite_dsn_path(rest: &str) -> std::result::Result<String, String> {
+pub(crate) fn sqlite_dsn_path(rest: &str) -> std::result::Result<String, String> {
     let (host, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
@@ -198,7 +205,7 @@ pub fn sqlite_dsn_path(rest: &str) -> std::result::Result<String, String> {
 }
 
 /// Go's `url.ParseQuery` (keys and values decoded, `+` is a space; `;` is rejected).
-pub fn parse_query(q: &str) -> std::result::Result<Vec<(String, String)>, String> {
+pub(crate) fn parse_query(q: &str) -> std::result::Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     for part in q.split('&') {
         if part.is_empty() {
@@ -221,7 +228,7 @@ fn check_escapes(s: &str) -> std::result::Result<(), String> {
 }
 
 /// Percent-decoding with Go's error for a bad escape.
-pub fn unescape(s: &str, plus_is_space: bool) -> std::result::Result<String, String> {
+pub(crate) fn unescape(s: &str, plus_is_space: bool) -> std::result::Result<String, String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -311,8 +318,7 @@ mod tests {
     }
 
     /// A percent-encoded key is the driver's `password` all the same, and a `;`-separated
-    /// part is shown by the parser's error: both were printed as given (found by
-    /// `fuzz/url`).
+    /// part is shown by the parser's error: both values are hidden.
     #[test]
     fn redacts_encoded_and_semicolon_separated_password_parameters() {
         assert_eq!(

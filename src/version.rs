@@ -44,7 +44,7 @@ impl DbVersion {
 }
 
 /// Converts a version for storage in the signed 64-bit column golang-migrate uses.
-pub fn to_stored(v: Option<u64>) -> Result<i64> {
+pub(crate) fn to_stored(v: Option<u64>) -> Result<i64> {
     match v {
         None => Ok(-1),
         Some(v) => i64::try_from(v).map_err(|_| Error::VersionTooLarge(v)),

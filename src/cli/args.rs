@@ -19,19 +19,29 @@ use super::{usage, Code};
 
 /// The parsed command line.
 pub struct Cli {
+    /// The options that apply to every command.
     pub global: Global,
+    /// The command to run, with its own arguments.
     pub command: Command,
 }
 
 /// The global options, including migrate's own options given after the command.
 pub struct Global {
+    /// `-verbose`: golang-migrate's log lines with their time prefix, and the extra lines.
     pub verbose: bool,
+    /// `-lock-timeout N`, in seconds.
     pub lock_timeout: std::time::Duration,
+    /// `-source`, or `file://` and `-path`; empty when neither is given.
     pub source_url: String,
+    /// `-database`, or `$DATABASE_URL`; empty when neither is given.
     pub database_url: String,
+    /// `-allow-drift`, `-allow-missing`, `-allow-out-of-order`.
     pub allow: Allow,
+    /// `-single-transaction`.
     pub single_transaction: bool,
+    /// `-dry-run`.
     pub dry_run: bool,
+    /// The SQLite safety options (`-no-backup`, `-backup-dir`, `-integrity-check`, ...).
     #[cfg(feature = "sqlite")]
     pub safety: super::safety::Flags,
 }
@@ -46,39 +56,38 @@ pub enum Command {
     Unknown(String),
     /// `create`'s flags (golang-migrate's) and its NAME.
     Create(Parsed),
+    /// `goto V`.
     Goto(Result<u64, ArgError>),
     /// `up [N]`: all (`None`) or N.
     Up(Result<Option<u64>, ArgError>),
+    /// `down [N] [-all]`.
     Down(Result<DownTo, ArgError>),
     /// `drop [-f]`: `force` skips the confirmation.
-    Drop {
-        force: bool,
-    },
+    Drop { force: bool },
+    /// `force V` (V may be -1).
     Force(Result<i64, ArgError>),
+    /// `version`.
     Version,
-    Status {
-        json: bool,
-        journal: u64,
-    },
-    History {
-        json: bool,
-        limit: u64,
-    },
-    Validate {
-        json: bool,
-    },
+    /// `status [-format text|json] [-journal N]`.
+    Status { json: bool, journal: u64 },
+    /// `history [-format text|json] [-limit N]`.
+    History { json: bool, limit: u64 },
+    /// `validate [-format text|json]`.
+    Validate { json: bool },
+    /// `repair`.
     Repair,
     /// `recover [-format text|json]`: explains a dirty database (reads only).
-    Recover {
-        json: bool,
-    },
+    Recover { json: bool },
     /// `backup`, `backups` and `restore` parse their own flags (src/cli/safety.rs).
     #[cfg(feature = "sqlite")]
     Backup(Vec<String>),
+    /// `backups`.
     #[cfg(feature = "sqlite")]
     Backups(Vec<String>),
+    /// `restore BACKUP`.
     #[cfg(feature = "sqlite")]
     Restore(Vec<String>),
+    /// `rehearse [N | goto V]`.
     #[cfg(feature = "sqlite")]
     Rehearse(Result<Target, ArgError>),
     /// A database command given as a global option (`-migrate-db`, ...), instead of a
@@ -93,6 +102,7 @@ pub enum DownTo {
     All,
     /// `down` without N: golang-migrate asks before applying all down migrations.
     AskAll,
+    /// `down N`.
     By(u64),
 }
 
@@ -103,7 +113,9 @@ pub struct ArgError(pub &'static str);
 /// The end of a run decided while parsing: the text for stderr and the exit code.
 #[derive(Debug)]
 pub struct Exit {
+    /// The exit code.
     pub code: Code,
+    /// What to print on stderr before exiting.
     pub stderr: String,
     /// The text is a golang-migrate log line (`-verbose` prefixes it with the time).
     pub log: Option<super::Log>,
@@ -381,7 +393,10 @@ fn global(p: &Parsed) -> Result<Global, Exit> {
     if let Some(bad) = &safety.bad_max_size {
         return Err(exit(
             2,
-            format!("invalid value {bad:?} for flag -backup-max-size: want a size in bytes, with an optional unit (kB, MB, GB, TB, KiB, MiB, GiB, TiB)\n"),
+            format!(
+                "invalid value {} for flag -backup-max-size: want a size in bytes, with an optional unit (kB, MB, GB, TB, KiB, MiB, GiB, TiB)\n",
+                quote(bad)
+            ),
         ));
     }
     Ok(Global {
@@ -668,6 +683,7 @@ const REPAIR_USAGE: &str =
     "repair\n  Accept the current files as the applied ones (records their checksums, journaled)";
 const RECOVER_USAGE: &str = "recover [-format text|json]\n  Explain a dirty database: the statements of the failed file that were applied, and the ways out (read-only)";
 #[cfg(feature = "sqlite")]
+/// `rehearse`'s usage snippet (`rehearse -help`).
 pub const REHEARSE_USAGE: &str = "rehearse [N | goto V]\n\tApply the pending migrations (all, the next N, or up to V) to a temporary copy of the database and report how long each takes; the database is not changed";
 
 /// `status`, `history`, `validate`, `repair`: migrate's journal commands.

@@ -1,4 +1,4 @@
-//! golang-migrate's commands: goto, up, down, drop, force, version (spec §1.5).
+//! golang-migrate's commands: goto, up, down, drop, force, version.
 
 use migrate::gocompat::duration::format as go_duration;
 use migrate::gocompat::strconv;
@@ -72,7 +72,7 @@ fn observe_log(e: &Event<'_>, log: Log) {
 }
 
 /// golang-migrate's handling of a migrate call's result: `no change` is success, the
-/// `no migration found` error is printed twice on one line (spec §4.2), others once.
+/// `no migration found` error is printed twice on one line, others once.
 pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
     let log = ctx.log;
     let log = &log;
@@ -122,6 +122,7 @@ pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
     code
 }
 
+/// golang-migrate's `-verbose` closing line: `Finished after <duration>`.
 pub fn finished_after(ctx: &Ctx) {
     ctx.log.verbose(&format!(
         "Finished after {}",
@@ -149,6 +150,7 @@ fn confirm() -> bool {
         .is_some_and(|t| t.to_lowercase() == "y")
 }
 
+/// `goto V`.
 pub fn goto(ctx: &mut Ctx, v: Result<u64, ArgError>) -> Code {
     let log = ctx.log;
     let (m, v) = match with_arg(ctx, v) {
@@ -160,6 +162,7 @@ pub fn goto(ctx: &mut Ctx, v: Result<u64, ArgError>) -> Code {
     finish(ctx, res)
 }
 
+/// `up [N]`.
 pub fn up(ctx: &mut Ctx, limit: Result<Option<u64>, ArgError>) -> Code {
     let log = ctx.log;
     let (m, limit) = match with_arg(ctx, limit) {
@@ -174,6 +177,7 @@ pub fn up(ctx: &mut Ctx, limit: Result<Option<u64>, ArgError>) -> Code {
     finish(ctx, res)
 }
 
+/// `down [N] [-all]`; without either, asks first, as golang-migrate does.
 pub fn down(ctx: &mut Ctx, to: Result<DownTo, ArgError>) -> Code {
     let log = ctx.log;
     let (m, to) = match with_arg(ctx, to) {
@@ -196,6 +200,7 @@ pub fn down(ctx: &mut Ctx, to: Result<DownTo, ArgError>) -> Code {
     finish(ctx, res)
 }
 
+/// `drop [-f]`; without `-f`, asks first.
 pub fn drop(ctx: &mut Ctx, force: bool) -> Code {
     let log = ctx.log;
     // golang-migrate asks before it reports a construction error.
@@ -220,6 +225,7 @@ pub fn drop(ctx: &mut Ctx, force: bool) -> Code {
     }
 }
 
+/// `force V`: records version V as clean without running anything.
 pub fn force(ctx: &mut Ctx, v: Result<i64, ArgError>) -> Code {
     let log = ctx.log;
     let (m, v) = match with_arg(ctx, v) {
@@ -241,6 +247,7 @@ pub fn force(ctx: &mut Ctx, v: Result<i64, ArgError>) -> Code {
     }
 }
 
+/// `version`: the database's version, `V (dirty)` when dirty.
 pub fn version(ctx: &mut Ctx) -> Code {
     let log = ctx.log;
     let m = match ctx.migrator() {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use migrate::gocompat::flag::{Def, Kind, Parsed};
+use migrate::gocompat::quote::quote;
 use migrate::gocompat::{layout, strconv, zone};
 
 use super::{fatal, Code, Ctx};
@@ -47,6 +48,7 @@ pub fn flag_defs() -> Vec<Def> {
     ]
 }
 
+/// `create`: writes an empty up and down file and prints their absolute paths.
 pub fn run(ctx: &mut Ctx, p: &Parsed) -> Code {
     let log = ctx.log;
     let Some(name) = p.args().first() else {
@@ -63,8 +65,8 @@ pub fn run(ctx: &mut Ctx, p: &Parsed) -> Code {
             return fatal(
                 &log,
                 &format!(
-                    "error: the {what} contains the control character {:?}: a migration file name cannot hold one (`up` would ignore the file)",
-                    c
+                    "error: the {what} contains the control character {}: a migration file name cannot hold one (`up` would ignore the file)",
+                    quote_control(c)
                 ),
             );
         }
@@ -93,6 +95,13 @@ pub fn run(ctx: &mut Ctx, p: &Parsed) -> Code {
         }
         Err(m) => fatal(&log, &format!("error: {m}")),
     }
+}
+
+/// A control character as Go's `%q` prints a rune (`'\n'`, `'\x01'`, `'\u0085'`). A control
+/// character is never `'`, `"` or `\`, so the string quoting's escapes are the rune's.
+fn quote_control(c: char) -> String {
+    let q = quote(&c.to_string());
+    format!("'{}'", &q[1..q.len() - 1])
 }
 
 /// The time in `-tz`, rendered with `-format` (`unix`, `unixNano` or a Go layout).
@@ -242,6 +251,14 @@ mod tests {
             Err("strconv.ParseUint: parsing \"\\u00a01\": invalid syntax".to_string())
         );
         assert_eq!(next_seq(&[], 0), Err("Digits must be positive".to_string()));
+    }
+
+    #[test]
+    fn control_characters_are_quoted_as_go_quotes_a_rune() {
+        assert_eq!(quote_control('\n'), "'\\n'");
+        assert_eq!(quote_control('\u{1}'), "'\\x01'");
+        assert_eq!(quote_control('\u{7f}'), "'\\x7f'");
+        assert_eq!(quote_control('\u{85}'), "'\\u0085'");
     }
 
     #[test]

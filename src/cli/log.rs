@@ -41,15 +41,19 @@ pub fn scrub(text: &str) -> String {
     }
 }
 
+/// golang-migrate's logger: lines on stderr, prefixed with the time under `-verbose`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Log {
+    /// `-verbose`.
     pub verbose: bool,
 }
 
 /// One of the process's two output streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
+    /// Standard output: the commands' data.
     Stdout,
+    /// Standard error: golang-migrate's log and every message.
     Stderr,
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::Log;
 
+/// Starts the thread that handles SIGINT and SIGTERM; `stop` is set by the first SIGINT.
 pub fn install(stop: Arc<AtomicBool>, log: Log) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {

@@ -1,18 +1,25 @@
-//! golang-migrate v4.19.1's usage texts, byte for byte (spec §1.4).
+//! golang-migrate v4.19.1's usage texts, byte for byte.
 
+/// `create`'s usage snippet.
 pub const CREATE: &str = "create [-ext E] [-dir D] [-seq] [-digits N] [-format] [-tz] NAME
 \t   Create a set of timestamped up/down migrations titled NAME, in directory D with extension E.
 \t   Use -seq option to generate sequential up/down migrations with N digits.
 \t   Use -format option to specify a Go time format string. Note: migrations with the same time cause \"duplicate migration version\" error.
            Use -tz option to specify the timezone that will be used when generating non-sequential migrations (defaults: UTC).
 ";
+/// `goto`'s usage snippet.
 pub const GOTO: &str = "goto V       Migrate to version V";
+/// `up`'s usage snippet.
 pub const UP: &str = "up [N]       Apply all or N up migrations";
+/// `down`'s usage snippet.
 pub const DOWN: &str =
     "down [N] [-all]    Apply all or N down migrations\n\tUse -all to apply all down migrations";
+/// `drop`'s usage snippet.
 pub const DROP: &str =
     "drop [-f]    Drop everything inside database\n\tUse -f to bypass confirmation";
+/// `force`'s usage snippet.
 pub const FORCE: &str = "force V      Set version V but don't run migration (ignores dirty state)";
+/// `version`'s usage snippet.
 pub const VERSION: &str = "version      Print current migration version";
 
 /// The global usage text (printed by `-help`, `-h`, a missing or unknown command, and

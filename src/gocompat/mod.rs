@@ -10,6 +10,11 @@
 //! * [`quote`] for `strconv.Quote`, i.e. the `%q` verb of `fmt`;
 //! * [`strconv`] for `strconv.ParseBool`, `ParseInt`, `ParseUint` and `Atoi`;
 //! * `zone` (with the `cli` feature) for `time.LoadLocation` on the system's tz database.
+//!
+//! They serve the binary and the library's golang-migrate texts; they are not part of the
+//! documented API.
+
+#![doc(hidden)]
 
 pub mod duration;
 pub mod flag;

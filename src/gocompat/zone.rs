@@ -13,9 +13,8 @@
 //! The result carries the zone's abbreviation at that instant (`CET`, `EDT`, `+04`), which
 //! the layout's `MST` token prints.
 //!
-//! Reading the database at run time is also what keeps the binary small: the compiled-in
-//! database (chrono-tz) was 34,000 relocated string slices, 1.3 MB of start-up relocation
-//! work and about 1 MiB of resident memory on every command (BENCHMARKS.md).
+//! Reading the database at run time also keeps the binary small: a compiled-in copy would
+//! be relocated and paged in on every command, not only by `create -tz`.
 
 use std::fmt;
 
@@ -30,12 +29,14 @@ pub struct ZoneOffset {
 }
 
 impl ZoneOffset {
+    /// The offset `seconds_east` of UTC, named `name` (`None` for an offset of a day or more).
     pub fn new(seconds_east: i32, name: &str) -> Option<ZoneOffset> {
         Some(ZoneOffset {
             fix: FixedOffset::east_opt(seconds_east)?,
             name: name.to_string(),
         })
     }
+    /// UTC, named `UTC`.
     pub fn utc() -> ZoneOffset {
         ZoneOffset {
             fix: Utc.fix(),

@@ -105,7 +105,7 @@ impl Versions for Source {
 /// Maps a `file://` URL to a directory as golang-migrate does: `file://<host><path>`,
 /// `file:<opaque>`; empty means the working directory; relative paths are made absolute.
 fn file_url_path(url: &str) -> Result<PathBuf> {
-    // Every message shows the URL with its password redacted (found by fuzz/url).
+    // Every message shows the URL with its password redacted.
     let shown = crate::gocompat::quote::quote(&crate::url::redact(url));
     let rest = &url["file:".len()..];
     let raw = rest.strip_prefix("//").unwrap_or(rest);
@@ -373,8 +373,8 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
-    /// A bad escape in a `file://` URL with a password: the error showed the raw URL,
-    /// password included, in its `parse "..."` part (found by `fuzz/url`).
+    /// A bad escape in a `file://` URL with a password: the error's `parse "..."` part
+    /// shows the URL redacted too.
     #[test]
     fn source_url_errors_never_show_the_password() {
         let e = dir_from_url("file://u:secret@host/%zz").expect_err("bad escape");
@@ -387,7 +387,7 @@ mod tests {
     }
 
     /// golang-migrate's scheme is everything before the first `:`, so it may hold a
-    /// query with a password; the unknown-driver error printed it (found by `fuzz/url`).
+    /// query with a password; the unknown-driver error shows it redacted.
     #[test]
     fn unknown_source_driver_error_redacts_the_scheme() {
         for e in [

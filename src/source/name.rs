@@ -1,6 +1,6 @@
 //! golang-migrate's migration file-name rule: `^([0-9]+)_(.*)\.(down|up)\.(.*)$`,
-//! implemented by hand (a regex cost more start-up time and memory than the whole index;
-//! the tests check this parser against the regex itself).
+//! implemented by hand so that start-up builds no regex (the tests check this parser
+//! against the regex itself).
 
 /// Up or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

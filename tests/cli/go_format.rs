@@ -89,6 +89,27 @@ fn bad_integrity_check_values_are_quoted_as_go_does() {
 }
 
 #[test]
+fn bad_backup_max_size_values_are_quoted_as_go_does() {
+    let e = Env::with("basic");
+    for &c in CHARS {
+        let value = format!("2{c}0GB");
+        let t = e.migrate(&["-backup-max-size", &value, "up"]);
+        assert_eq!(t.code, 2, "{t}");
+        let first = t.stderr.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            format!(
+                "invalid value {} for flag -backup-max-size: want a size in bytes, with an optional unit (kB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+                quote(&value)
+            ),
+            "U+{:04X}",
+            u32::from(c)
+        );
+        assert!(!e.db().exists(), "nothing is opened");
+    }
+}
+
+#[test]
 fn create_with_non_ascii_name_and_directory() {
     let e = Env::new();
     let dir = e.path("d\u{a0}ir");
@@ -177,4 +198,25 @@ fn mysql_timeouts_with_fractions_zero_and_negative_connect() {
     let t = e.run(&["-path", "m", "-database", &url, "version"]);
     assert_eq!(t.code, 0, "{t}");
     assert_eq!(t.stderr, "3\n", "{t}");
+}
+
+#[test]
+fn duplicate_non_ascii_file_in_a_non_ascii_directory() {
+    // golang-migrate: `failed to open source, %q: duplicate migration file: <name>`, the
+    // URL quoted (U+00A0 as `\u00a0`, `é` kept), the file name as it is.
+    let e = Env::new();
+    e.write("d\u{a0}\u{e9}/01_caf\u{e9}\u{a0}x.up.sql", "SELECT 1;");
+    e.write("d\u{a0}\u{e9}/1_caf\u{e9}\u{a0}x.up.sql", "SELECT 1;");
+    let dir = e.path("d\u{a0}\u{e9}").display().to_string();
+    let t = e.run(&["-path", &dir, "-database", &e.url(), "up"]);
+    assert_snapshot!(t.to_string());
+    assert!(!e.db().exists(), "the database is not opened");
+}
+
+#[test]
+fn missing_non_ascii_directory() {
+    let e = Env::new();
+    let dir = e.path("m\u{a0}\u{e9}").display().to_string();
+    let t = e.run(&["-path", &dir, "-database", &e.url(), "up"]);
+    assert_snapshot!(t.to_string());
 }

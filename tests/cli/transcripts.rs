@@ -1,5 +1,5 @@
-//! One transcript per golang-migrate behaviour: every row of spec §5, every command's
-//! happy path and its argument errors.
+//! One transcript per golang-migrate behaviour: every command's happy path and its
+//! argument errors, and the planner's rules through the CLI.
 
 use crate::harness::Env;
 use insta::assert_snapshot;
@@ -258,7 +258,7 @@ fn empty_files_are_no_ops() {
 
 #[test]
 fn gaps_step_by_step() {
-    // spec §4.3, through the CLI
+    // The planner's walk over a source with gaps, through the CLI.
     let e = Env::with("gaps");
     let mut out = String::new();
     for _ in 0..6 {
