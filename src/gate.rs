@@ -725,25 +725,7 @@ pub fn preflight(
         return Err(c.error(what, &Error::FirstNotExist));
     }
     if let DbCommand::Force(v) = cmd {
-        match v {
-            None => {
-                c.err("ForceDB Failed: -force-db needs the version the database is really at, e.g. -force-db 5.");
-                c.err("After a failed migration that SQLite rolled back, that is the version before the failed one (dirty at 5: -force-db 4); forcing the failed version itself would declare changes that are not there.");
-                return Err(exit::ERROR);
-            }
-            Some(v) if v < -1 => {
-                c.err("ForceDB Failed: version must be >= -1");
-                return Err(exit::ERROR);
-            }
-            Some(v) if v >= 0 && !source.contains(v.unsigned_abs()) => {
-                c.err(&format!(
-                    "ForceDB Failed: version {v} is not one of this binary's migrations ({}).",
-                    join(&source.entries().keys().copied().collect::<Vec<_>>())
-                ));
-                return Err(exit::ERROR);
-            }
-            Some(_) => {}
-        }
+        check_force_value(v, source, c)?;
     }
     let status = match check_url(source, database_url) {
         Ok(s) => s,
@@ -802,6 +784,34 @@ pub fn preflight(
         _ => {}
     }
     Ok(status)
+}
+
+/// `-force-db`'s value: given, at least -1, and one of the binary's versions (or -1).
+/// `Err(exit code)` after printing why not.
+fn check_force_value(
+    v: Option<i64>,
+    source: &Source,
+    c: &mut Console<'_>,
+) -> std::result::Result<(), u8> {
+    match v {
+        None => {
+            c.err("ForceDB Failed: -force-db needs the version the database is really at, e.g. -force-db 5.");
+            c.err("After a failed migration that SQLite rolled back, that is the version before the failed one (dirty at 5: -force-db 4); forcing the failed version itself would declare changes that are not there.");
+            Err(exit::ERROR)
+        }
+        Some(v) if v < -1 => {
+            c.err("ForceDB Failed: version must be >= -1");
+            Err(exit::ERROR)
+        }
+        Some(v) if v >= 0 && !source.contains(v.unsigned_abs()) => {
+            c.err(&format!(
+                "ForceDB Failed: version {v} is not one of this binary's migrations ({}).",
+                join(&source.entries().keys().copied().collect::<Vec<_>>())
+            ));
+            Err(exit::ERROR)
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 type BackupLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
@@ -947,7 +957,11 @@ struct Ran<'a> {
 
 /// The version a database command goes to: the binary's latest, or for `-revert-db` the
 /// one before it. `Err(exit code)` after printing why there is none.
-fn target_version(cmd: DbCommand, source: &Source, c: &mut Console<'_>) -> std::result::Result<u64, u8> {
+fn target_version(
+    cmd: DbCommand,
+    source: &Source,
+    c: &mut Console<'_>,
+) -> std::result::Result<u64, u8> {
     let (what, _) = names(cmd);
     let Some(latest) = source.latest() else {
         return Err(c.error(what, &Error::FirstNotExist));
@@ -965,7 +979,10 @@ fn target_version(cmd: DbCommand, source: &Source, c: &mut Console<'_>) -> std::
 
 /// Follows the run: the stored down SQL it uses goes to `lines`, and the returned counter
 /// counts the steps that committed.
-fn observe(m: &mut Migrator, lines: &BackupLines) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+fn observe(
+    m: &mut Migrator,
+    lines: &BackupLines,
+) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
     let finished = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let count = std::sync::Arc::clone(&finished);
     let stored_lines = std::sync::Arc::clone(lines);
@@ -1040,7 +1057,12 @@ fn checked_result(
         }
         _ => report_result(ran, res, m, c),
     };
-    if let Some(p @ Problem::CheckFailed { run_failed: true, .. }) = &after.problem {
+    if let Some(
+        p @ Problem::CheckFailed {
+            run_failed: true, ..
+        },
+    ) = &after.problem
+    {
         c.err(&format!("hint: {p}"));
     }
     if let (Some(_), Some(b)) = (&after.problem, &after.backup) {

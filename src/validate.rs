@@ -236,7 +236,7 @@ fn pair_problems(v: u64, files: &Files, out: &mut Vec<Problem>) {
 /// Gaps in the numbering of `versions` (ascending); only for sequential numbering, not
 /// for timestamps.
 fn gap_problems(versions: &[u64], out: &mut Vec<Problem>) {
-    if !versions.last().is_some_and(|l| *l < 1_000_000) {
+    if versions.last().is_none_or(|l| *l >= 1_000_000) {
         return;
     }
     for w in versions.windows(2) {

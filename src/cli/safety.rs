@@ -1,5 +1,6 @@
-//! The CLI side of `migrate::safety`: the global flags, the automatic backup and integrity
-//! hook, `-dry-run`, and the `backup`, `backups`, `restore` and `rehearse` commands.
+//! The CLI side of `migrate::safety`: the global flags, what the library's safety hook
+//! (`safety::Hook`: integrity checks and the automatic backup) shows on the terminal and
+//! does after a failure, and the `backup`, `backups`, `restore` and `rehearse` commands.
 //! See docs/backups.md.
 
 use std::path::{Path, PathBuf};
@@ -196,7 +197,8 @@ pub fn install(ctx: &mut Ctx, flags: &Flags) -> Option<Hook> {
 /// indicator, the foreign-key warning and the backup made.
 fn reporter(log: super::log::Log) -> impl FnMut(Progress<'_>) + Send + 'static {
     let mut ticker: Option<Ticker> = None;
-    move |p: Progress<'_>| match p {
+    move |p: Progress<'_>| {
+        match p {
         Progress::Checking {
             db,
             size,
@@ -226,6 +228,7 @@ fn reporter(log: super::log::Log) -> impl FnMut(Progress<'_>) + Send + 'static {
                 backed_up(log, b);
             }
         }
+    }
     }
 }
 
@@ -291,7 +294,13 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, hook: Option<&Hook>, code: Code) -> C
     }
     // A failed run whose database also fails the check: the failed file's hint
     // (failure.rs) does not know of the check, so its result is printed here.
-    if matches!(problem, Problem::CheckFailed { run_failed: true, .. }) {
+    if matches!(
+        problem,
+        Problem::CheckFailed {
+            run_failed: true,
+            ..
+        }
+    ) {
         log.println(&format!("hint: {problem}"));
     }
     // No backup (-no-backup, or nothing to lose): the error's own hint applies.
@@ -382,12 +391,11 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
             ),
         );
     }
-    let flag_dir = p.string("dir");
-    let flag_dir = if flag_dir.is_empty() {
-        flags.opts.backup_dir.clone()
-    } else {
-        Some(PathBuf::from(flag_dir))
-    };
+    // `-dir`, else `-backup-dir`, else the URL's `x-backup-dir`, else beside the database.
+    let flag_dir = Some(p.string("dir"))
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| flags.opts.backup_dir.clone());
     let dir = safety::backup_dir(&db, flag_dir.as_deref(), &ctx.database_url);
     let version = safety::restore::version_of(&db, &table_of(ctx));
     let started = migrate::journal::now();

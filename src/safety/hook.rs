@@ -278,11 +278,11 @@ impl Hook {
             // A migrating run that failed before any step committed, at the version its
             // backup was taken at, changed nothing but migrate's journal: the backup
             // still stands for the database, and a retry reuses it.
-            (None, Some(b), Some(from)) if !ok && steps_finished == 0 => {
-                if m.version().is_ok_and(|v| v == from) {
-                    let table = m.driver().table().to_string();
-                    out.reuse_error = super::remember_unchanged(&sh.db, b, &table).err();
-                }
+            (None, Some(b), Some(from))
+                if !ok && steps_finished == 0 && m.version().is_ok_and(|v| v == from) =>
+            {
+                let table = m.driver().table().to_string();
+                out.reuse_error = super::remember_unchanged(&sh.db, b, &table).err();
             }
             _ => {}
         }
@@ -346,7 +346,9 @@ impl Shared {
             dir: &self.dir,
         });
         let made = auto_backup(d, &self.db, &self.dir, &self.opts);
-        self.report(Progress::BackedUp(made.as_ref().ok().and_then(Option::as_ref)));
+        self.report(Progress::BackedUp(
+            made.as_ref().ok().and_then(Option::as_ref),
+        ));
         let Some(b) = made? else {
             return Ok(());
         };
