@@ -867,3 +867,32 @@ fn migrate_db_checks_the_database_after_migrating() {
     assert!(!t.stdout.contains("Success"), "{t}");
     assert_snapshot!(t.to_string());
 }
+
+/// The check before the change runs inside the lock on the release-binary path, with
+/// `--no-backup` too: a database whose version reads fine but whose data pages are
+/// corrupt is refused and left as it was.
+#[test]
+fn jobserver_checks_before_migrating_even_without_backup() {
+    let e = filled_with_backup();
+    // The rows inserted last fill the last pages; the schema and the version stay readable.
+    let len = std::fs::metadata(e.db()).expect("meta").len() as usize;
+    let pages = len / 4096;
+    for p in pages - 6..pages - 1 {
+        scribble(&e, p * 4096 + 200..p * 4096 + 4000);
+    }
+    assert_eq!(e.rows(), vec![(3, false)]);
+    let before = e.snapshot();
+    let t = e.jobserver(&["-migrate-db", "--no-backup"]);
+    assert_eq!(t.code, i32::from(exit::ERROR), "{t}");
+    assert!(
+        t.stderr.starts_with(
+            "MigrateDB Failed: database [TMP]/job.db failed its integrity check (quick_check)"
+        ),
+        "{t}"
+    );
+    assert!(t.stderr.contains("hint: nothing was changed"), "{t}");
+    assert!(!t.stderr.contains("Database backup"), "{t}");
+    assert!(!t.stdout.contains("Success"), "{t}");
+    assert_eq!(e.snapshot().bytes, before.bytes, "the database changed");
+    assert_eq!(e.rows(), vec![(3, false)]);
+}
