@@ -19,8 +19,11 @@ use crate::version::DbVersion;
 /// on line `line` of the file, failed; the ones before it were applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Partial {
+    /// The statement that failed (1-based).
     pub failed: usize,
+    /// How many statements the file has.
     pub total: usize,
+    /// The line of the file the failed statement starts on.
     pub line: usize,
 }
 
@@ -92,9 +95,11 @@ impl Partial {
 /// One statement of the failed file, as the driver ran it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Statement {
-    /// 1-based.
+    /// Its place in the file (1-based).
     pub number: usize,
+    /// The line of the file it starts on.
     pub line: usize,
+    /// Its text, trimmed.
     pub sql: String,
 }
 
@@ -110,6 +115,7 @@ pub struct Explanation {
     pub operation: Option<String>,
     /// The version before the failed step (`None`: no version).
     pub from: Option<u64>,
+    /// The failed file's name, from the journal.
     pub file: Option<String>,
     /// Where the file stopped, when it ran outside a transaction statement by statement.
     pub partial: Option<Partial>,
@@ -226,11 +232,18 @@ pub fn explain(d: &mut dyn Driver, source: &Source) -> Result<Option<Explanation
             .unwrap_or(-1);
         row.outcome == "failed" && to == version
     });
-    let Some(i) = failed else {
-        x.summary = x.summary();
-        return Ok(Some(x));
-    };
-    let row = &entries[i];
+    if let Some(i) = failed {
+        let row = &entries[i];
+        from_row(&mut x, row);
+        present_file(&mut x, d, source, row);
+        backup_before(&mut x, &entries[i + 1..]);
+    }
+    x.summary = x.summary();
+    Ok(Some(x))
+}
+
+/// What the failed step's journal row says: the operation, versions, file and error.
+fn from_row(x: &mut Explanation, row: &Entry) {
     x.operation = Some(row.operation.clone());
     x.from = row.version_from;
     x.file = row.file.clone();
@@ -242,7 +255,11 @@ pub fn explain(d: &mut dyn Driver, source: &Source) -> Result<Option<Explanation
         }
         None => x.error = Some(text),
     }
-    // The file as it is now, split as the driver splits it.
+}
+
+/// The failed file as it is now, split as the driver splits it, and whether it changed
+/// since it ran.
+fn present_file(x: &mut Explanation, d: &mut dyn Driver, source: &Source, row: &Entry) {
     let (file_version, direction) = match row.operation.as_str() {
         "down" => (row.version_from, Direction::Down),
         _ => (row.version_to, Direction::Up),
@@ -251,27 +268,30 @@ pub fn explain(d: &mut dyn Driver, source: &Source) -> Result<Option<Explanation
         .and_then(|v| source.entry(v))
         .and_then(|e| e.get(direction))
         .filter(|f| Some(&f.name) == row.file.as_ref());
-    if let Some(f) = present {
-        if let Ok(body) = source.read_text(f) {
-            x.file_changed = row
-                .checksum
-                .as_deref()
-                .is_some_and(|c| c != crate::source::checksum(body.as_bytes()));
-            x.statements = d
-                .statements(&body)
-                .iter()
-                .enumerate()
-                .map(|(n, s)| Statement {
-                    number: n + 1,
-                    line: split::line_of(&body, s),
-                    sql: s.trim().to_string(),
-                })
-                .collect();
-        }
-    }
-    // The backup the run took before its first change: the nearest older `backup` row,
-    // with only the run's own finished steps between.
-    for e in &entries[i + 1..] {
+    let Some(body) = present.and_then(|f| source.read_text(f).ok()) else {
+        return;
+    };
+    x.file_changed = row
+        .checksum
+        .as_deref()
+        .is_some_and(|c| c != crate::source::checksum(body.as_bytes()));
+    x.statements = d
+        .statements(&body)
+        .iter()
+        .enumerate()
+        .map(|(n, s)| Statement {
+            number: n + 1,
+            line: split::line_of(&body, s),
+            sql: s.trim().to_string(),
+        })
+        .collect();
+}
+
+/// The backup the run took before its first change: in `older` (the journal rows before
+/// the failed step, newest first), the nearest `backup` row, with only the run's own
+/// finished steps between.
+fn backup_before(x: &mut Explanation, older: &[Entry]) {
+    for e in older {
         if e.operation == "backup" {
             let p = e.file.as_ref().map(PathBuf::from).filter(|p| p.exists());
             if p.is_some() {
@@ -284,8 +304,6 @@ pub fn explain(d: &mut dyn Driver, source: &Source) -> Result<Option<Explanation
             break;
         }
     }
-    x.summary = x.summary();
-    Ok(Some(x))
 }
 
 /// The `force` arguments for version `v` as they are typed on golang-migrate's command

@@ -107,13 +107,20 @@ pub fn check(items: &[Item]) -> Vec<Problem> {
     out
 }
 
+/// The migrations of a directory by version: the names of its up files and of its down
+/// files, and the identifiers of both.
+#[derive(Default)]
+struct Files {
+    up: Vec<String>,
+    down: Vec<String>,
+    identifiers: Vec<String>,
+}
+
 fn check_items(items: &[Item]) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut items: Vec<&Item> = items.iter().collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
-    // version -> (up names, down names, identifiers)
-    let mut seen: BTreeMap<u64, (Vec<String>, Vec<String>)> = BTreeMap::new();
-    let mut idents: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let mut seen: BTreeMap<u64, Files> = BTreeMap::new();
     for it in &items {
         let name = it.name.as_str();
         let Some(p) = parse_name(name) else {
@@ -130,37 +137,13 @@ fn check_items(items: &[Item]) -> Vec<Problem> {
             ));
             continue;
         }
-        if let Some(c) = name.chars().find(|c| c.is_control()) {
-            out.push(problem(
-                Severity::Warning,
-                Some(name),
-                format!("the name contains the control character {c:?}; rename the file"),
-            ));
-        }
-        if let Some(c) = &it.content {
-            match std::str::from_utf8(c) {
-                Err(e) => out.push(problem(
-                    Severity::Error,
-                    Some(name),
-                    format!(
-                        "not valid UTF-8 (byte {}); save it as UTF-8",
-                        e.valid_up_to()
-                    ),
-                )),
-                Ok(s) if s.trim_start_matches('\u{feff}').trim().is_empty() => out.push(problem(
-                    Severity::Warning,
-                    Some(name),
-                    "empty file: it runs nothing but still moves the version",
-                )),
-                Ok(_) => {}
-            }
-        }
+        file_problems(it, &mut out);
         let e = seen.entry(p.version).or_default();
         match p.direction {
-            Direction::Up => e.0.push(name.to_string()),
-            Direction::Down => e.1.push(name.to_string()),
+            Direction::Up => e.up.push(name.to_string()),
+            Direction::Down => e.down.push(name.to_string()),
         }
-        idents.entry(p.version).or_default().push(p.identifier);
+        e.identifiers.push(p.identifier);
     }
     if seen.is_empty() {
         out.push(problem(
@@ -170,69 +153,110 @@ fn check_items(items: &[Item]) -> Vec<Problem> {
         ));
         return out;
     }
-    for (v, (ups, downs)) in &seen {
-        for dup in [ups, downs] {
-            if dup.len() > 1 {
-                out.push(problem(
-                    Severity::Error,
-                    dup.get(1).map(String::as_str),
-                    format!(
-                        "duplicate migration file for version {v}: {} (golang-migrate refuses the directory)",
-                        dup.join(", ")
-                    ),
-                ));
-            }
-        }
-        match (ups.first(), downs.first()) {
-            (Some(u), None) => out.push(problem(
-                Severity::Warning,
-                Some(u),
-                format!("version {v} has no down migration"),
-            )),
-            (None, Some(d)) => out.push(problem(
-                Severity::Warning,
-                Some(d),
-                format!("version {v} has only a down migration (`up` moves the version to {v} without running anything)"),
-            )),
-            _ => {}
-        }
-        if let Some(ids) = idents.get(v) {
-            if ids.iter().any(|i| i != &ids[0]) {
-                out.push(problem(
-                    Severity::Warning,
-                    None,
-                    format!(
-                        "version {v}: the up and down files have different names ({})",
-                        ids.join(", ")
-                    ),
-                ));
-            }
-        }
+    for (v, files) in &seen {
+        pair_problems(*v, files, &mut out);
     }
-    // Gaps only mean something for sequential numbering, not for timestamps.
-    let versions: Vec<u64> = seen.keys().copied().collect();
-    if versions.last().is_some_and(|l| *l < 1_000_000) {
-        for w in versions.windows(2) {
-            if w[1] > w[0] + 1 {
-                let (a, b) = (w[0] + 1, w[1] - 1);
-                let missing = if a == b {
-                    format!("{a}")
-                } else {
-                    format!("{a}..{b}")
-                };
-                out.push(problem(
-                    Severity::Warning,
-                    None,
-                    format!(
-                        "gap in the numbering: no version {missing} between {} and {}",
-                        w[0], w[1]
-                    ),
-                ));
-            }
-        }
-    }
+    gap_problems(&seen.keys().copied().collect::<Vec<_>>(), &mut out);
     out.sort_by_key(|a| a.severity);
     out
+}
+
+/// The problems of one migration file on its own: a control character in its name, a
+/// content that is not UTF-8 or is empty.
+fn file_problems(it: &Item, out: &mut Vec<Problem>) {
+    let name = it.name.as_str();
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        out.push(problem(
+            Severity::Warning,
+            Some(name),
+            format!("the name contains the control character {c:?}; rename the file"),
+        ));
+    }
+    if let Some(c) = &it.content {
+        match std::str::from_utf8(c) {
+            Err(e) => out.push(problem(
+                Severity::Error,
+                Some(name),
+                format!(
+                    "not valid UTF-8 (byte {}); save it as UTF-8",
+                    e.valid_up_to()
+                ),
+            )),
+            Ok(s) if s.trim_start_matches('\u{feff}').trim().is_empty() => out.push(problem(
+                Severity::Warning,
+                Some(name),
+                "empty file: it runs nothing but still moves the version",
+            )),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The problems of version `v`'s files together: duplicates, a missing up or down file,
+/// up and down files with different names.
+fn pair_problems(v: u64, files: &Files, out: &mut Vec<Problem>) {
+    for dup in [&files.up, &files.down] {
+        if dup.len() > 1 {
+            out.push(problem(
+                Severity::Error,
+                dup.get(1).map(String::as_str),
+                format!(
+                    "duplicate migration file for version {v}: {} (golang-migrate refuses the directory)",
+                    dup.join(", ")
+                ),
+            ));
+        }
+    }
+    match (files.up.first(), files.down.first()) {
+        (Some(u), None) => out.push(problem(
+            Severity::Warning,
+            Some(u),
+            format!("version {v} has no down migration"),
+        )),
+        (None, Some(d)) => out.push(problem(
+            Severity::Warning,
+            Some(d),
+            format!("version {v} has only a down migration (`up` moves the version to {v} without running anything)"),
+        )),
+        _ => {}
+    }
+    let ids = &files.identifiers;
+    if ids.iter().any(|i| i != &ids[0]) {
+        out.push(problem(
+            Severity::Warning,
+            None,
+            format!(
+                "version {v}: the up and down files have different names ({})",
+                ids.join(", ")
+            ),
+        ));
+    }
+}
+
+/// Gaps in the numbering of `versions` (ascending); only for sequential numbering, not
+/// for timestamps.
+fn gap_problems(versions: &[u64], out: &mut Vec<Problem>) {
+    if versions.last().is_none_or(|l| *l >= 1_000_000) {
+        return;
+    }
+    for w in versions.windows(2) {
+        if w[1] > w[0] + 1 {
+            let (a, b) = (w[0] + 1, w[1] - 1);
+            let missing = if a == b {
+                format!("{a}")
+            } else {
+                format!("{a}..{b}")
+            };
+            out.push(problem(
+                Severity::Warning,
+                None,
+                format!(
+                    "gap in the numbering: no version {missing} between {} and {}",
+                    w[0], w[1]
+                ),
+            ));
+        }
+    }
 }
 
 /// Reads a directory's direct entries and checks them.

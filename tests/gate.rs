@@ -786,3 +786,113 @@ fn migrate_binary_migrate_db_dry_run() {
     assert!(backups(&e).is_empty());
     assert_snapshot!("migrate_binary_migrate_db_dry_run_refused", refused);
 }
+
+/// A database at version 3 holding enough rows to span many pages, with a backup taken
+/// by `migrate backup`.
+fn filled_with_backup() -> Env {
+    let e = env();
+    e.at(3);
+    e.conn()
+        .execute_batch(
+            "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 2000) INSERT INTO jobs (id, name, cluster) SELECT i, 'job' || i, 'c' || (i % 7) FROM c;",
+        )
+        .expect("fill");
+    let t = e.migrate_dir(&migrations(), &["backup"]);
+    assert_eq!(t.code, 0, "{t}");
+    e
+}
+
+/// Overwrites `range` of the database file's bytes with garbage.
+fn scribble(e: &Env, range: std::ops::Range<usize>) {
+    let mut bytes = std::fs::read(e.db()).expect("read");
+    assert!(bytes.len() >= range.end, "db too small: {}", bytes.len());
+    for (i, b) in bytes[range].iter_mut().enumerate() {
+        *b = (i * 7 + 13) as u8;
+    }
+    std::fs::write(e.db(), &bytes).expect("write");
+}
+
+/// The release binary's database commands run the same safety hook as the CLI: a
+/// database whose version table is corrupt is refused with the integrity check's
+/// findings and the newest backup, before anything is written.
+#[test]
+fn jobserver_migrate_db_refuses_a_corrupt_database() {
+    let e = filled_with_backup();
+    // Page 1 holds the schema; the version table is created first, on page 2.
+    scribble(&e, 4096 + 100..3 * 4096);
+    let before = e.snapshot();
+    let mut first = None;
+    for args in [&["-migrate-db"][..], &["-revert-db"], &["-force-db", "3"]] {
+        let t = e.jobserver(args);
+        first.get_or_insert_with(|| t.to_string());
+        assert_eq!(t.code, i32::from(exit::ERROR), "{t}");
+        assert!(t.stderr.contains("failed its integrity check"), "{t}");
+        assert!(
+            t.stderr.contains("restore [TMP]/job.db.backup-v0003-"),
+            "{t}"
+        );
+        assert_eq!(e.snapshot(), before, "{args:?} changed the database");
+    }
+    assert_snapshot!(first.expect("ran"));
+}
+
+/// The check after a change runs on the release-binary path too: a migration that leaves
+/// a schema SQLite cannot read fails `-migrate-db`, which names the backup to return to.
+#[test]
+fn migrate_db_checks_the_database_after_migrating() {
+    let e = filled_with_backup();
+    let dir = e.path("m");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for f in std::fs::read_dir(migrations()).expect("ls").flatten() {
+        std::fs::copy(f.path(), dir.join(f.file_name())).expect("copy");
+    }
+    std::fs::write(
+        dir.join("0007_break.up.sql"),
+        "PRAGMA writable_schema = ON;\nUPDATE sqlite_master SET sql = 'CREATE TABLE tags (' WHERE name = 'tags';\nPRAGMA writable_schema = OFF;\n",
+    )
+    .expect("write");
+    let t = e.migrate_dir(&dir, &["-migrate-db"]);
+    assert_eq!(t.code, i32::from(exit::ERROR), "{t}");
+    assert!(
+        t.stderr
+            .contains("MigrateDB Failed: the database failed PRAGMA quick_check after migrating"),
+        "{t}"
+    );
+    assert!(
+        t.stderr.contains(
+            "hint: to return to the database as it was before this run: migrate -database sqlite3://[TMP]/job.db restore [TMP]/job.db.backup-v0003-"
+        ),
+        "{t}"
+    );
+    assert!(!t.stdout.contains("Success"), "{t}");
+    assert_snapshot!(t.to_string());
+}
+
+/// The check before the change runs inside the lock on the release-binary path, with
+/// `--no-backup` too: a database whose version reads fine but whose data pages are
+/// corrupt is refused and left as it was.
+#[test]
+fn jobserver_checks_before_migrating_even_without_backup() {
+    let e = filled_with_backup();
+    // The rows inserted last fill the last pages; the schema and the version stay readable.
+    let len = std::fs::metadata(e.db()).expect("meta").len() as usize;
+    let pages = len / 4096;
+    for p in pages - 6..pages - 1 {
+        scribble(&e, p * 4096 + 200..p * 4096 + 4000);
+    }
+    assert_eq!(e.rows(), vec![(3, false)]);
+    let before = e.snapshot();
+    let t = e.jobserver(&["-migrate-db", "--no-backup"]);
+    assert_eq!(t.code, i32::from(exit::ERROR), "{t}");
+    assert!(
+        t.stderr.starts_with(
+            "MigrateDB Failed: database [TMP]/job.db failed its integrity check (quick_check)"
+        ),
+        "{t}"
+    );
+    assert!(t.stderr.contains("hint: nothing was changed"), "{t}");
+    assert!(!t.stderr.contains("Database backup"), "{t}");
+    assert!(!t.stdout.contains("Success"), "{t}");
+    assert_eq!(e.snapshot().bytes, before.bytes, "the database changed");
+    assert_eq!(e.rows(), vec![(3, false)]);
+}

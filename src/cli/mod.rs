@@ -1,5 +1,22 @@
-//! The command line: Go-style flags, golang-migrate's start-up order (spec §1.3), one
-//! function per command, golang-migrate's texts on stderr and its exit codes (0/1/2).
+//! The command line: Go-style flags, golang-migrate's start-up order, one function per
+//! command, golang-migrate's texts on stderr and its exit codes (0/1/2).
+//!
+//! `run` parses argv once (`args.rs`: the global options and a `Command` with its own
+//! arguments), opens the database as the command needs (`context`), and
+//! `run_command` is the one place a command is matched to the function that runs it:
+//!
+//! | command | runs in |
+//! |---|---|
+//! | `up`, `down`, `goto`, `drop`, `force`, `version` | `commands.rs` |
+//! | `create` | `create.rs` |
+//! | `status`, `history`, `validate`, `repair` | `journal.rs` |
+//! | `recover` | `recover.rs` |
+//! | `backup`, `backups`, `restore`, `rehearse` | `safety.rs` |
+//! | `-migrate-db`, `-revert-db`, `-downgrade-db`, `-force-db`, `-db-status` | `run_db_command` (`migrate::gate`) |
+//!
+//! Around a command that changes a SQLite file, `dispatch` runs the library's safety
+//! hook (`safety.rs`: check and backup before, checks after); `-dry-run` runs the
+//! command's dry run instead (`dry_run.rs`).
 
 mod args;
 mod commands;
@@ -36,7 +53,8 @@ pub struct Ctx {
     /// How long the SQLite safety commands wait for the database lock.
     #[cfg(feature = "sqlite")]
     pub lock_timeout: std::time::Duration,
-    /// The migrator, or the construction error golang-migrate keeps for later (§1.3).
+    /// The migrator, or the construction error golang-migrate keeps for later (it is reported
+    /// by the commands that need the database).
     pub migrator: Result<Migrator, Error>,
     pub started: std::time::Instant,
     /// The database is a SQLite file that does not exist; read-only commands report on it
@@ -139,8 +157,17 @@ pub fn run(argv: Vec<String>) -> Code {
     }
     let mut ctx = context(&cli);
     let code = dispatch(&mut ctx, &cli);
-    let closes = !matches!(
-        cli.command,
+    if code == 0 && ctx.migrator.is_ok() && says_closing(&cli.command) {
+        ctx.log.verbose("Closing source and database");
+    }
+    code
+}
+
+/// Whether golang-migrate's `-verbose` ends the command with `Closing source and
+/// database` (the commands it has; not migrate's own read-only ones).
+fn says_closing(command: &Command) -> bool {
+    !matches!(
+        command,
         Command::Missing
             | Command::Create(_)
             | Command::Status { .. }
@@ -148,11 +175,7 @@ pub fn run(argv: Vec<String>) -> Code {
             | Command::Validate { .. }
             | Command::Repair
             | Command::Recover { .. }
-    );
-    if code == 0 && ctx.migrator.is_ok() && closes {
-        ctx.log.verbose("Closing source and database");
-    }
-    code
+    )
 }
 
 /// Prints the text a parse ended with and returns its exit code.
@@ -243,12 +266,12 @@ fn dispatch(ctx: &mut Ctx, cli: &Cli) -> Code {
             }
         }
         if cli.command.changes_database() && !cli.global.dry_run {
-            let state = safety::install(ctx, flags);
-            if let Some(code) = safety::preflight(ctx, flags) {
+            let hook = safety::install(ctx, flags);
+            if let Some(code) = safety::preflight(ctx, hook.as_ref()) {
                 return code;
             }
             let code = run_command(ctx, cli);
-            return safety::after(ctx, flags, &state, code);
+            return safety::after(ctx, flags, hook.as_ref(), code);
         }
     }
     run_command(ctx, cli)
@@ -321,7 +344,7 @@ fn run_db_command(cmd: DbCommand, g: &Global) -> Code {
     {
         let f = &g.safety;
         if matches!(cmd, DbCommand::Migrate) && f.dry_run {
-            return safety::migrate_db_dry_run(source, &g.database_url, &mut console, log);
+            return dry_run::migrate_db_dry_run(source, &g.database_url, &mut console, log);
         }
         let backups = migrate::gate::BackupSettings {
             enabled: !f.opts.no_backup,

@@ -50,89 +50,69 @@ pub fn ways_out(x: &Explanation) -> String {
     if x.file_changed {
         out.push_str("warning: the file present now differs from the one that ran; the statements below are the present file's\n");
     }
-    let file = x.file.as_deref().unwrap_or("the failed file");
-    let undo = x.undo_version();
     out.push_str("\nWays out, safest first:\n");
-    let mut n = 0;
-    let mut step = |out: &mut String, text: String| {
-        n += 1;
-        out.push_str(&format!("\n  {n}. {text}"));
-    };
+    let mut ways = Vec::new();
     if let Some(b) = &x.backup {
         let at = x
             .backup_version
             .map_or_else(|| "no version".to_string(), |v| format!("version {v}"));
-        step(
-            &mut out,
-            format!(
-                "Restore the backup taken before the run ({at}), then run the migrations again once the file is fixed:\n       migrate restore {}\n",
-                b.display()
-            ),
-        );
+        ways.push(format!(
+            "Restore the backup taken before the run ({at}), then run the migrations again once the file is fixed:\n       migrate restore {}\n",
+            b.display()
+        ));
     }
-    match x.partial {
-        Some(p) => {
-            let remaining = x.remaining();
-            let applied = x.applied();
-            if remaining.is_empty() {
-                step(
-                    &mut out,
-                    format!("Finish the file by hand: run statements {}-{} of {file} (fixed), then record version {}:\n       migrate {}\n", p.failed, p.total, x.version, force_args(x.version)),
-                );
-            } else {
-                step(
-                    &mut out,
-                    format!(
-                        "Finish the file by hand: fix and run {} of {file} yourself, then record version {}:\n{}       migrate {}\n",
-                        numbers(remaining),
-                        x.version,
-                        indent(remaining),
-                        force_args(x.version)
-                    ),
-                );
-            }
-            if applied.is_empty() {
-                step(
-                    &mut out,
-                    format!(
-                        "Nothing of {file} was applied: record version {undo}, where the failed step started, fix the file and run it again:\n       migrate {}\n",
-                        force_args(undo)
-                    ),
-                );
-            } else {
-                step(
-                    &mut out,
-                    format!(
-                        "Undo the applied {} by hand (the last one first), then record version {undo}, where the failed step started:\n{}       migrate {}\n",
-                        numbers(applied),
-                        indent(applied),
-                        force_args(undo)
-                    ),
-                );
-            }
-        }
-        None if x.file.is_some() => {
-            step(
-                &mut out,
-                format!(
-                    "Which statements of {file} were applied is not recorded: compare the schema with its statements, then either run the missing ones and `migrate {}`, or undo the applied ones and `migrate {}`:\n{}",
-                    force_args(x.version),
-                    force_args(undo),
-                    indent(&x.statements)
-                ),
-            );
-        }
-        None => {
-            step(
-                &mut out,
-                format!(
-                    "Inspect the schema by hand, then record the version it is really at with `migrate force V` (version {} if the failed file is fully applied, the version before it if nothing of it is)\n",
-                    x.version
-                ),
-            );
-        }
+    ways.extend(by_hand(x));
+    for (n, w) in ways.iter().enumerate() {
+        out.push_str(&format!("\n  {}. {w}", n + 1));
     }
     out
+}
+
+/// The ways out by hand: finish or undo the failed file, or, when the journal does not
+/// say which statements were applied, compare the schema first.
+fn by_hand(x: &Explanation) -> Vec<String> {
+    let file = x.file.as_deref().unwrap_or("the failed file");
+    let undo = x.undo_version();
+    match x.partial {
+        Some(p) => {
+            let (remaining, applied) = (x.remaining(), x.applied());
+            let finish = if remaining.is_empty() {
+                format!("Finish the file by hand: run statements {}-{} of {file} (fixed), then record version {}:\n       migrate {}\n", p.failed, p.total, x.version, force_args(x.version))
+            } else {
+                format!(
+                    "Finish the file by hand: fix and run {} of {file} yourself, then record version {}:\n{}       migrate {}\n",
+                    numbers(remaining),
+                    x.version,
+                    indent(remaining),
+                    force_args(x.version)
+                )
+            };
+            let back = if applied.is_empty() {
+                format!(
+                    "Nothing of {file} was applied: record version {undo}, where the failed step started, fix the file and run it again:\n       migrate {}\n",
+                    force_args(undo)
+                )
+            } else {
+                format!(
+                    "Undo the applied {} by hand (the last one first), then record version {undo}, where the failed step started:\n{}       migrate {}\n",
+                    numbers(applied),
+                    indent(applied),
+                    force_args(undo)
+                )
+            };
+            vec![finish, back]
+        }
+        None if x.file.is_some() => vec![format!(
+            "Which statements of {file} were applied is not recorded: compare the schema with its statements, then either run the missing ones and `migrate {}`, or undo the applied ones and `migrate {}`:\n{}",
+            force_args(x.version),
+            force_args(undo),
+            indent(&x.statements)
+        )],
+        None => vec![format!(
+            "Inspect the schema by hand, then record the version it is really at with `migrate force V` (version {} if the failed file is fully applied, the version before it if nothing of it is)\n",
+            x.version
+        )],
+    }
 }
 
 /// `recover [-format text|json]`: reads only; exit 0 when the database is clean, 4 when it

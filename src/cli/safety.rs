@@ -1,24 +1,19 @@
-//! The CLI side of `migrate::safety`: the global flags, the automatic backup and integrity
-//! hook, `-dry-run`, and the `backup`, `backups`, `restore` and `rehearse` commands.
+//! The CLI side of `migrate::safety`: the global flags, what the library's safety hook
+//! (`safety::Hook`: integrity checks and the automatic backup) shows on the terminal and
+//! does after a failure, and the `backup`, `backups`, `restore` and `rehearse` commands.
 //! See docs/backups.md.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use migrate::gocompat::duration::format as go_duration;
 use migrate::gocompat::flag::{Def, Kind, Parsed};
-use migrate::migrator::log_string;
-use migrate::plan::Plan;
-use migrate::safety::{self, backup, integrity, Check, Options};
-use migrate::{DbVersion, Direction, Error, Source, Target};
+use migrate::safety::hook::with_url;
+use migrate::safety::{self, backup, Check, Hook, Options, Problem, Progress, ANNOUNCE_SIZE};
+use migrate::{DbVersion, Error, Source, Target};
 
 use super::args::ArgError;
 use super::{command_flags, fatal, fatal_err, parse_command, Code, Ctx};
-
-/// Databases at least this large get a line on stderr before they are checked or backed
-/// up (64 MiB: from about that size a backup and a check take a noticeable part of a
-/// second on an ordinary disk).
-pub const ANNOUNCE_SIZE: u64 = 64 << 20;
 
 /// The line before a long check or backup of `db`, when it is at least [`ANNOUNCE_SIZE`].
 fn announce(log: super::log::Log, db: &std::path::Path, what: &str) {
@@ -186,422 +181,163 @@ impl Flags {
     }
 }
 
-/// What the hook saw during a run.
-#[derive(Debug, Default)]
-pub struct RunState {
-    /// The hook ran: a change was about to be made.
-    changed: bool,
-    backup: Option<PathBuf>,
-    fk_before: usize,
-    /// The version the backup was taken at, for a run that migrates (steps planned).
-    migrates_from: Option<DbVersion>,
-}
-
-/// Installs the before-change hook (integrity check, backup, retention) on a command that
-/// changes the database. No-op for non-SQLite and in-memory databases.
-pub fn install(ctx: &mut Ctx, flags: &Flags) -> Arc<Mutex<RunState>> {
-    let state = Arc::new(Mutex::new(RunState::default()));
-    let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
-        return state;
-    };
-    let Ok(m) = ctx.migrator.as_mut() else {
-        return state;
-    };
-    let dir = safety::backup_dir(&db, flags.opts.backup_dir.as_deref(), &ctx.database_url);
-    let opts = flags.opts.clone();
-    let log = ctx.log;
-    let st = Arc::clone(&state);
-    let url = ctx.database_url.clone();
-    m.set_before_change(Box::new(move |d, plan: &Plan| {
-        let mut s = st.lock().map_err(|_| Error::Other("safety state poisoned".into()))?;
-        s.changed = true;
-        if opts.no_backup {
-            announce(log, &db, "Checking");
-        } else {
-            announce(
-                log,
-                &db,
-                &format!("Checking and backing up (to {})", dir.display()),
-            );
-        }
-        let ticker = Ticker::start(format!("checking {}", db.display()), None);
-        let problems = integrity::check(d, opts.check);
-        drop(ticker);
-        if !problems.is_empty() {
-            return Err(with_url(
-                Error::Corrupt {
-                    path: db.clone(),
-                    check: opts.check.pragma().into(),
-                    detail: problems.join("; "),
-                    newest_backup: backup::newest(&db, &dir, d.table()),
-                },
-                &url,
-            ));
-        }
-        s.fk_before = integrity::foreign_key_violations(d)?;
-        if s.fk_before > 0 {
-            log.println(&format!(
-                "warning: the database already has {} foreign key violation(s) (PRAGMA foreign_key_check); migrations may not add any",
-                s.fk_before
-            ));
-        }
-        let before = d.version()?;
-        let ticker = backup_ticker(&db, &dir);
-        let made = safety::auto_backup(d, &db, &dir, &opts);
-        drop(ticker);
-        let Some(b) = made? else {
-            return Ok(());
-        };
-        s.migrates_from = (!plan.steps.is_empty()).then_some(before);
-        if b.reused {
-            log.println(&format!(
-                "Database backup reused: {} (the database has not changed since it was taken)",
-                b.path.display()
-            ));
-        } else {
-            log.println(&format!("Database backup created: {}", b.path.display()));
-        }
-        for p in &b.pruned {
-            log.verbose(&format!("Removed old backup {}", p.display()));
-        }
-        if let Some(e) = &b.journal_error {
-            log.println(&format!(
-                "warning: the backup could not be recorded in the journal: {e}"
-            ));
-        }
-        super::failure::backup_taken(&b.path);
-        s.backup = Some(b.path);
-        Ok(())
-    }));
-    state
-}
-
-/// Before a changing command: if the database cannot even be read (a malformed page under
-/// the version table), run the integrity check now and refuse with the newest backup,
-/// instead of the bare SQLite error. The full check runs in the hook, under the lock,
-/// only when a change is certain.
-pub fn preflight(ctx: &mut Ctx, flags: &Flags) -> Option<Code> {
-    let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
-        return None;
-    };
-    let dir = safety::backup_dir(&db, flags.opts.backup_dir.as_deref(), &ctx.database_url);
+/// Installs the safety hook ([`Hook`]: integrity check, backup, retention before the
+/// first change) on a command that changes the database. `None` for non-SQLite and
+/// in-memory databases, and when the database could not be opened.
+pub fn install(ctx: &mut Ctx, flags: &Flags) -> Option<Hook> {
     let m = ctx.migrator.as_mut().ok()?;
-    let e = m.version().err()?;
-    let text = e.to_string();
-    if !(text.contains("malformed") || text.contains("not a database") || text.contains("corrupt"))
-    {
-        return None;
-    }
-    let mut problems = integrity::check(m.driver(), flags.opts.check);
-    if problems.is_empty() {
-        problems.push(text);
-    }
-    let table = m.driver().table().to_string();
-    let err = Error::Corrupt {
-        path: db.clone(),
-        check: flags.opts.check.pragma().into(),
-        detail: problems.join("; "),
-        newest_backup: backup::newest(&db, &dir, &table),
-    };
-    Some(fatal_err(&ctx.log, &with_url(err, &ctx.database_url)))
+    let hook = Hook::new(&ctx.database_url, &flags.opts)?
+        .lock_timeout(ctx.lock_timeout)
+        .on_progress(reporter(ctx.log));
+    hook.install(m);
+    Some(hook)
 }
 
-/// The database URL as a shell word for the commands the hints print: password
-/// redacted, quoted when needed.
-fn url_word(database_url: &str) -> String {
-    shell_quote(&migrate::url::redact(database_url))
-}
-
-/// Library errors whose hint names a command spell the database `<url>` (they do not know
-/// it); the CLI does: the same error, with the real URL ([`url_word`]) in the hint.
-fn with_url(e: Error, database_url: &str) -> Error {
-    match e.hint() {
-        Some(h) if h.contains("<url>") => Error::Safety {
-            msg: e.to_string(),
-            hint: Some(h.replace("<url>", &url_word(database_url))),
-        },
-        _ => e,
+/// Shows the hook's progress: the line before a long check or backup, the progress
+/// indicator, the foreign-key warning and the backup made.
+fn reporter(log: super::log::Log) -> impl FnMut(Progress<'_>) + Send + 'static {
+    let mut ticker: Option<Ticker> = None;
+    move |p: Progress<'_>| {
+        match p {
+        Progress::Checking {
+            db,
+            size,
+            backup_dir,
+        } => {
+            if size >= ANNOUNCE_SIZE {
+                let what = match backup_dir {
+                    Some(dir) => format!("Checking and backing up (to {})", dir.display()),
+                    None => "Checking".to_string(),
+                };
+                log.println(&format!(
+                    "{what} {} ({})",
+                    db.display(),
+                    backup::human_size(size)
+                ));
+            }
+            drop(ticker.replace(Ticker::start(format!("checking {}", db.display()), None)));
+        }
+        Progress::Checked => drop(ticker.take()),
+        Progress::ForeignKeyViolations(n) => log.println(&format!(
+            "warning: the database already has {n} foreign key violation(s) (PRAGMA foreign_key_check); migrations may not add any"
+        )),
+        Progress::BackingUp { db, dir } => drop(ticker.replace(backup_ticker(db, dir))),
+        Progress::BackedUp(b) => {
+            drop(ticker.take());
+            if let Some(b) = b {
+                backed_up(log, b);
+            }
+        }
+    }
     }
 }
 
-fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-:=".contains(c))
-    {
-        s.to_string()
+/// The lines after the automatic backup.
+fn backed_up(log: super::log::Log, b: &safety::AutoBackup) {
+    if b.reused {
+        log.println(&format!(
+            "Database backup reused: {} (the database has not changed since it was taken)",
+            b.path.display()
+        ));
     } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+        log.println(&format!("Database backup created: {}", b.path.display()));
     }
+    for p in &b.pruned {
+        log.verbose(&format!("Removed old backup {}", p.display()));
+    }
+    if let Some(e) = &b.journal_error {
+        log.println(&format!(
+            "warning: the backup could not be recorded in the journal: {e}"
+        ));
+    }
+    super::failure::backup_taken(&b.path);
 }
 
-/// After a changing command: integrity and foreign-key checks, `-optimize`, and on
+/// Before a changing command: a database whose version cannot be read because it is
+/// corrupt is refused with the newest backup ([`Hook::preflight`]).
+pub fn preflight(ctx: &mut Ctx, hook: Option<&Hook>) -> Option<Code> {
+    let m = ctx.migrator.as_mut().ok()?;
+    let e = hook?.preflight(m).err()?;
+    Some(fatal_err(&ctx.log, &e))
+}
+
+/// After a changing command: the hook's checks ([`Hook::after`]), `-optimize`, and on
 /// failure the restore command (or, with `-restore-on-failure`, the restore itself).
-pub fn after(ctx: &mut Ctx, flags: &Flags, state: &Arc<Mutex<RunState>>, code: Code) -> Code {
+pub fn after(ctx: &mut Ctx, flags: &Flags, hook: Option<&Hook>, code: Code) -> Code {
     let log = ctx.log;
-    let (changed, backup, fk_before, migrates_from) = match state.lock() {
-        Ok(s) => (s.changed, s.backup.clone(), s.fk_before, s.migrates_from),
-        Err(_) => return code,
-    };
-    let Ok(m) = ctx.migrator.as_mut() else {
+    let (Some(hook), Ok(m)) = (hook, ctx.migrator.as_mut()) else {
         return code;
     };
-    if !changed {
+    let Some(a) = hook.after(m, code == 0, super::failure::steps_finished()) else {
         return code;
-    }
-    let db = safety::sqlite_file(&ctx.database_url).ok().flatten();
-    // A failed run whose database also fails the check: the failed file's hint (failure.rs)
-    // does not know of the check, so its result is printed here.
-    let mut unreadable_after_failure = false;
-    if let Some(p) = &db {
-        announce(log, p, "Checking");
-    }
-    let ticker = Ticker::start(
-        format!(
-            "checking {}",
-            db.as_deref()
-                .map_or(String::new(), |p| p.display().to_string())
-        ),
-        None,
-    );
-    let problem = if code == 0 {
-        let problems = safety::check_after_run(m.driver(), db.as_deref(), flags.opts.check);
-        let fk_after = integrity::foreign_key_violations(m.driver()).unwrap_or(0);
-        if !problems.is_empty() {
-            Some(format!(
-                "error: the database failed PRAGMA {} after migrating: {}",
-                flags.opts.check.pragma(),
-                problems.join("; ")
-            ))
-        } else if fk_after > fk_before {
-            Some(format!(
-                "error: the database has {} new foreign key violation(s) after migrating (PRAGMA foreign_key_check)",
-                fk_after - fk_before
-            ))
-        } else {
-            if flags.optimize {
-                match m.driver().query("PRAGMA optimize", &[]) {
-                    Ok(_) => log.verbose("PRAGMA optimize done"),
-                    Err(e) => log.println(&format!("warning: PRAGMA optimize failed: {e}")),
-                }
-            }
-            None
-        }
-    } else {
-        // A failed transactional step rolled back; a dirty database needs recovery, and so
-        // does one an earlier step of this run left unreadable (its schema edited through
-        // `writable_schema`), even though the failed step itself changed nothing.
-        let problems = safety::check_after_run(m.driver(), db.as_deref(), flags.opts.check);
-        if !problems.is_empty() {
-            unreadable_after_failure = true;
-            Some(format!(
-                "the database failed PRAGMA {} after the run: {}",
-                flags.opts.check.pragma(),
-                problems.join("; ")
-            ))
-        } else {
-            match m.version() {
-                Ok(DbVersion::Dirty(v)) => Some(format!(
-                    "the migration failed part-way without a transaction: the database is dirty at version {v}"
-                )),
-                _ => None,
-            }
-        }
     };
-    drop(ticker);
-    let Some(problem) = problem else {
-        // A migrating run that failed before any step committed, at the version its
-        // backup was taken at, changed nothing but migrate's journal: the backup still
-        // stands for the database, and a retry reuses it.
-        if let (Some(b), Some(from), Some(db)) = (&backup, migrates_from, &db) {
-            let unchanged = code != 0
-                && super::failure::steps_finished() == 0
-                && m.version().is_ok_and(|v| v == from);
-            if unchanged {
-                let table = m.driver().table().to_string();
-                if let Err(e) = safety::remember_unchanged(db, b, &table) {
-                    log.verbose(&format!("the backup cannot be marked as reusable: {e}"));
-                }
+    if let Some(e) = &a.reuse_error {
+        log.verbose(&format!("the backup cannot be marked as reusable: {e}"));
+    }
+    let Some(problem) = &a.problem else {
+        if code == 0 && flags.optimize {
+            match m.driver().query("PRAGMA optimize", &[]) {
+                Ok(_) => log.verbose("PRAGMA optimize done"),
+                Err(e) => log.println(&format!("warning: PRAGMA optimize failed: {e}")),
             }
         }
         return code;
     };
     if code == 0 {
-        log.println(&problem);
-        // Recorded in the journal, under the lock, before any restore replaces the file.
-        let timeout = ctx.lock_timeout;
-        let text = problem.trim_start_matches("error: ");
-        let logged = migrate::driver::with_lock(m.driver(), timeout, |d| {
-            safety::journal_failed_check(d, text)
-        });
-        if let Err(e) = logged {
+        log.println(&format!("error: {problem}"));
+        if let Some(e) = &a.journal_error {
             log.println(&format!(
                 "warning: the failed check could not be recorded in the journal: {}",
-                safety::short(&e)
+                safety::short(e)
             ));
         }
     }
-    if unreadable_after_failure {
+    // A failed run whose database also fails the check: the failed file's hint
+    // (failure.rs) does not know of the check, so its result is printed here.
+    if matches!(
+        problem,
+        Problem::CheckFailed {
+            run_failed: true,
+            ..
+        }
+    ) {
         log.println(&format!("hint: {problem}"));
     }
-    let Some(b) = backup else {
-        // No backup (-no-backup, or nothing to lose): the error's own hint applies.
-        return 1;
-    };
-    // A failed run's state was told by the failed file's hint (failure.rs).
-    let Ok(Some(db)) = safety::sqlite_file(&ctx.database_url) else {
+    // No backup (-no-backup, or nothing to lose): the error's own hint applies.
+    let Some(b) = &a.backup else {
         return 1;
     };
     if flags.restore_on_failure {
         let table = m.driver().table().to_string();
-        // The run's own backup: restored even if the run removed the database's identity.
-        match safety::restore::restore(&db, &b, &table, &ctx.database_url, &flags.opts, true) {
-            Ok(r) => {
-                if let Some(p) = r.previous {
-                    log.println(&format!("Database backup created: {}", p.display()));
-                }
-                log.println(&format!(
-                    "Database restored from {} (-restore-on-failure)",
-                    b.display()
-                ));
-                if let Some(e) = r.journal_error {
-                    log.println(&format!(
-                        "warning: the restore could not be recorded in the journal: {e}"
-                    ));
-                }
-            }
-            Err(e) => {
-                fatal_err(&log, &with_url(e, &ctx.database_url));
-            }
-        }
+        restore_on_failure(ctx, flags, hook.db(), b, &table);
     } else {
-        log.println(&format!(
-            "hint: to return to the database as it was before this run: migrate -database {} restore {}",
-            url_word(&ctx.database_url),
-            shell_quote(&b.display().to_string())
-        ));
+        log.println(&format!("hint: {}", hook.restore_hint(b)));
     }
     1
 }
 
-/// `up|down|goto ... -dry-run`: prints the plan on stdout and changes nothing.
-pub fn dry_run(ctx: &mut Ctx, target: Target) -> Code {
+/// `-restore-on-failure`: the run's own backup `b` replaces the database, even if the run
+/// removed the database's identity.
+fn restore_on_failure(ctx: &Ctx, flags: &Flags, db: &Path, b: &Path, table: &str) {
     let log = ctx.log;
-    let m = match ctx.migrator() {
-        Ok(m) => m,
-        Err(c) => return c,
-    };
-    print_plan(m, target, log)
-}
-
-/// `-migrate-db -dry-run`: the database command's checks and refusals (dirty, ahead,
-/// drift: same messages and exit codes), then the plan of `up -dry-run`. Nothing is
-/// changed: no backup, no table, a missing file stays missing.
-pub fn migrate_db_dry_run(
-    source: Source,
-    database_url: &str,
-    console: &mut migrate::gate::Console<'_>,
-    log: super::log::Log,
-) -> Code {
-    if let Err(code) = migrate::gate::preflight(
-        migrate::gate::DbCommand::Migrate,
-        &source,
-        database_url,
-        console,
-    ) {
-        return i32::from(code);
-    }
-    match safety::open_no_create(source, database_url) {
-        Ok(mut m) => print_plan(&mut m, Target::Up, log),
-        Err(e) => fatal_err(&log, &e),
-    }
-}
-
-/// Prints the plan from the migrator's current version to `target` on stdout.
-fn print_plan(m: &mut migrate::Migrator, target: Target, log: super::log::Log) -> Code {
-    let current = m.version();
-    let plan = match m.plan(target) {
-        Ok(p) => p,
-        Err(Error::NoChange) => {
-            log.println("no change");
-            return 0;
-        }
-        // The same refusal as the real run, printed as it prints it (commands::finish).
-        Err(e @ Error::NoMigrationFound(_)) => {
-            log.printf(&format!("error: {e}"));
-            return fatal_err(&log, &e);
-        }
-        Err(e @ Error::Dirty(_)) => {
-            let code = fatal_err(&log, &e);
-            for l in super::recover::dirty_lines(m) {
-                log.println(&l);
+    match safety::restore::restore(db, b, table, &ctx.database_url, &flags.opts, true) {
+        Ok(r) => {
+            if let Some(p) = r.previous {
+                log.println(&format!("Database backup created: {}", p.display()));
             }
-            return code;
-        }
-        Err(e) => return fatal_err(&log, &e),
-    };
-    // Down steps whose file is absent run the down SQL stored when the version was applied.
-    let stored = m.judge(target).map(|j| j.stored).unwrap_or_default();
-    let mut out = String::new();
-    let from = match current {
-        Ok(DbVersion::Clean(v)) => v.to_string(),
-        _ => "nil".into(),
-    };
-    out.push_str(&format!(
-        "-- dry run: {} migration(s) would run, from version {from}; nothing was changed\n",
-        plan.steps.len()
-    ));
-    for step in &plan.steps {
-        let file = m
-            .source()
-            .entry(step.version)
-            .and_then(|e| e.get(step.direction));
-        let dir = match step.direction {
-            Direction::Up => "up",
-            Direction::Down => "down",
-        };
-        let to = step.target.map_or("nil".to_string(), |v| v.to_string());
-        match file {
-            Some(f) => {
-                let bytes = match m.source().read(f) {
-                    Ok(b) => b.into_owned(),
-                    Err(e) => return fatal_err(&log, &e),
-                };
-                out.push_str(&format!(
-                    "\n-- {} ({dir}, then at version {to})\n-- file: {}\n-- sha256: {}\n",
-                    log_string(step, &f.identifier),
-                    f.name,
-                    migrate::source::checksum(&bytes)
+            log.println(&format!(
+                "Database restored from {} (-restore-on-failure)",
+                b.display()
+            ));
+            if let Some(e) = r.journal_error {
+                log.println(&format!(
+                    "warning: the restore could not be recorded in the journal: {e}"
                 ));
-                let sql = String::from_utf8_lossy(&bytes);
-                out.push_str(&sql);
-                if !sql.ends_with('\n') {
-                    out.push('\n');
-                }
             }
-            None => match stored.get(&step.version) {
-                Some(s) if step.direction == Direction::Down => {
-                    out.push_str(&format!(
-                        "\n-- {} ({dir}, then at version {to})\n-- stored down SQL of {} (the file is absent)\n-- sha256: {}\n",
-                        log_string(step, &s.identifier()),
-                        s.file,
-                        s.checksum
-                    ));
-                    out.push_str(&s.body);
-                    if !s.body.ends_with('\n') {
-                        out.push('\n');
-                    }
-                }
-                _ => out.push_str(&format!(
-                    "\n-- {} ({dir}, then at version {to})\n-- no file: only the version changes\n",
-                    log_string(step, "<empty>")
-                )),
-            },
         }
-    }
-    super::log::out(&out);
-    match plan.then {
-        Some(e) => fatal_err(&log, &e),
-        None => 0,
+        Err(e) => {
+            fatal_err(&log, &with_url(e, &ctx.database_url));
+        }
     }
 }
 
@@ -655,12 +391,11 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
             ),
         );
     }
-    let flag_dir = p.string("dir");
-    let flag_dir = if flag_dir.is_empty() {
-        flags.opts.backup_dir.clone()
-    } else {
-        Some(PathBuf::from(flag_dir))
-    };
+    // `-dir`, else `-backup-dir`, else the URL's `x-backup-dir`, else beside the database.
+    let flag_dir = Some(p.string("dir"))
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| flags.opts.backup_dir.clone());
     let dir = safety::backup_dir(&db, flag_dir.as_deref(), &ctx.database_url);
     let version = safety::restore::version_of(&db, &table_of(ctx));
     let started = migrate::journal::now();
@@ -670,38 +405,36 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
     let ticker = backup_ticker(&db, &dir);
     let made = backup::create(&db, &dir, &version, &table);
     drop(ticker);
-    match made {
-        Ok(b) => {
-            log.println(&format!("Database backup created: {}", b.display()));
-            let mut entry = migrate::journal::Entry::new("backup", started, clock.elapsed())
-                .versions(version.version(), version.version());
-            entry.file = Some(b.display().to_string());
-            // The command's own connection is read-only; the row needs a writable one.
-            let journaled = migrate::url::DatabaseUrl::parse(&ctx.database_url)
-                .and_then(|u| migrate::driver::open(&u))
-                .and_then(|mut d| safety::journal_if_kept(d.as_mut(), ctx.lock_timeout, &entry));
-            if let Err(e) = journaled {
-                log.println(&format!(
-                    "warning: the backup was made but not journaled: {}",
-                    safety::short(&e)
-                ));
-            }
-            if let Ok(removed) = backup::prune_sized(
-                &db,
-                &dir,
-                flags.opts.keep,
-                flags.opts.max_size,
-                &table,
-                None,
-            ) {
-                for r in removed {
-                    log.verbose(&format!("Removed old backup {}", r.display()));
-                }
-            }
-            0
-        }
-        Err(e) => fatal_err(&log, &e),
+    let b = match made {
+        Ok(b) => b,
+        Err(e) => return fatal_err(&log, &e),
+    };
+    log.println(&format!("Database backup created: {}", b.display()));
+    let mut entry = migrate::journal::Entry::new("backup", started, clock.elapsed())
+        .versions(version.version(), version.version());
+    entry.file = Some(b.display().to_string());
+    // The command's own connection is read-only; the row needs a writable one.
+    let journaled = migrate::url::DatabaseUrl::parse(&ctx.database_url)
+        .and_then(|u| migrate::driver::open(&u))
+        .and_then(|mut d| safety::journal_if_kept(d.as_mut(), ctx.lock_timeout, &entry));
+    if let Err(e) = journaled {
+        log.println(&format!(
+            "warning: the backup was made but not journaled: {}",
+            safety::short(&e)
+        ));
     }
+    let pruned = backup::prune_sized(
+        &db,
+        &dir,
+        flags.opts.keep,
+        flags.opts.max_size,
+        &table,
+        None,
+    );
+    for r in pruned.unwrap_or_default() {
+        log.verbose(&format!("Removed old backup {}", r.display()));
+    }
+    0
 }
 
 /// `backups`: the backups, oldest first: version, UTC time, size, path.
@@ -921,32 +654,5 @@ mod tests {
         ] {
             assert_eq!(parse_size(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn hint_urls_are_redacted_and_quoted() {
-        assert_eq!(url_word("sqlite3:///srv/app.db"), "sqlite3:///srv/app.db");
-        assert_eq!(
-            url_word("sqlite3:///srv/my app.db?x-backup-dir=/b"),
-            "'sqlite3:///srv/my app.db?x-backup-dir=/b'"
-        );
-        let w = url_word("postgres://ann:s3cret@db/app?sslmode=disable");
-        assert!(!w.contains("s3cret"), "{w}");
-        let e = with_url(
-            Error::Corrupt {
-                path: "/srv/app.db".into(),
-                check: "quick_check".into(),
-                detail: "bad".into(),
-                newest_backup: Some("/srv/app.db.backup-v0001-20261122T031500Z".into()),
-            },
-            "sqlite3:///srv/app.db",
-        );
-        assert_eq!(
-            e.hint().as_deref(),
-            Some("nothing was changed; the newest backup is /srv/app.db.backup-v0001-20261122T031500Z: check it and restore it with `migrate -database sqlite3:///srv/app.db restore /srv/app.db.backup-v0001-20261122T031500Z`")
-        );
-        assert!(e
-            .to_string()
-            .starts_with("database /srv/app.db failed its integrity check"));
     }
 }

@@ -19,6 +19,8 @@ pub enum Check {
 }
 
 impl Check {
+    /// The check an `-integrity-check` value names: `quick` (or empty) or `full`; `None`
+    /// for anything else.
     pub fn parse(s: &str) -> Option<Check> {
         match s {
             "quick" | "" => Some(Check::Quick),
@@ -26,6 +28,7 @@ impl Check {
             _ => None,
         }
     }
+    /// The PRAGMA that runs the check: `quick_check` or `integrity_check`.
     pub fn pragma(self) -> &'static str {
         match self {
             Check::Quick => "quick_check",

@@ -11,6 +11,7 @@
 //! `YYYYMMDDTHHMMSSZ`; a second backup within the same second gets `-1`, `-2`, ... after it.
 
 pub mod backup;
+pub mod hook;
 pub mod integrity;
 pub mod rehearse;
 pub mod restore;
@@ -26,6 +27,7 @@ use crate::version::DbVersion;
 use crate::Migrator;
 
 pub use backup::{BackupInfo, DEFAULT_KEEP};
+pub use hook::{After, Hook, Problem, Progress, ANNOUNCE_SIZE};
 pub use integrity::Check;
 
 /// The safety settings a run uses (the CLI's `-backup-dir`, `-backup-keep`, ... flags).
@@ -40,6 +42,7 @@ pub struct Options {
     pub max_size: u64,
     /// Skip the automatic backup.
     pub no_backup: bool,
+    /// The integrity check before and after a change (`-integrity-check`).
     pub check: Check,
 }
 
@@ -249,9 +252,9 @@ pub struct AutoBackup {
 /// journal row); otherwise [`backup::create`], then [`backup::prune_sized`] to `opts.keep`
 /// and `opts.max_size`, then a `backup` row in the journal (`<t>_journal`, created if
 /// missing).
-/// Shared by the CLI (`up`/`down`/`goto`/`force`/`drop`) and [`crate::gate::run`]
-/// (`-migrate-db`/`-revert-db`/`-force-db`). `dir` is the backup directory
-/// ([`backup_dir`]).
+/// Run by [`Hook`], for the CLI (`up`/`down`/`goto`/`force`/`drop`) and the release
+/// binary's database commands (`-migrate-db`/`-revert-db`/`-force-db`). `dir` is the
+/// backup directory ([`backup_dir`]).
 pub fn auto_backup(
     d: &mut dyn Driver,
     db: &Path,

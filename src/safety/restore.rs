@@ -121,18 +121,7 @@ pub fn restore(
     opts: &super::Options,
     allow_foreign: bool,
 ) -> Result<Restored> {
-    if let Some(kind) = backup::file_kind(from) {
-        return Err(err(
-            format!("backup {} is {kind}, not a backup file", from.display()),
-            Some("`migrate -database <url> backups` lists the backups"),
-        ));
-    }
-    if !from.is_file() {
-        return Err(err(
-            format!("backup {} does not exist", from.display()),
-            Some("`migrate -database <url> backups` lists the backups"),
-        ));
-    }
+    check_is_backup_file(from)?;
     let _lock = try_lock(db)?;
     let started = crate::journal::now();
     let clock = std::time::Instant::now();
@@ -143,71 +132,17 @@ pub fn restore(
         warnings: Vec::new(),
         removed_temps: Vec::new(),
     };
-    // Whose backup is it? Nothing to compare with (and nothing to lose) when the database
-    // is missing or empty; the restored database then takes the backup's identity.
-    let own = backup::identity_of(db, table);
-    let mut foreign = false;
-    if super::has_content(db) {
-        match backup::verify(from, table, &own) {
-            Ok(()) => {}
-            Err(why) if matches!(own, backup::Identity::Unreadable(_)) => out.warnings.push(
-                format!("{} was not verified as a backup of this database: {why}; the database is backed up first", from.display()),
-            ),
-            Err(why) if allow_foreign => {
-                foreign = true;
-                out.warnings.push(format!(
-                    "{} is not a backup of this database ({why}); restoring it anyway (-foreign)",
-                    from.display()
-                ));
-            }
-            Err(why) => {
-                return Err(Error::Safety {
-                    msg: format!(
-                        "{} is not a backup of this database ({why})",
-                        from.display()
-                    ),
-                    hint: Some(format!("nothing was changed; `migrate -database <url> backups` lists this database's backups; to restore this file anyway: `migrate -database <url> restore -foreign {}`", from.display())),
-                });
-            }
-        }
-    }
-    // Verify the backup before touching anything.
-    let c = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| err(format!("cannot open backup {}: {e}", from.display()), None))?;
-    let problems = super::integrity::quick_check(&c).unwrap_or_else(|e| vec![e]);
-    drop(c);
-    if !problems.is_empty() {
-        return Err(err(
-            format!(
-                "backup {} failed PRAGMA quick_check: {}",
-                from.display(),
-                problems.join("; ")
-            ),
-            Some("nothing was changed; choose another backup (`migrate -database <url> backups`)"),
-        ));
-    }
-    // The file the path names: through a symlink, its target (the link stays a link).
-    let real = match std::fs::symlink_metadata(db) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(db).map_err(|e| {
-            err(
-                format!("cannot resolve the symbolic link {}: {e}", db.display()),
-                Some("nothing was changed; the link points to a missing file: restore to the file itself"),
-            )
-        })?,
-        _ => db.to_path_buf(),
-    };
-    let parent = match real.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let foreign = whose(db, from, table, allow_foreign, &mut out.warnings)?;
+    verify(from)?;
+    let (real, parent) = real_path(db)?;
     out.removed_temps = remove_stale_temps(&real, &parent);
-    let dir = super::backup_dir(db, opts.backup_dir.as_deref(), database_url);
     let replaced = if super::has_content(db) {
         version_of(db, table)
     } else {
         DbVersion::Nil
     };
     if super::has_content(db) && !opts.no_backup {
+        let dir = super::backup_dir(db, opts.backup_dir.as_deref(), database_url);
         // A database SQLite cannot open has no backup-API copy: its bytes are kept.
         let b = match super::integrity::opens(db) {
             Ok(()) => backup::create(db, &dir, &replaced, table)?,
@@ -224,80 +159,11 @@ pub fn restore(
     };
     let meta = std::fs::metadata(&real).ok();
     let tmp = parent.join(temp_name(&real));
-    backup::remove_with_sidecars(&tmp);
-    let copied = backup::copy_with_backup_api(from, &tmp).and_then(|()| {
-        if !foreign {
-            return Ok(());
-        }
-        // The restored database stays this database: its own identity, or a new one.
-        let c = Connection::open_with_flags(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .map_err(|e| e.to_string())?;
-        let id = match own {
-            Some(id) => id,
-            None => backup::new_identity(&c).map_err(|e| e.to_string())?,
-        };
-        backup::write_identity(&c, table, &id).map_err(|e| e.to_string())?;
-        c.close().map_err(|(_, e)| e.to_string())?;
-        File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| format!("fsync: {e}"))
-    });
-    if let Err(reason) = copied {
-        backup::remove_with_sidecars(&tmp);
-        if crate::cancel::requested() {
-            return Err(Error::Interrupted {
-                what: format!(
-                    "while copying {} (the temporary copy was removed)",
-                    from.display()
-                ),
-            });
-        }
-        return Err(err(
-            format!(
-                "cannot copy {} next to the database: {reason}",
-                from.display()
-            ),
-            Some(
-                "nothing was changed; check free space and permissions of the database's directory",
-            ),
-        ));
-    }
+    copy_to_temp(from, &tmp, foreign.then_some((table, own)))?;
     if let Some(m) = &meta {
-        let _ = std::fs::set_permissions(&tmp, m.permissions());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            if let Err(e) = std::os::unix::fs::chown(&tmp, Some(m.uid()), Some(m.gid())) {
-                backup::remove_with_sidecars(&tmp);
-                return Err(err(
-                    format!(
-                        "cannot give the restored file the owner of {} (uid {}, gid {}): {e}",
-                        real.display(),
-                        m.uid(),
-                        m.gid()
-                    ),
-                    Some("nothing was changed; run restore as the database's owner (or as root)"),
-                ));
-            }
-        }
+        take_owner(&tmp, &real, m)?;
     }
-    // Stale WAL/SHM files of the old database would be replayed into the restored one.
-    for s in ["-wal", "-shm", "-journal"] {
-        let mut q = real.as_os_str().to_owned();
-        q.push(s);
-        let q = PathBuf::from(q);
-        if q.exists() {
-            std::fs::remove_file(&q).map_err(|e| {
-                backup::remove_with_sidecars(&tmp);
-                err(format!("cannot remove {}: {e}", q.display()), None)
-            })?;
-        }
-    }
-    std::fs::rename(&tmp, &real).map_err(|e| {
-        backup::remove_with_sidecars(&tmp);
-        err(format!("cannot replace {}: {e}", real.display()), None)
-    })?;
-    sync_dir(&parent).map_err(|e| err(format!("fsync of {}: {e}", parent.display()), None))?;
+    swap_in(&tmp, &real, &parent)?;
     // Journal the restore in the restored database (still under the lock).
     let mut entry = crate::journal::Entry::new("restore", started, clock.elapsed())
         .versions(replaced.version(), version_of(db, table).version());
@@ -308,6 +174,190 @@ pub fn restore(
     Ok(out)
 }
 
+/// Refuses a `from` that is not a file (a directory, ...) or does not exist.
+fn check_is_backup_file(from: &Path) -> Result<()> {
+    let lists = Some("`migrate -database <url> backups` lists the backups");
+    if let Some(kind) = backup::file_kind(from) {
+        return Err(err(
+            format!("backup {} is {kind}, not a backup file", from.display()),
+            lists,
+        ));
+    }
+    if !from.is_file() {
+        return Err(err(
+            format!("backup {} does not exist", from.display()),
+            lists,
+        ));
+    }
+    Ok(())
+}
+
+/// Whose backup `from` is: `Ok(false)` when it is this database's (or there is nothing to
+/// compare with, and nothing to lose: a missing or empty database takes the backup's
+/// identity), `Ok(true)` for a foreign one restored with `allow_foreign`; refused
+/// otherwise. Doubts go to `warnings`.
+fn whose(
+    db: &Path,
+    from: &Path,
+    table: &str,
+    allow_foreign: bool,
+    warnings: &mut Vec<String>,
+) -> Result<bool> {
+    if !super::has_content(db) {
+        return Ok(false);
+    }
+    let own = backup::identity_of(db, table);
+    match backup::verify(from, table, &own) {
+        Ok(()) => Ok(false),
+        Err(why) if matches!(own, backup::Identity::Unreadable(_)) => {
+            warnings.push(format!("{} was not verified as a backup of this database: {why}; the database is backed up first", from.display()));
+            Ok(false)
+        }
+        Err(why) if allow_foreign => {
+            warnings.push(format!(
+                "{} is not a backup of this database ({why}); restoring it anyway (-foreign)",
+                from.display()
+            ));
+            Ok(true)
+        }
+        Err(why) => Err(Error::Safety {
+            msg: format!(
+                "{} is not a backup of this database ({why})",
+                from.display()
+            ),
+            hint: Some(format!("nothing was changed; `migrate -database <url> backups` lists this database's backups; to restore this file anyway: `migrate -database <url> restore -foreign {}`", from.display())),
+        }),
+    }
+}
+
+/// Verifies the backup (`PRAGMA quick_check`) before anything is touched.
+fn verify(from: &Path) -> Result<()> {
+    let c = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| err(format!("cannot open backup {}: {e}", from.display()), None))?;
+    let problems = super::integrity::quick_check(&c).unwrap_or_else(|e| vec![e]);
+    drop(c);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(err(
+        format!(
+            "backup {} failed PRAGMA quick_check: {}",
+            from.display(),
+            problems.join("; ")
+        ),
+        Some("nothing was changed; choose another backup (`migrate -database <url> backups`)"),
+    ))
+}
+
+/// The file the path names (through a symlink, its target: the link stays a link) and
+/// its directory.
+fn real_path(db: &Path) -> Result<(PathBuf, PathBuf)> {
+    let real = match std::fs::symlink_metadata(db) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(db).map_err(|e| {
+            err(
+                format!("cannot resolve the symbolic link {}: {e}", db.display()),
+                Some("nothing was changed; the link points to a missing file: restore to the file itself"),
+            )
+        })?,
+        _ => db.to_path_buf(),
+    };
+    let parent = match real.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((real, parent))
+}
+
+/// Copies the backup `from` to `tmp` with the backup API. `foreign`: the backup is
+/// another database's, and the copy is given this database's identity (its own, or a new
+/// one) in `<table>_identity`. On failure the copy is removed.
+fn copy_to_temp(from: &Path, tmp: &Path, foreign: Option<(&str, Option<String>)>) -> Result<()> {
+    backup::remove_with_sidecars(tmp);
+    let copied = backup::copy_with_backup_api(from, tmp).and_then(|()| {
+        let Some((table, own)) = foreign else {
+            return Ok(());
+        };
+        // The restored database stays this database: its own identity, or a new one.
+        let c = Connection::open_with_flags(tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|e| e.to_string())?;
+        let id = match own {
+            Some(id) => id,
+            None => backup::new_identity(&c).map_err(|e| e.to_string())?,
+        };
+        backup::write_identity(&c, table, &id).map_err(|e| e.to_string())?;
+        c.close().map_err(|(_, e)| e.to_string())?;
+        File::open(tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| format!("fsync: {e}"))
+    });
+    let Err(reason) = copied else {
+        return Ok(());
+    };
+    backup::remove_with_sidecars(tmp);
+    if crate::cancel::requested() {
+        return Err(Error::Interrupted {
+            what: format!(
+                "while copying {} (the temporary copy was removed)",
+                from.display()
+            ),
+        });
+    }
+    Err(err(
+        format!(
+            "cannot copy {} next to the database: {reason}",
+            from.display()
+        ),
+        Some("nothing was changed; check free space and permissions of the database's directory"),
+    ))
+}
+
+/// Gives the copy `tmp` the mode and owner of the file it replaces (`real`, with
+/// metadata `m`). On failure the copy is removed.
+fn take_owner(tmp: &Path, real: &Path, m: &std::fs::Metadata) -> Result<()> {
+    let _ = std::fs::set_permissions(tmp, m.permissions());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Err(e) = std::os::unix::fs::chown(tmp, Some(m.uid()), Some(m.gid())) {
+            backup::remove_with_sidecars(tmp);
+            return Err(err(
+                format!(
+                    "cannot give the restored file the owner of {} (uid {}, gid {}): {e}",
+                    real.display(),
+                    m.uid(),
+                    m.gid()
+                ),
+                Some("nothing was changed; run restore as the database's owner (or as root)"),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = real;
+    Ok(())
+}
+
+/// Replaces `real` with `tmp`: removes the old database's WAL/SHM/journal files (they
+/// would be replayed into the restored one), renames, and syncs the directory.
+fn swap_in(tmp: &Path, real: &Path, parent: &Path) -> Result<()> {
+    for s in ["-wal", "-shm", "-journal"] {
+        let mut q = real.as_os_str().to_owned();
+        q.push(s);
+        let q = PathBuf::from(q);
+        if q.exists() {
+            std::fs::remove_file(&q).map_err(|e| {
+                backup::remove_with_sidecars(tmp);
+                err(format!("cannot remove {}: {e}", q.display()), None)
+            })?;
+        }
+    }
+    std::fs::rename(tmp, real).map_err(|e| {
+        backup::remove_with_sidecars(tmp);
+        err(format!("cannot replace {}: {e}", real.display()), None)
+    })?;
+    sync_dir(parent).map_err(|e| err(format!("fsync of {}: {e}", parent.display()), None))
+}
+
+/// Writes the `restore` row into the restored database's journal.
 fn journal_restore(database_url: &str, entry: &crate::journal::Entry) -> Result<()> {
     let cfg = super::sqlite_config(database_url)?.ok_or_else(|| super::unsupported("restore"))?;
     let mut d = crate::driver::sqlite::Sqlite::open_config(cfg)?;
