@@ -156,7 +156,7 @@ pub const COMMANDS: &[&str] = &[
 /// migrate's own global options: name, kind, default, and the line the usage prints.
 /// (golang-migrate's options and the database commands are in [`global_flags`].)
 pub const OWN_OPTIONS: &[(&str, Kind, &str, &str)] = &[
-    // The plans of a dry run are printed by src/cli/safety.rs, built with SQLite.
+    // The plans of a dry run are printed by src/cli/dry_run.rs, built with SQLite.
     #[cfg(feature = "sqlite")]
     (
         "dry-run",
