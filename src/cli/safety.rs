@@ -288,8 +288,8 @@ pub fn preflight(ctx: &mut Ctx, flags: &Flags) -> Option<Code> {
     let m = ctx.migrator.as_mut().ok()?;
     let e = m.version().err()?;
     let text = e.to_string();
-    if !(text.contains("malformed") || text.contains("not a database") || text.contains("corrupt"))
-    {
+    use migrate::error::DbErrorKind::{Corrupt, NotADatabase};
+    if !matches!(e.db_kind(), Some(Corrupt | NotADatabase)) {
         return None;
     }
     let mut problems = integrity::check(m.driver(), flags.opts.check);

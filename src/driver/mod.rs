@@ -8,6 +8,7 @@ pub mod lockkey;
 pub mod lockwait;
 #[cfg(feature = "mysql")]
 pub mod mysql;
+pub mod names;
 #[cfg(feature = "postgres")]
 mod pg_tls;
 #[cfg(feature = "postgres")]
@@ -282,16 +283,23 @@ pub(crate) fn connection_options(
     }
 }
 
+/// Runs `f` in a transaction: commits when it succeeds, rolls back when it or the commit
+/// fails. The error returned is `f`'s (or the commit's), never the rollback's.
+pub fn in_transaction<T>(
+    d: &mut dyn Driver,
+    f: impl FnOnce(&mut dyn Driver) -> Result<T>,
+) -> Result<T> {
+    d.begin()?;
+    let out = f(d).and_then(|v| d.commit().map(|()| v));
+    if out.is_err() {
+        let _ = d.rollback();
+    }
+    out
+}
+
 /// golang-migrate's `SetVersion`: one transaction that replaces the version row.
 pub fn set_version(d: &mut dyn Driver, version: Option<u64>, dirty: bool) -> Result<()> {
-    d.begin()?;
-    match d.write_version(version, dirty).and_then(|()| d.commit()) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = d.rollback();
-            Err(e)
-        }
-    }
+    in_transaction(d, |d| d.write_version(version, dirty))
 }
 
 /// Runs `f` while holding the migration lock; the lock is released however `f` ends
@@ -489,7 +497,7 @@ mod tests {
     /// same on every call.
     #[test]
     fn side_table_names_fit_and_are_stable() {
-        use crate::journal::side_table_name;
+        use super::names::side_table_name;
         let limits = [
             None,
             Some(IdentLimit::Bytes(63)),
