@@ -34,7 +34,9 @@ pub enum Event<'a> {
     /// A down step whose file is absent runs the down SQL stored when its version was
     /// applied ([`journal::StoredDown`]); sent before its `StepStarting`.
     StoredDown {
+        /// The step.
         step: &'a Step,
+        /// The down SQL it runs.
         stored: &'a journal::StoredDown,
     },
     /// A drifted or missing file was let through by `-allow-drift` / `-allow-missing`.

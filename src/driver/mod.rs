@@ -99,7 +99,9 @@ pub enum Dialect {
 /// before the error (`None`: not known).
 #[derive(Debug)]
 pub struct Halt {
+    /// How many of [`Driver::statements`] completed before the one that failed.
     pub applied: Option<usize>,
+    /// The error.
     pub error: Error,
 }
 

@@ -1284,6 +1284,121 @@ mod tests {
         );
     }
 
+    /// The kind of a failed statement's error (panics when it did not fail).
+    fn kind_of<T>(r: Result<T>) -> DbErrorKind {
+        match r {
+            Ok(_) => panic!("the statement succeeded"),
+            Err(e) => e
+                .db_kind()
+                .unwrap_or_else(|| panic!("not a driver error: {e}")),
+        }
+    }
+
+    fn open_url(u: &str) -> Result<Sqlite> {
+        Sqlite::open(&DatabaseUrl::parse(u)?)
+    }
+
+    /// The driver sets each error's kind from SQLite's result code, for real errors.
+    #[test]
+    fn errors_carry_their_kind() -> Result<()> {
+        let mut d = open_url("sqlite3://:memory:")?;
+        d.execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)",
+            &[],
+        )?;
+        d.execute("INSERT INTO t VALUES (1, 'a')", &[])?;
+        let dup = d.execute("INSERT INTO t VALUES (1, 'b')", &[]);
+        assert_eq!(kind_of(dup), DbErrorKind::Constraint);
+        let null = d.execute("INSERT INTO t VALUES (2, NULL)", &[]);
+        assert_eq!(kind_of(null), DbErrorKind::Constraint);
+        assert_eq!(
+            kind_of(d.execute("CREATE TABLEE x (a)", &[])),
+            DbErrorKind::Syntax
+        );
+        let body = d.run_body("1_x.up.sql", "CREATE TABLE y (a);\nSELEC 1;", false);
+        assert_eq!(kind_of(body), DbErrorKind::Syntax);
+        let missing = d.execute("INSERT INTO nope VALUES (1)", &[]);
+        assert_eq!(kind_of(missing), DbErrorKind::Other);
+
+        // A full database: SQLITE_FULL, as on a full disk.
+        d.execute("CREATE TABLE big (b BLOB)", &[])?;
+        let pages = d.query("PRAGMA page_count", &[])?[0][0]
+            .as_i64()
+            .unwrap_or(0);
+        d.query(&format!("PRAGMA max_page_count = {}", pages + 2), &[])?;
+        let full = d.execute("INSERT INTO big VALUES (zeroblob(1000000))", &[]);
+        assert_eq!(kind_of(full), DbErrorKind::DiskFull);
+        Ok(())
+    }
+
+    /// Busy (another connection's write transaction on the file), read-only, a file that
+    /// cannot be opened, a file that is not a database and a damaged one.
+    #[test]
+    fn file_errors_carry_their_kind() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Other(e.to_string()))?;
+        let path = dir.path().join("k.db");
+        let url = format!("sqlite3://{}", path.display());
+        let mut d = open_url(&url)?;
+        d.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", &[])?;
+        for i in 0..200 {
+            d.execute(
+                "INSERT INTO t VALUES (?1, ?2)",
+                &[Value::Int(i), Value::Text("x".repeat(200))],
+            )?;
+        }
+
+        let other = Connection::open(&path).map_err(|e| db_err(e, ""))?;
+        other
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| db_err(e, ""))?;
+        let mut waiter = open_url(&format!("{url}?_busy_timeout=0"))?;
+        assert_eq!(kind_of(waiter.begin()), DbErrorKind::Busy);
+        other.execute_batch("ROLLBACK").map_err(|e| db_err(e, ""))?;
+
+        let mut ro = open_url(&format!("{url}?mode=ro"))?;
+        let write = ro.execute("INSERT INTO t VALUES (1000, 'y')", &[]);
+        assert_eq!(kind_of(write), DbErrorKind::ReadOnly);
+
+        let nowhere = dir.path().join("no/such/dir/x.db");
+        let open = open_url(&format!("sqlite3://{}", nowhere.display()));
+        assert_eq!(kind_of(open), DbErrorKind::CantOpen);
+
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, vec![0x5a; 8192]).map_err(|e| Error::Other(e.to_string()))?;
+        let mut g = open_url(&format!("sqlite3://{}", garbage.display()))?;
+        assert_eq!(kind_of(g.version()), DbErrorKind::NotADatabase);
+
+        // The table's pages overwritten past the header and schema page.
+        drop((d, waiter, ro));
+        let mut bytes = std::fs::read(&path).map_err(|e| Error::Other(e.to_string()))?;
+        for b in bytes.iter_mut().skip(4096) {
+            *b = 0xa5;
+        }
+        std::fs::write(&path, bytes).map_err(|e| Error::Other(e.to_string()))?;
+        let mut c = open_url(&url)?;
+        let read = c.query("SELECT count(*), max(length(v)) FROM t", &[]);
+        assert_eq!(kind_of(read), DbErrorKind::Corrupt);
+        Ok(())
+    }
+
+    /// A table another shared-cache connection is writing: SQLITE_LOCKED.
+    #[test]
+    fn shared_cache_table_lock_is_locked() -> Result<()> {
+        let uri = "file:kinds_locked?mode=memory&cache=shared";
+        let flags = OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_READ_WRITE;
+        let writer = Connection::open_with_flags(uri, flags).map_err(|e| db_err(e, ""))?;
+        writer
+            .execute_batch("CREATE TABLE t (a); BEGIN; INSERT INTO t VALUES (1);")
+            .map_err(|e| db_err(e, ""))?;
+        let reader = Connection::open_with_flags(uri, flags).map_err(|e| db_err(e, ""))?;
+        let mut d = Sqlite::from_connection(reader, "")?;
+        assert_eq!(
+            kind_of(d.query("SELECT a FROM t", &[])),
+            DbErrorKind::Locked
+        );
+        Ok(())
+    }
+
     /// In a rehearsal only in-memory attachments pass; a file, or a name SQLite does not
     /// hand to the authorizer (empty), is refused.
     #[test]
