@@ -537,7 +537,7 @@ impl Judged {
 }
 
 /// Reads the version, refuses a dirty database, plans, lets golang-migrate's own refusal
-/// for a version without files come first (it changes nothing, spec §4.2), reconciles
+/// for a version without files come first (it changes nothing), reconciles
 /// migrate's records with the version and refuses drift, missing and out-of-order files
 /// that are not allowed. Every migrating run and every dry run judges through here.
 fn judge(d: &mut dyn Driver, source: &Source, target: Target, allow: Allow) -> Result<Judged> {

@@ -305,7 +305,7 @@ pub fn set_version(d: &mut dyn Driver, version: Option<u64>, dirty: bool) -> Res
 }
 
 /// Runs `f` while holding the migration lock; the lock is released however `f` ends
-/// (design §5.5: locks are held by scope, never by paired calls at call sites).
+/// (locks are held by scope, never by paired calls at call sites).
 pub fn with_lock<T>(
     d: &mut dyn Driver,
     timeout: Duration,

@@ -400,7 +400,7 @@ pub struct Sqlite {
 /// The page cache `migrate`'s own statements run with: 256 KiB instead of SQLite's
 /// 2,000 KiB. The bookkeeping of a step touches a dozen pages, but the clean pages of
 /// every earlier step and every page `PRAGMA quick_check` reads stay cached up to the
-/// limit: about 2 MB of the peak memory of `up` (BENCHMARKS.md). A migration's own SQL
+/// limit, which the smaller cache keeps out of the peak memory of `up`. A migration's own SQL
 /// runs with the user's size (see [`Sqlite::use_user_cache`]), so its speed, its spills
 /// and its sorter are SQLite's defaults. SQLite shares one page budget among a connection's
 /// databases (libsqlite3-sys builds with SQLITE_ENABLE_MEMORY_MANAGEMENT): once a file opens
@@ -1266,7 +1266,7 @@ mod tests {
     }
 
     /// The bundled SQLite carries the flags of .cargo/config.toml. Without
-    /// SQLITE_MALLOC_SOFT_LIMIT=0 opening a large schema is quadratic (BENCHMARKS.md, (c)).
+    /// SQLITE_MALLOC_SOFT_LIMIT=0 opening a large schema takes time quadratic in its size.
     /// Fails when LIBSQLITE3_FLAGS in the environment replaced the repository's value.
     #[test]
     fn bundled_sqlite_is_built_with_the_repository_flags() {
