@@ -73,8 +73,9 @@ pub enum DbErrorKind {
     /// The SQL does not parse (SQLite's `syntax error` and `incomplete input`, PostgreSQL
     /// 42601, MySQL 1064).
     Syntax,
-    /// The connection could not be made or was lost (PostgreSQL class 08 and a closed
-    /// connection, MySQL 2002, 2003, 2006, 2013 and client I/O errors).
+    /// The connection could not be made or was lost (PostgreSQL class 08, 57P01-57P03 and
+    /// a closed connection, MySQL 2002, 2003, 2006, 2013, 1927, 4031 and client
+    /// I/O errors).
     Connection,
     /// The user may not do it (`SQLITE_PERM`, `SQLITE_AUTH`, PostgreSQL 42501 and class
     /// 28, MySQL 1044, 1045, 1142, 1143, 1227).

@@ -460,8 +460,9 @@ fn kind(e: &mysql::Error) -> DbErrorKind {
         1021 | 1114 => DbErrorKind::DiskFull, // ER_DISK_FULL, ER_RECORD_FILE_FULL
         // --read-only, a READ ONLY transaction, read-only mode
         1290 | 1792 | 1836 => DbErrorKind::ReadOnly,
-        // client: cannot connect (socket, TCP), server gone, connection lost
-        2002 | 2003 | 2006 | 2013 => DbErrorKind::Connection,
+        // client: cannot connect (socket, TCP), server gone, connection lost; server:
+        // connection killed (MariaDB), disconnected for inactivity (MySQL)
+        2002 | 2003 | 2006 | 2013 | 1927 | 4031 => DbErrorKind::Connection,
         _ => DbErrorKind::Other,
     }
 }

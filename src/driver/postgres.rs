@@ -308,10 +308,11 @@ fn pq_text(e: &postgres::Error) -> String {
 }
 
 /// The kind of a PostgreSQL error, from its SQLSTATE (`postgres::error::SqlState`); an
-/// error without one is a lost connection when the client is closed.
+/// error without one is a lost connection when the client is closed or the socket failed.
 fn kind(e: &postgres::Error) -> DbErrorKind {
     let Some(state) = e.code() else {
-        return match e.is_closed() {
+        let io = std::error::Error::source(e).is_some_and(|c| c.is::<std::io::Error>());
+        return match e.is_closed() || io {
             true => DbErrorKind::Connection,
             false => DbErrorKind::Other,
         };
@@ -325,6 +326,8 @@ fn kind(e: &postgres::Error) -> DbErrorKind {
         "55P03" => DbErrorKind::LockWait,           // lock_not_available
         "40P01" | "40001" => DbErrorKind::Deadlock, // deadlock_detected, serialization_failure
         "XX001" | "XX002" => DbErrorKind::Corrupt,  // data_corrupted, index_corrupted
+        // admin_shutdown, crash_shutdown, cannot_connect_now: the session is gone
+        "57P01" | "57P02" | "57P03" => DbErrorKind::Connection,
         _ if code.starts_with("23") => DbErrorKind::Constraint, // integrity constraint violation
         _ if code.starts_with("08") => DbErrorKind::Connection, // connection exception
         _ if code.starts_with("28") => DbErrorKind::Permission, // invalid authorization
