@@ -1381,6 +1381,34 @@ mod tests {
         Ok(())
     }
 
+    /// `in_transaction` commits what succeeds, and rolls back what fails, returning the
+    /// closure's own error (or the commit's).
+    #[test]
+    fn in_transaction_commits_or_rolls_back() -> Result<()> {
+        let mut d = open_url("sqlite3://:memory:")?;
+        d.execute("CREATE TABLE t (a INTEGER UNIQUE)", &[])?;
+        let n =
+            crate::driver::in_transaction(&mut d, |d| d.execute("INSERT INTO t VALUES (1)", &[]))?;
+        assert_eq!(n, 1);
+        let failed = crate::driver::in_transaction(&mut d, |d| {
+            d.execute("INSERT INTO t VALUES (2)", &[])?;
+            d.execute("INSERT INTO t VALUES (1)", &[])
+        });
+        assert_eq!(kind_of(failed), DbErrorKind::Constraint);
+        let own = crate::driver::in_transaction(&mut d, |d| -> Result<()> {
+            d.execute("INSERT INTO t VALUES (3)", &[])?;
+            Err(Error::Other("the closure's own".into()))
+        });
+        assert_eq!(
+            own.err().map(|e| e.to_string()).as_deref(),
+            Some("the closure's own")
+        );
+        let rows = d.query("SELECT a FROM t ORDER BY a", &[])?;
+        assert_eq!(rows, [[Value::Int(1)]]);
+        assert!(d.conn.is_autocommit(), "no transaction left open");
+        Ok(())
+    }
+
     /// A table another shared-cache connection is writing: SQLITE_LOCKED.
     #[test]
     fn shared_cache_table_lock_is_locked() -> Result<()> {
