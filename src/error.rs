@@ -1,12 +1,14 @@
 //! The library's one error type. `Display` reproduces golang-migrate's text byte for byte
-//! where golang-migrate has a text (spec/golang-migrate.md); `hint()` adds what to do next.
+//! where golang-migrate has a text; `hint()` adds what to do next.
 
 use std::path::PathBuf;
 
 /// Which URL a parse error is about (golang-migrate names it in the message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlKind {
+    /// The migrations' source URL (`-source`, or `-path` as `file://`).
     Source,
+    /// The database URL (`-database`).
     Database,
 }
 
@@ -27,9 +29,65 @@ pub struct DbError {
     pub orig: String,
     /// golang-migrate's wrapping message, empty when it has none.
     pub msg: String,
+    /// The 1-based line of `query` the driver reports the error at; 0 when it reports none.
     pub line: u64,
     /// The statement or migration body that failed.
     pub query: String,
+    /// What kind of failure it is, from the database's error code (not printed).
+    pub kind: DbErrorKind,
+}
+
+/// What kind of failure a driver reported, read from the database's own error code
+/// (SQLite's result code, PostgreSQL's SQLSTATE, MySQL's error number) so that hints and
+/// the corruption check never read the message text. Errors that carry no code (a
+/// dropped connection, a client-side failure) are [`DbErrorKind::Connection`] or
+/// [`DbErrorKind::Other`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DbErrorKind {
+    /// Another connection holds a lock on the SQLite database file and the busy timeout
+    /// ran out (`SQLITE_BUSY`, "database is locked").
+    Busy,
+    /// A table is locked by another statement or shared-cache connection
+    /// (`SQLITE_LOCKED`, "database table is locked").
+    Locked,
+    /// A server did not grant a row or table lock in time (MySQL 1205, PostgreSQL
+    /// `lock_not_available` 55P03).
+    LockWait,
+    /// The server aborted the transaction to break a deadlock or a serialization conflict
+    /// (MySQL 1213, PostgreSQL 40P01 and 40001).
+    Deadlock,
+    /// The database's pages or indexes are damaged (`SQLITE_CORRUPT`, PostgreSQL
+    /// `data_corrupted` XX001 and `index_corrupted` XX002).
+    Corrupt,
+    /// The file is not a SQLite database, or is encrypted (`SQLITE_NOTADB`).
+    NotADatabase,
+    /// The SQLite database file cannot be opened or created (`SQLITE_CANTOPEN`).
+    CantOpen,
+    /// Reading or writing the database file failed (`SQLITE_IOERR`).
+    Io,
+    /// A constraint refused a row: unique, primary key, foreign key, check or not null
+    /// (`SQLITE_CONSTRAINT`, PostgreSQL class 23, MySQL 1048, 1062, 1216, 1217, 1451,
+    /// 1452, 3819, 4025).
+    Constraint,
+    /// The SQL does not parse (SQLite's `syntax error` and `incomplete input`, PostgreSQL
+    /// 42601, MySQL 1064).
+    Syntax,
+    /// The connection could not be made or was lost (PostgreSQL class 08, 57P01-57P03 and
+    /// a closed connection, MySQL 2002, 2003, 2006, 2013, 1927, 4031 and client
+    /// I/O errors).
+    Connection,
+    /// The user may not do it (`SQLITE_PERM`, `SQLITE_AUTH`, PostgreSQL 42501 and class
+    /// 28, MySQL 1044, 1045, 1142, 1143, 1227).
+    Permission,
+    /// The disk or a table is full (`SQLITE_FULL`, PostgreSQL 53100, MySQL 1021, 1114).
+    DiskFull,
+    /// The database, or the transaction, is read-only (`SQLITE_READONLY`, PostgreSQL
+    /// 25006, MySQL 1290, 1792, 1836).
+    ReadOnly,
+    /// Anything else, and errors that do not come from the database.
+    #[default]
+    Other,
 }
 
 impl std::fmt::Display for DbError {
@@ -50,129 +108,251 @@ impl std::fmt::Display for DbError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
+    /// The URL's scheme names no source driver this build has (the scheme).
     #[error("source driver: unknown driver '{0}' (forgotten import?)")]
     UnknownDriver(String),
+    /// The URL does not parse.
     #[error("parse {url}: {reason}")]
-    Parse { url: String, reason: String },
-    /// golang-migrate hides the directory behind `.` (#1112); `path` is kept for the hint.
+    Parse {
+        /// The URL, as given.
+        url: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// The directory does not exist. golang-migrate hides the directory behind `.` in the
+    /// message; `path` is kept for the hint.
     #[error("open .: no such file or directory")]
-    Missing { path: PathBuf },
+    Missing {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The path names a file, not a directory.
     #[error("open .: not a directory")]
-    NotADirectory { path: PathBuf },
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The directory cannot be read.
     #[error("open .: {source}")]
     Io {
+        /// The directory.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// Two files have the same version and direction (the second file's name).
     #[error("duplicate migration file: {0}")]
     Duplicate(String),
+}
+
+impl SourceError {
+    /// What to do about it (see [`Error::hint`]).
+    fn hint(&self) -> Option<String> {
+        match self {
+            SourceError::Missing { path } => Some(format!(
+                "the migrations directory {} does not exist; check -path/-source",
+                path.display()
+            )),
+            SourceError::NotADirectory { path } => Some(format!(
+                "{} is a file, not a directory; -path/-source must name the directory that holds the migration files",
+                path.display()
+            )),
+            SourceError::Duplicate(name) => Some(format!(
+                "two files have the same version and direction as {name}; rename or remove one"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Everything the library can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The URL is empty.
     #[error("failed to parse scheme from {0} URL: URL cannot be empty")]
     UrlEmpty(UrlKind),
+    /// The URL has no `scheme:`.
     #[error("failed to parse scheme from {0} URL: no scheme")]
     UrlNoScheme(UrlKind),
-    /// `url` is already redacted (no password) and Go-quoted.
+    /// The source could not be opened.
     #[error("failed to open source, {url}: {cause}")]
-    SourceOpen { url: String, cause: SourceError },
+    SourceOpen {
+        /// The source URL, already redacted (no password) and Go-quoted.
+        url: String,
+        /// Why it could not be opened.
+        cause: SourceError,
+    },
+    /// The database could not be opened (the driver's error inside).
     #[error("failed to open database: {0}")]
     DatabaseOpen(Box<Error>),
+    /// The database URL's scheme names no driver this build has.
     #[error("database driver: unknown driver {scheme} (forgotten import?)")]
     UnknownDatabaseDriver {
+        /// The scheme, redacted.
         scheme: String,
+        /// The schemes this build has ([`crate::driver::available`]).
         available: Vec<&'static str>,
     },
+    /// A URL parameter or option has a value migrate does not accept.
     #[error("{param}: {reason}")]
-    InvalidOption { param: String, reason: String },
+    InvalidOption {
+        /// The parameter (or what golang-migrate names in its message).
+        param: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database refused a statement or lost the connection.
     #[error("{0}")]
     Database(DbError),
+    /// The database is dirty at this version: a migration failed part-way.
     #[error("Dirty database version {0}. Fix and force version.")]
     Dirty(i64),
+    /// Nothing to do (golang-migrate's `ErrNoChange`).
     #[error("no change")]
     NoChange,
+    /// The database has no version (golang-migrate's `ErrNilVersion`).
     #[error("no migration")]
     NilVersion,
+    /// `up N`/`down N` found fewer steps than asked for (golang-migrate's `ErrShortLimit`,
+    /// with how many were missing).
     #[error("limit {0} short")]
     ShortLimit(u64),
+    /// `up N`/`down N` found no step at all to run (golang-migrate's `os.ErrNotExist`).
     #[error("file does not exist")]
     FileNotExist,
+    /// The source has no migration files.
     #[error("first .: file does not exist")]
     FirstNotExist,
+    /// No migration file has this version.
     #[error(
         "no migration found for version {0}: read down for version {0} .: file does not exist"
     )]
     NoMigrationFound(u64),
+    /// The migration lock was not free within `-lock-timeout`.
     #[error("timeout: can't acquire database lock")]
-    LockTimeout { lock: String },
+    LockTimeout {
+        /// The lock waited for, for the hint (the lock file, the advisory lock).
+        lock: String,
+    },
+    /// This driver already holds the lock (golang-migrate's `ErrLocked`).
     #[error("can't acquire lock")]
     CantAcquireLock,
+    /// `force` was given a version below -1.
     #[error("version must be >= -1")]
     ForceVersionTooLow,
+    /// A version does not fit the version table's signed 64-bit column.
     #[error("version {0} is too large: versions are stored as signed 64-bit integers (at most 9223372036854775807)")]
     VersionTooLarge(u64),
+    /// A migration file is not UTF-8.
     #[error("migration file {file} is not valid UTF-8 (byte {offset}); save it as UTF-8")]
-    NotUtf8 { file: String, offset: usize },
+    NotUtf8 {
+        /// The file's name.
+        file: String,
+        /// The offset of the first byte that is not.
+        offset: usize,
+    },
+    /// A migration file contains a NUL byte.
     #[error("migration file {file} contains a NUL byte at offset {offset}; SQLite would silently skip everything after it. Remove the byte")]
-    NulByte { file: String, offset: usize },
+    NulByte {
+        /// The file's name.
+        file: String,
+        /// The byte's offset.
+        offset: usize,
+    },
+    /// A migration file cannot be read.
     #[error("cannot read migration file {path}: {source}")]
     ReadFile {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// A file runs its own `BEGIN`/`COMMIT`/`ROLLBACK` inside migrate's transaction.
     #[error("migration {file} controls transactions itself ({statement}), but migrate already runs every file inside a transaction")]
-    TransactionControl { file: String, statement: String },
+    TransactionControl {
+        /// The file's name.
+        file: String,
+        /// The statement (`BEGIN`, `COMMIT`, `ROLLBACK`).
+        statement: String,
+    },
+    /// A file has a statement that cannot run inside a transaction.
     #[error("migration {file} cannot run inside a transaction: {reason}")]
-    NeedsNoTransaction { file: String, reason: String },
+    NeedsNoTransaction {
+        /// The file's name (or the version, for a step without a file).
+        file: String,
+        /// Which statement, and why.
+        reason: String,
+    },
+    /// A file left rows that break foreign keys (SQLite, `PRAGMA foreign_key_check`).
     #[error("migration {file} would leave {count} foreign key violation(s), first: table {table} rowid {rowid} references missing row in {parent}; {}", if *rolled_back { "rolled back" } else { "it ran outside a transaction, so the version stays dirty" })]
     ForeignKeyViolation {
+        /// The file's name.
         file: String,
+        /// How many violations more than before the run.
         count: usize,
+        /// The first violation's table.
         table: String,
+        /// The first violation's row.
         rowid: i64,
+        /// The table the row references.
         parent: String,
         /// The file ran in a transaction that was rolled back (else: dirty).
         rolled_back: bool,
     },
+    /// The lock file beside a SQLite database cannot be created or locked.
     #[error("cannot use lock file {path}: {source}")]
     LockFile {
+        /// The lock file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
     /// An applied file's content changed.
     #[error("migration {file} (version {version}) changed after it was applied: recorded checksum {recorded}, current checksum {current}{}", more_text(*more))]
     Drift {
+        /// The file's version.
         version: u64,
+        /// The file's name.
         file: String,
+        /// The checksum recorded when it was applied.
         recorded: String,
+        /// The file's checksum now.
         current: String,
+        /// How many more problems were found.
         more: usize,
     },
     /// An applied version's file is gone.
     #[error("migration {file} (version {version}) was applied but the file is gone{}", more_text(*more))]
     MissingFile {
+        /// The version.
         version: u64,
+        /// The file's name when it was applied.
         file: String,
+        /// How many more problems were found.
         more: usize,
     },
     /// `-downgrade-db`: a version to undo has no down SQL stored (nothing was changed).
     #[error("cannot bring the database down to {}: no down SQL is stored for version(s) {}; nothing was changed", target.map_or_else(|| "no version".to_string(), |t| format!("version {t}")), versions.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))]
     DowngradeMissingDown {
+        /// The version the downgrade goes to (`None`: no version).
         target: Option<u64>,
+        /// The versions without stored down SQL, newest first.
         versions: Vec<u64>,
     },
     /// A never-applied file sits below the database's version.
     #[error("migration {file} (version {version}) was never applied but is older than the database version {current}{}", more_text(*more))]
     OutOfOrder {
+        /// The file's version.
         version: u64,
+        /// The file's name.
         file: String,
+        /// The database's version.
         current: u64,
+        /// How many more problems were found.
         more: usize,
     },
     /// The start-up gate refused the database (`gate::gate`, `Migrator::gate`).
@@ -181,22 +361,40 @@ pub enum Error {
     // --- safety (src/safety/): backups, integrity checks, restore ---
     /// A backup could not be made; nothing was changed and the partial file was removed.
     #[error("cannot back up the database to {path}: {reason}")]
-    BackupFailed { path: PathBuf, reason: String },
+    BackupFailed {
+        /// The backup file that was being written.
+        path: PathBuf,
+        /// Why it failed.
+        reason: String,
+    },
     /// The database failed `PRAGMA quick_check`/`integrity_check`.
     #[error("database {path} failed its integrity check ({check}): {detail}")]
     Corrupt {
+        /// The database file.
         path: PathBuf,
+        /// The check that failed (`quick_check`, `integrity_check`).
         check: String,
+        /// What the check reported.
         detail: String,
+        /// The newest backup of the database, for the hint.
         newest_backup: Option<PathBuf>,
     },
     /// A safety operation was refused or failed (restore, rehearse, unsupported driver).
     #[error("{msg}")]
-    Safety { msg: String, hint: Option<String> },
+    Safety {
+        /// The message.
+        msg: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
     /// A wait (for the lock file, or a copy with the backup API) stopped on
     /// [`crate::cancel::request`] (SIGINT/SIGTERM in the CLI); what it was writing is gone.
     #[error("interrupted {what}; nothing was changed")]
-    Interrupted { what: String },
+    Interrupted {
+        /// What was interrupted (`while backing up the database ...`).
+        what: String,
+    },
+    /// Anything else, as its text (client-side driver errors, joined errors).
     #[error("{0}")]
     Other(String),
 }
@@ -223,26 +421,7 @@ impl Error {
     /// message already says it. The CLI prints it on a `hint:` line after golang-migrate's text.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::SourceOpen {
-                cause: SourceError::Missing { path },
-                ..
-            } => Some(format!(
-                "the migrations directory {} does not exist; check -path/-source",
-                path.display()
-            )),
-            Error::SourceOpen {
-                cause: SourceError::NotADirectory { path },
-                ..
-            } => Some(format!(
-                "{} is a file, not a directory; -path/-source must name the directory that holds the migration files",
-                path.display()
-            )),
-            Error::SourceOpen {
-                cause: SourceError::Duplicate(name),
-                ..
-            } => Some(format!(
-                "two files have the same version and direction as {name}; rename or remove one"
-            )),
+            Error::SourceOpen { cause, .. } => cause.hint(),
             Error::FirstNotExist => Some(
                 "no migration files found: file names must look like 1_name.up.sql / 1_name.down.sql; check -path/-source"
                     .into(),
@@ -256,7 +435,7 @@ impl Error {
                 }
             )),
             Error::DatabaseOpen(inner) => inner.hint(),
-            Error::Database(d) => db_hint(&d.orig),
+            Error::Database(d) => db_hint(d.kind),
             Error::NoMigrationFound(v) => Some(format!(
                 "no migration file has version {v}: either it was asked for and does not exist, or the database is at {v} and its file was deleted or renamed, or the database is newer than these files (`migrate version` shows the database's version)"
             )),
@@ -275,18 +454,10 @@ impl Error {
             Error::ForeignKeyViolation { rolled_back: false, .. } => Some(
                 "fix the rows PRAGMA foreign_key_check lists, then `migrate force <version>` (foreign keys are off while a file runs, so ON DELETE CASCADE does not fire; no row was deleted)".into(),
             ),
-            Error::Drift { .. } => Some(
-                "restore the file as it was applied (edit a new migration instead), or run `migrate repair` to accept the current files as applied (also when another tool took the database down and up again, running the edited file: migrate's history cannot tell), or pass -allow-drift to run anyway".into(),
-            ),
-            Error::DowngradeMissingDown { .. } => Some(
-                "those versions were applied before migrate stored down SQL, or had no down file when they were applied or adopted: run the binary that has their files (its -revert-db or `migrate down`), or undo them by hand and force the version".into(),
-            ),
-            Error::MissingFile { .. } => Some(
-                "restore the file, or run `migrate repair` to forget it, or pass -allow-missing to run anyway".into(),
-            ),
-            Error::OutOfOrder { version, .. } => Some(format!(
-                "the file was probably merged after newer migrations ran: renumber it above the database version, or pass -allow-out-of-order to apply it now. migrate's history cannot tell whether another tool took the database below version {version} and up again since, running it: if its changes are already in the database, run `migrate repair` instead (applying it again would fail or apply it twice)"
-            )),
+            Error::Drift { .. }
+            | Error::DowngradeMissingDown { .. }
+            | Error::MissingFile { .. }
+            | Error::OutOfOrder { .. } => self.history_hint(),
             Error::BackupFailed { .. } => Some(
                 "nothing was changed; free space or fix the permissions of the backup directory (-backup-dir / x-backup-dir), or run with -no-backup to migrate without a backup".into(),
             ),
@@ -302,6 +473,26 @@ impl Error {
             Error::UnknownDatabaseDriver { available, .. } => {
                 Some(format!("available database drivers: {}", available.join(", ")))
             }
+            _ => None,
+        }
+    }
+
+    /// The hints of the checks against migrate's history (drift, missing and out-of-order
+    /// files, a downgrade without stored down SQL).
+    fn history_hint(&self) -> Option<String> {
+        match self {
+            Error::Drift { .. } => Some(
+                "restore the file as it was applied (edit a new migration instead), or run `migrate repair` to accept the current files as applied (also when another tool took the database down and up again, running the edited file: migrate's history cannot tell), or pass -allow-drift to run anyway".into(),
+            ),
+            Error::DowngradeMissingDown { .. } => Some(
+                "those versions were applied before migrate stored down SQL, or had no down file when they were applied or adopted: run the binary that has their files (its -revert-db or `migrate down`), or undo them by hand and force the version".into(),
+            ),
+            Error::MissingFile { .. } => Some(
+                "restore the file, or run `migrate repair` to forget it, or pass -allow-missing to run anyway".into(),
+            ),
+            Error::OutOfOrder { version, .. } => Some(format!(
+                "the file was probably merged after newer migrations ran: renumber it above the database version, or pass -allow-out-of-order to apply it now. migrate's history cannot tell whether another tool took the database below version {version} and up again since, running it: if its changes are already in the database, run `migrate repair` instead (applying it again would fail or apply it twice)"
+            )),
             _ => None,
         }
     }
@@ -334,13 +525,29 @@ impl Error {
         Some(before + line)
     }
 
-    pub(crate) fn db(orig: impl std::fmt::Display, query: impl Into<String>) -> Error {
+    /// A driver error of `kind` without golang-migrate's wrapping message.
+    pub(crate) fn db(
+        kind: DbErrorKind,
+        orig: impl std::fmt::Display,
+        query: impl Into<String>,
+    ) -> Error {
         Error::Database(DbError {
             orig: orig.to_string(),
             msg: String::new(),
             line: 0,
             query: query.into(),
+            kind,
         })
+    }
+
+    /// The kind of the driver error this is, also behind `failed to open database`;
+    /// `None` for errors that are not a driver's.
+    pub fn db_kind(&self) -> Option<DbErrorKind> {
+        match self {
+            Error::Database(d) => Some(d.kind),
+            Error::DatabaseOpen(inner) => inner.db_kind(),
+            _ => None,
+        }
     }
 }
 
@@ -372,6 +579,7 @@ pub enum StateAfterFailure {
 /// before the run. [`FailedFile::hint`] says what state the database is in and the way on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedFile {
+    /// The file's name.
     pub file: String,
     /// The 1-based line in the file where the driver reports the error, if it does.
     pub line: Option<u64>,
@@ -379,6 +587,7 @@ pub struct FailedFile {
     pub before: Option<u64>,
     /// The version the file migrates to (`None` = nothing applied).
     pub after: Option<u64>,
+    /// The database's state, read back after the failure.
     pub state: StateAfterFailure,
     /// Set when the file ran outside a transaction.
     pub no_transaction: Option<NoTransaction>,
@@ -454,20 +663,25 @@ impl FailedFile {
     }
 }
 
-/// Hints for the SQLite and server errors users meet most.
-fn db_hint(orig: &str) -> Option<String> {
-    let h = if orig.contains("database is locked") || orig.contains("database table is locked") {
-        "another connection holds a write lock on the database: stop the application's writes or raise the busy timeout (e.g. ?_busy_timeout=30000); nothing was changed"
-    } else if orig.contains("readonly database") || orig.contains("read-only") {
-        "the database file or its directory is read-only: check permissions, the filesystem's mount options and `lsattr`; nothing was changed"
-    } else if orig.contains("file is not a database") {
-        "that file is not a SQLite database (or is encrypted or corrupt): check the -database path"
-    } else if orig.contains("unable to open database file") {
-        "the database file cannot be created or opened: check that its directory exists and is writable"
-    } else if orig.contains("database or disk is full") || orig.contains("No space left") {
-        "the disk is full: free space and run again; the failed migration was rolled back"
-    } else {
-        return None;
+/// Hints for the SQLite and server errors users meet most, by kind.
+fn db_hint(kind: DbErrorKind) -> Option<String> {
+    let h = match kind {
+        DbErrorKind::Busy | DbErrorKind::Locked => {
+            "another connection holds a write lock on the database: stop the application's writes or raise the busy timeout (e.g. ?_busy_timeout=30000); nothing was changed"
+        }
+        DbErrorKind::ReadOnly => {
+            "the database file or its directory is read-only: check permissions, the filesystem's mount options and `lsattr`; nothing was changed"
+        }
+        DbErrorKind::NotADatabase => {
+            "that file is not a SQLite database (or is encrypted or corrupt): check the -database path"
+        }
+        DbErrorKind::CantOpen => {
+            "the database file cannot be created or opened: check that its directory exists and is writable"
+        }
+        DbErrorKind::DiskFull => {
+            "the disk is full: free space and run again; the failed migration was rolled back"
+        }
+        _ => return None,
     };
     Some(h.to_string())
 }
@@ -479,6 +693,7 @@ impl PartialEq for Error {
     }
 }
 
+/// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
@@ -571,6 +786,7 @@ mod tests {
                 msg: "migration failed".into(),
                 line,
                 query: query.into(),
+                kind: DbErrorKind::Other,
             })
         };
         // The whole body sent at once: the driver's line is the file's.

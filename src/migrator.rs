@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::driver::{self, set_version, with_lock, Driver};
-use crate::error::{Error, Result};
+use crate::driver::{self, in_transaction, set_version, with_lock, Dialect, Driver};
+use crate::error::{Error, NoTransaction, Result};
 use crate::journal::{self, Allow};
 use crate::plan::{plan, Step, Target};
 use crate::source::{Direction, Source};
@@ -34,7 +34,9 @@ pub enum Event<'a> {
     /// A down step whose file is absent runs the down SQL stored when its version was
     /// applied ([`journal::StoredDown`]); sent before its `StepStarting`.
     StoredDown {
+        /// The step.
         step: &'a Step,
+        /// The down SQL it runs.
         stored: &'a journal::StoredDown,
     },
     /// A drifted or missing file was let through by `-allow-drift` / `-allow-missing`.
@@ -410,50 +412,24 @@ impl Migrator {
 
     fn migrate_as(&mut self, target: Target, downgrade: bool) -> Result<Report> {
         let timeout = self.lock_timeout;
-        let Migrator {
-            source,
-            driver,
-            stop,
-            observer,
-            allow,
-            before_change,
-            single_transaction,
-            ..
-        } = self;
-        let allow = *allow;
-        let single = *single_transaction;
-        with_lock(driver.as_mut(), timeout, |d| {
+        let (allow, single) = (self.allow, self.single_transaction);
+        let before_change = &mut self.before_change;
+        let mut run = Run {
+            source: &self.source,
+            stored: BTreeMap::new(),
+            observer: &mut self.observer,
+            stop: &self.stop,
+        };
+        with_lock(self.driver.as_mut(), timeout, |d| {
             d.ensure_version_table()?;
             if downgrade {
-                check_downgrade(d, source)?;
+                check_downgrade(d, run.source)?;
             }
             // Refusals (dirty, drift, missing, out of order) come before any write.
-            let mut judged = judge(d, source, target, allow)?;
-            let current = judged.current;
-            let going_up = judged.going_up(target);
-            let stored = std::mem::take(&mut judged.stored);
-            let planned = judged.planned;
-            if journal::apply_reconciled(d, source, &judged.reconciled)? {
-                if let Some(o) = observer.as_mut() {
-                    o(&Event::Reconciled(&judged.reconciled));
-                }
-            }
-            for f in &judged.verified.allowed {
-                journal::record_allowed(d, f, current)?;
-                if let Some(o) = observer.as_mut() {
-                    o(&Event::Allowed {
-                        problem: &f.to_error(),
-                    });
-                }
-            }
-            let late = judged.verified.late;
-            // Issue #4: the backup and integrity check before anything changes, once the
-            // run is known to go ahead (after the drift checks, which refuse).
-            let has_steps = planned.as_ref().is_ok_and(|p| !p.steps.is_empty());
-            if has_steps || !late.is_empty() {
-                call_before_change(before_change, d, planned.as_ref().ok())?;
-                journal::ensure_downs(d)?;
-            }
+            let mut judged = judge(d, run.source, target, allow)?;
+            run.stored = std::mem::take(&mut judged.stored);
+            let (current, going_up) = (judged.current, judged.going_up(target));
+            let (planned, late) = go_ahead(d, &mut run, before_change, judged)?;
             let mut report = Report::default();
             // `-allow-out-of-order` on a command that goes up: apply the late files first,
             // at the current version.
@@ -464,7 +440,7 @@ impl Migrator {
                         direction: Direction::Up,
                         target: current,
                     };
-                    let applied = run_step(d, source, &step, observer, current, true, false, None)?;
+                    let applied = run_step(d, &mut run, &step, current, Call::Late)?;
                     report.applied.push(applied);
                 }
             }
@@ -473,34 +449,65 @@ impl Migrator {
                 other => other?,
             };
             if single {
-                return run_single_transaction(
-                    d, source, &stored, p, observer, current, stop, report,
-                );
+                return run_single_transaction(d, &mut run, p, current, report);
             }
-            let mut from = current;
-            for step in &p.steps {
-                if stop.load(Ordering::SeqCst) {
-                    report.stopped = true;
-                    return Ok(report);
-                }
-                let applied = run_step(
-                    d,
-                    source,
-                    step,
-                    observer,
-                    from,
-                    false,
-                    false,
-                    stored.get(&step.version),
-                )?;
-                from = step.target;
-                report.applied.push(applied);
-            }
-            match p.then {
-                Some(e) => Err(e),
-                None => Ok(report),
-            }
+            run_planned(d, &mut run, p, current, report)
         })
+    }
+}
+
+/// A judged run goes ahead: migrate's records are reconciled with the database, what the
+/// allow flags let through is recorded, and, when anything will change, the
+/// [`BeforeChange`] hook runs (backup and integrity check). Returns the plan and the late
+/// out-of-order files.
+fn go_ahead(
+    d: &mut dyn Driver,
+    run: &mut Run<'_>,
+    before_change: &mut Option<BeforeChange>,
+    judged: Judged,
+) -> Result<(Result<crate::plan::Plan>, Vec<u64>)> {
+    if journal::apply_reconciled(d, run.source, &judged.reconciled)? {
+        run.emit(&Event::Reconciled(&judged.reconciled));
+    }
+    for f in &judged.verified.allowed {
+        journal::record_allowed(d, f, judged.current)?;
+        run.emit(&Event::Allowed {
+            problem: &f.to_error(),
+        });
+    }
+    let (planned, late) = (judged.planned, judged.verified.late);
+    // The backup and integrity check before anything changes, once the run is known to go
+    // ahead (after the drift checks, which refuse).
+    let has_steps = planned.as_ref().is_ok_and(|p| !p.steps.is_empty());
+    if has_steps || !late.is_empty() {
+        call_before_change(before_change, d, planned.as_ref().ok())?;
+        journal::ensure_downs(d)?;
+    }
+    Ok((planned, late))
+}
+
+/// The plan's steps one after the other, each in its own transaction where it can be; a
+/// graceful stop (SIGINT) ends the run after the running step.
+fn run_planned(
+    d: &mut dyn Driver,
+    run: &mut Run<'_>,
+    p: crate::plan::Plan,
+    current: Option<u64>,
+    mut report: Report,
+) -> Result<Report> {
+    let mut from = current;
+    for step in &p.steps {
+        if run.stop.load(Ordering::SeqCst) {
+            report.stopped = true;
+            return Ok(report);
+        }
+        let applied = run_step(d, run, step, from, Call::Planned)?;
+        from = step.target;
+        report.applied.push(applied);
+    }
+    match p.then {
+        Some(e) => Err(e),
+        None => Ok(report),
     }
 }
 
@@ -530,7 +537,7 @@ impl Judged {
 }
 
 /// Reads the version, refuses a dirty database, plans, lets golang-migrate's own refusal
-/// for a version without files come first (it changes nothing, spec §4.2), reconciles
+/// for a version without files come first (it changes nothing), reconciles
 /// migrate's records with the version and refuses drift, missing and out-of-order files
 /// that are not allowed. Every migrating run and every dry run judges through here.
 fn judge(d: &mut dyn Driver, source: &Source, target: Target, allow: Allow) -> Result<Judged> {
@@ -648,60 +655,103 @@ fn call_before_change(
     }
 }
 
+/// How a migration file's statements and its version write commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxMode {
+    /// The body, its checks, the version write and migrate's bookkeeping commit together
+    /// in one transaction; a failure rolls all of it back.
+    InTransaction,
+    /// golang-migrate's dirty/body/clean protocol: the version is written dirty, the body
+    /// runs outside a transaction, and the version is written clean after it; a failure
+    /// leaves the statements before the failing one applied and the version dirty.
+    NoTransaction(NoTransaction),
+}
+
+impl TxMode {
+    /// How `d` runs a file with this body (`None`: a version without a file).
+    pub fn of(d: &dyn Driver, body: Option<&str>) -> TxMode {
+        let in_tx = match body {
+            Some(b) => d.transactional_for(b),
+            None => d.transactional(),
+        };
+        if in_tx {
+            return TxMode::InTransaction;
+        }
+        TxMode::NoTransaction(match d.dialect() {
+            Dialect::Mysql => NoTransaction::MysqlDdl,
+            Dialect::Sqlite if !d.transactional() => {
+                NoTransaction::UrlParameter("x-no-tx-wrap=true")
+            }
+            Dialect::Postgres if !d.transactional() => {
+                NoTransaction::UrlParameter("x-multi-statement=true")
+            }
+            _ => NoTransaction::FileMarker,
+        })
+    }
+
+    /// Why the file runs outside a transaction, when it does.
+    pub fn no_transaction(self) -> Option<NoTransaction> {
+        match self {
+            TxMode::InTransaction => None,
+            TxMode::NoTransaction(why) => Some(why),
+        }
+    }
+}
+
+/// What every step of a run reads: the migrations, the down SQL stored for the steps whose
+/// down file is gone, the observer and the stop flag.
+struct Run<'a> {
+    source: &'a Source,
+    stored: BTreeMap<u64, journal::StoredDown>,
+    observer: &'a mut Option<Observer>,
+    stop: &'a AtomicBool,
+}
+
+impl Run<'_> {
+    fn emit(&mut self, e: &Event<'_>) {
+        if let Some(o) = self.observer.as_mut() {
+            o(e);
+        }
+    }
+}
+
+/// Who runs a step, which decides its journal operation and who owns its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// A planned step, in its own transaction when its [`TxMode`] allows.
+    Planned,
+    /// `-allow-out-of-order`: a late file applied at the current version.
+    Late,
+    /// A step of `-single-transaction`: the caller owns the transaction, its commit and
+    /// its rollback, and journals a failure after its rollback.
+    InOuter,
+}
+
 /// `-single-transaction`: every step of the plan in one transaction, all or nothing.
 /// Refused up front when the driver or a file cannot run in a transaction. A graceful
 /// stop (SIGINT) commits the steps completed so far, each of them whole.
-#[allow(clippy::too_many_arguments)]
 fn run_single_transaction(
     d: &mut dyn Driver,
-    source: &Source,
-    stored: &BTreeMap<u64, journal::StoredDown>,
+    run: &mut Run<'_>,
     p: crate::plan::Plan,
-    observer: &mut Option<Observer>,
     current: Option<u64>,
-    stop: &AtomicBool,
     mut report: Report,
 ) -> Result<Report> {
-    for step in &p.steps {
-        let file = source
-            .entry(step.version)
-            .and_then(|e| e.get(step.direction));
-        let ok = match (file, stored.get(&step.version)) {
-            (Some(f), _) => d.transactional_for(&source.read_text(f)?),
-            (None, Some(s)) => d.transactional_for(&s.body),
-            (None, None) => d.transactional(),
-        };
-        if !ok {
-            return Err(Error::NeedsNoTransaction {
-                file: file.map_or_else(|| step.version.to_string(), |f| f.name.clone()),
-                reason: "-single-transaction needs every file to run inside one transaction, and this driver or file runs outside one".into(),
-            });
-        }
-    }
+    refuse_outside_steps(d, run, &p)?;
     let started_at = journal::now();
     let started = Instant::now();
     d.prepare_step()?;
-    let result = d.begin().and_then(|()| {
+    let result = in_transaction(d, |d| {
         let mut from = current;
         let mut done = Vec::new();
         for step in &p.steps {
-            if stop.load(Ordering::SeqCst) {
+            if run.stop.load(Ordering::SeqCst) {
                 report.stopped = true;
                 break;
             }
-            done.push(run_step(
-                d,
-                source,
-                step,
-                observer,
-                from,
-                false,
-                true,
-                stored.get(&step.version),
-            )?);
+            done.push(run_step(d, run, step, from, Call::InOuter)?);
             from = step.target;
         }
-        d.commit()?;
         Ok(done)
     });
     let finished = d.finish_step();
@@ -715,12 +765,9 @@ fn run_single_transaction(
             }
         }
         Err(e) => {
-            let _ = d.rollback();
-            if let Some(o) = observer.as_mut() {
-                o(&Event::RolledBack {
-                    steps: p.steps.len(),
-                });
-            }
+            run.emit(&Event::RolledBack {
+                steps: p.steps.len(),
+            });
             // After the rollback, so the row survives.
             let entry = journal::Entry::new("single-transaction", started_at, started.elapsed())
                 .versions(current, current)
@@ -731,183 +778,241 @@ fn run_single_transaction(
     }
 }
 
-/// Runs one step: on transactional drivers the body, the foreign-key check and the
-/// version write commit together; otherwise golang-migrate's dirty/body/clean protocol.
-///
-/// Issue #3: the step's checksum row and its journal row are written in the same
-/// transaction; a failed step is journaled after the rollback, so the row survives.
-///
-/// A down step without its file runs `stored` (the down SQL stored when the version was
-/// applied), journaled as `down-stored`.
-#[allow(clippy::too_many_arguments)]
-fn run_step(
-    d: &mut dyn Driver,
-    source: &Source,
-    step: &Step,
-    observer: &mut Option<Observer>,
+/// `-single-transaction`'s refusal of a plan with a step that cannot run in a transaction.
+fn refuse_outside_steps(d: &dyn Driver, run: &Run<'_>, p: &crate::plan::Plan) -> Result<()> {
+    for step in &p.steps {
+        let file = run
+            .source
+            .entry(step.version)
+            .and_then(|e| e.get(step.direction));
+        let ok = match (file, run.stored.get(&step.version)) {
+            (Some(f), _) => d.transactional_for(&run.source.read_text(f)?),
+            (None, Some(s)) => d.transactional_for(&s.body),
+            (None, None) => d.transactional(),
+        };
+        if !ok {
+            return Err(Error::NeedsNoTransaction {
+                file: file.map_or_else(|| step.version.to_string(), |f| f.name.clone()),
+                reason: "-single-transaction needs every file to run inside one transaction, and this driver or file runs outside one".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A step about to run: its file (or the down SQL stored for it) read, and what its
+/// journal rows say.
+struct Prepared<'a> {
+    step: &'a Step,
+    /// The version before the step.
     from: Option<u64>,
-    late: bool,
-    outer: bool,
-    stored: Option<&journal::StoredDown>,
-) -> Result<Applied> {
-    let file = source
+    /// The journal's operation (`up`, `up-out-of-order`, `down`, `down-stored`).
+    operation: &'static str,
+    file_name: Option<String>,
+    identifier: String,
+    /// The SQL to run; `None` for a version without a file.
+    body: Option<String>,
+    /// The body's checksum.
+    sum: Option<String>,
+    started: Instant,
+    started_at: String,
+    /// How long reading the file took.
+    read: Duration,
+}
+
+impl Prepared<'_> {
+    /// The step's journal row, failed with `e` when given.
+    fn entry(&self, e: Option<&Error>) -> journal::Entry {
+        let mut j = journal::Entry::new(
+            self.operation,
+            self.started_at.clone(),
+            self.started.elapsed(),
+        )
+        .versions(self.from, self.step.target);
+        j.file = self.file_name.clone();
+        j.checksum = self.sum.clone();
+        match e {
+            Some(e) => j.failed(e),
+            None => j,
+        }
+    }
+
+    /// The step's own bookkeeping: checksums of the version's files, and the journal row.
+    fn bookkeeping(&self, d: &mut dyn Driver, source: &Source) -> Result<()> {
+        match self.step.direction {
+            Direction::Up => journal::record_version_with(
+                d,
+                source,
+                self.step.version,
+                &journal::now(),
+                Some(self.started.elapsed()),
+                self.sum.as_deref(),
+            )?,
+            // Nothing above the new version is applied any more, including versions whose
+            // files are gone (golang-migrate's down walks only the files that exist).
+            Direction::Down => journal::forget_above(d, self.step.target)?,
+        }
+        journal::append(d, &self.entry(None))
+    }
+
+    fn name(&self) -> &str {
+        self.file_name.as_deref().unwrap_or("")
+    }
+}
+
+/// Announces the step and reads its SQL: the file, or for a down step without its file
+/// the down SQL stored when the version was applied. An unreadable file is journaled and
+/// changes nothing else.
+fn prepare<'s>(
+    d: &mut dyn Driver,
+    run: &mut Run<'_>,
+    step: &'s Step,
+    from: Option<u64>,
+    call: Call,
+) -> Result<Prepared<'s>> {
+    let file = run
+        .source
         .entry(step.version)
         .and_then(|e| e.get(step.direction));
-    let stored = stored.filter(|_| file.is_none() && step.direction == Direction::Down);
-    let stored_identifier = stored.map(journal::StoredDown::identifier);
+    let stored = run
+        .stored
+        .get(&step.version)
+        .filter(|_| file.is_none() && step.direction == Direction::Down);
     let identifier = file
-        .map(|f| f.identifier.as_str())
-        .or(stored_identifier.as_deref())
-        .unwrap_or("<empty>");
-    if let Some(o) = observer.as_mut() {
+        .map(|f| f.identifier.clone())
+        .or_else(|| stored.map(journal::StoredDown::identifier))
+        .unwrap_or_else(|| "<empty>".to_string());
+    if let Some(o) = run.observer.as_mut() {
         if let Some(s) = stored {
             o(&Event::StoredDown { step, stored: s });
         }
         o(&Event::StepStarting {
             step,
-            identifier,
+            identifier: &identifier,
             has_file: file.is_some() || stored.is_some(),
         });
     }
-    let started = Instant::now();
-    let started_at = journal::now();
-    let operation = match (step.direction, late) {
-        (Direction::Up, true) => "up-out-of-order",
-        (Direction::Up, false) => "up",
-        (Direction::Down, _) if stored.is_some() => "down-stored",
-        (Direction::Down, _) => "down",
-    };
-    let file_name = file
-        .map(|f| f.name.as_str())
-        .or(stored.map(|s| s.file.as_str()));
-    let entry = |e: Option<&Error>, sum: Option<String>| {
-        let mut j = journal::Entry::new(operation, started_at.clone(), started.elapsed())
-            .versions(from, step.target);
-        j.file = file_name.map(str::to_string);
-        j.checksum = sum;
-        match e {
-            Some(e) => j.failed(e),
-            None => j,
-        }
+    let mut p = Prepared {
+        step,
+        from,
+        operation: match (step.direction, call) {
+            (Direction::Up, Call::Late) => "up-out-of-order",
+            (Direction::Up, _) => "up",
+            (Direction::Down, _) if stored.is_some() => "down-stored",
+            (Direction::Down, _) => "down",
+        },
+        file_name: file
+            .map(|f| f.name.clone())
+            .or_else(|| stored.map(|s| s.file.clone())),
+        identifier,
+        body: None,
+        sum: None,
+        started: Instant::now(),
+        started_at: journal::now(),
+        read: Duration::ZERO,
     };
     // Read before touching the database: an unreadable file changes nothing.
-    let bytes = match file.map(|f| source.read_text(f)).transpose() {
+    p.body = match file.map(|f| run.source.read_text(f)).transpose() {
         Ok(None) => stored.map(|s| s.body.clone()),
         Ok(b) => b,
         Err(e) => {
-            let _ = journal::append(d, &entry(Some(&e), None));
+            let _ = journal::append(d, &p.entry(Some(&e)));
             return Err(e);
         }
     };
-    let sum = bytes
+    p.sum = p
+        .body
         .as_deref()
         .map(|b| crate::source::checksum(b.as_bytes()));
-    let body = bytes;
-    let read = started.elapsed();
-    let name = file_name.unwrap_or("");
-    // The step's own bookkeeping: checksums of the version's files, and the journal row.
-    let bookkeeping = |d: &mut dyn Driver| -> Result<()> {
-        match step.direction {
-            Direction::Up => journal::record_version_with(
-                d,
-                source,
-                step.version,
-                &journal::now(),
-                Some(started.elapsed()),
-                sum.as_deref(),
-            )?,
-            // Nothing above the new version is applied any more, including versions whose
-            // files are gone (golang-migrate's down walks only the files that exist).
-            Direction::Down => journal::forget_above(d, step.target)?,
-        }
-        journal::append(d, &entry(None, sum.clone()))
-    };
-    // PostgreSQL lets a file opt out of the transaction (`-- migrate:no-transaction`).
-    let in_tx = match &body {
-        Some(b) => d.transactional_for(b),
-        None => d.transactional(),
-    };
+    p.read = p.started.elapsed();
+    Ok(p)
+}
+
+/// Runs one step: in a transaction the body, the foreign-key check and the version write
+/// commit together; otherwise golang-migrate's dirty/body/clean protocol.
+///
+/// The step's checksum row and its journal row are written in the same transaction as its
+/// version; a failed step is journaled after the rollback, so the row survives. A down step
+/// without its file runs the down SQL stored when the version was applied, journaled as
+/// `down-stored`.
+fn run_step(
+    d: &mut dyn Driver,
+    run: &mut Run<'_>,
+    step: &Step,
+    from: Option<u64>,
+    call: Call,
+) -> Result<Applied> {
+    let p = prepare(d, run, step, from, call)?;
+    let source = run.source;
     let mut halted: Option<crate::recover::Partial> = None;
-    let outcome = if outer {
-        // `-single-transaction`: the caller owns the transaction, its commit and rollback.
-        (|| {
-            if let Some(b) = &body {
-                d.run_body(name, b, true)?;
-                d.check_step(name)?;
-            }
-            d.write_version(step.target, false)?;
-            bookkeeping(d)
-        })()
-    } else if in_tx {
-        d.prepare_step().and_then(|()| {
-            let result = d.begin().and_then(|()| {
-                let inner = (|| {
-                    if let Some(b) = &body {
-                        d.run_body(name, b, true)?;
-                        d.check_step(name)?;
-                    }
-                    d.write_version(step.target, false)?;
-                    bookkeeping(d)?;
-                    d.commit()
-                })();
-                if inner.is_err() {
-                    let _ = d.rollback();
-                }
-                inner
-            });
+    let outcome = match (call, TxMode::of(d, p.body.as_deref())) {
+        (Call::InOuter, _) => apply(d, source, &p),
+        (_, TxMode::InTransaction) => d.prepare_step().and_then(|()| {
+            let result = in_transaction(d, |d| apply(d, source, &p));
             let finished = d.finish_step();
             result.and(finished)
-        })
-    } else {
-        set_version(d, step.target, true)
-            .and_then(|()| match &body {
-                Some(b) => d.run_body_outside(name, b).map_err(|h| {
-                    halted = crate::recover::Partial::of(d, b, h.applied);
-                    h.error
-                }),
-                None => Ok(()),
-            })
-            // Clearing the dirty flag and the step's bookkeeping commit together, so a kill
-            // between them cannot leave a clean version the journal does not know.
-            .and_then(|()| {
-                d.begin()?;
-                let inner = d
-                    .write_version(step.target, false)
-                    .and_then(|()| bookkeeping(d))
-                    .and_then(|()| d.commit());
-                if inner.is_err() {
-                    let _ = d.rollback();
-                }
-                inner
-            })
+        }),
+        (_, TxMode::NoTransaction(_)) => run_outside(d, source, &p, &mut halted),
     };
     if let Err(e) = outcome {
         // After the rollback, so the row survives; a journal failure must not hide `e`.
         // (Inside an outer transaction the caller journals after its own rollback.)
-        if !outer {
-            let mut row = entry(Some(&e), sum.clone());
+        if call != Call::InOuter {
+            let mut row = p.entry(Some(&e));
             // Outside a transaction: which statement failed, and so which ones were applied.
-            if let (Some(p), Some(text)) = (&halted, &row.error) {
-                row.error = Some(p.encode(text));
+            if let (Some(h), Some(text)) = (&halted, &row.error) {
+                row.error = Some(h.encode(text));
             }
             let _ = journal::append(d, &row);
         }
         return Err(e);
     }
-    let elapsed = started.elapsed();
-    if let Some(o) = observer.as_mut() {
-        o(&Event::StepFinished {
-            step,
-            identifier,
-            read,
-            elapsed,
-        });
-    }
+    let elapsed = p.started.elapsed();
+    run.emit(&Event::StepFinished {
+        step,
+        identifier: &p.identifier,
+        read: p.read,
+        elapsed,
+    });
     Ok(Applied {
         step: *step,
-        identifier: identifier.to_string(),
-        file: file_name.map(str::to_string),
+        identifier: p.identifier,
+        file: p.file_name,
         elapsed,
+    })
+}
+
+/// The step's body, its check, its version write and its bookkeeping, inside the
+/// transaction the caller opened.
+fn apply(d: &mut dyn Driver, source: &Source, p: &Prepared<'_>) -> Result<()> {
+    if let Some(b) = &p.body {
+        d.run_body(p.name(), b, true)?;
+        d.check_step(p.name())?;
+    }
+    d.write_version(p.step.target, false)?;
+    p.bookkeeping(d, source)
+}
+
+/// golang-migrate's dirty/body/clean protocol. When the body fails part-way, `halted`
+/// says which statement failed.
+fn run_outside(
+    d: &mut dyn Driver,
+    source: &Source,
+    p: &Prepared<'_>,
+    halted: &mut Option<crate::recover::Partial>,
+) -> Result<()> {
+    set_version(d, p.step.target, true)?;
+    if let Some(b) = &p.body {
+        d.run_body_outside(p.name(), b).map_err(|h| {
+            *halted = crate::recover::Partial::of(d, b, h.applied);
+            h.error
+        })?;
+    }
+    // Clearing the dirty flag and the step's bookkeeping commit together, so a kill
+    // between them cannot leave a clean version the journal does not know.
+    in_transaction(d, |d| {
+        d.write_version(p.step.target, false)?;
+        p.bookkeeping(d, source)
     })
 }
 

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use migrate::driver::Dialect;
-use migrate::error::{FailedFile, NoTransaction, StateAfterFailure};
+use migrate::error::{FailedFile, StateAfterFailure};
+use migrate::migrator::TxMode;
 use migrate::{DbVersion, Direction, Event, Migrator, Step};
 
 /// The step that started and has not finished.
@@ -63,20 +63,7 @@ pub fn hint(m: &mut Migrator, e: &migrate::Error) -> Option<String> {
         Direction::Down => Some(step.version),
     };
     let body = file.and_then(|f| m.source().read_text(f).ok());
-    let d = m.driver();
-    let no_transaction = match d.dialect() {
-        Dialect::Mysql => Some(NoTransaction::MysqlDdl),
-        Dialect::Sqlite if !d.transactional() => {
-            Some(NoTransaction::UrlParameter("x-no-tx-wrap=true"))
-        }
-        Dialect::Postgres if !d.transactional() => {
-            Some(NoTransaction::UrlParameter("x-multi-statement=true"))
-        }
-        _ if body.as_deref().is_some_and(|b| !d.transactional_for(b)) => {
-            Some(NoTransaction::FileMarker)
-        }
-        _ => None,
-    };
+    let no_transaction = TxMode::of(m.driver(), body.as_deref()).no_transaction();
     let state = match m.version() {
         Ok(DbVersion::Nil) => StateAfterFailure::Clean(None),
         Ok(DbVersion::Clean(v)) => StateAfterFailure::Clean(Some(v)),

@@ -21,7 +21,7 @@ pub fn advisory_lock_id(database_name: &str, additional: &[&str]) -> u32 {
 mod tests {
     use super::*;
 
-    /// The vectors from golang-migrate's `util_test.go` and spec §4.8.
+    /// The vectors from golang-migrate's `util_test.go`.
     #[test]
     fn golang_migrate_vectors() {
         assert_eq!(advisory_lock_id("database_name", &[]), 1_764_327_054);

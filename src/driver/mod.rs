@@ -8,6 +8,7 @@ pub mod lockkey;
 pub mod lockwait;
 #[cfg(feature = "mysql")]
 pub mod mysql;
+pub mod names;
 #[cfg(feature = "postgres")]
 mod pg_tls;
 #[cfg(feature = "postgres")]
@@ -98,7 +99,9 @@ pub enum Dialect {
 /// before the error (`None`: not known).
 #[derive(Debug)]
 pub struct Halt {
+    /// How many of [`Driver::statements`] completed before the one that failed.
     pub applied: Option<usize>,
+    /// The error.
     pub error: Error,
 }
 
@@ -282,20 +285,27 @@ pub(crate) fn connection_options(
     }
 }
 
+/// Runs `f` in a transaction: commits when it succeeds, rolls back when it or the commit
+/// fails. The error returned is `f`'s (or the commit's), never the rollback's.
+pub fn in_transaction<T>(
+    d: &mut dyn Driver,
+    f: impl FnOnce(&mut dyn Driver) -> Result<T>,
+) -> Result<T> {
+    d.begin()?;
+    let out = f(d).and_then(|v| d.commit().map(|()| v));
+    if out.is_err() {
+        let _ = d.rollback();
+    }
+    out
+}
+
 /// golang-migrate's `SetVersion`: one transaction that replaces the version row.
 pub fn set_version(d: &mut dyn Driver, version: Option<u64>, dirty: bool) -> Result<()> {
-    d.begin()?;
-    match d.write_version(version, dirty).and_then(|()| d.commit()) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = d.rollback();
-            Err(e)
-        }
-    }
+    in_transaction(d, |d| d.write_version(version, dirty))
 }
 
 /// Runs `f` while holding the migration lock; the lock is released however `f` ends
-/// (design §5.5: locks are held by scope, never by paired calls at call sites).
+/// (locks are held by scope, never by paired calls at call sites).
 pub fn with_lock<T>(
     d: &mut dyn Driver,
     timeout: Duration,
@@ -489,7 +499,7 @@ mod tests {
     /// same on every call.
     #[test]
     fn side_table_names_fit_and_are_stable() {
-        use crate::journal::side_table_name;
+        use super::names::side_table_name;
         let limits = [
             None,
             Some(IdentLimit::Bytes(63)),

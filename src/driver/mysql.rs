@@ -15,7 +15,7 @@ use mysql::{Conn, OptsBuilder, SslOpts};
 
 use super::lockkey::advisory_lock_id;
 use super::{fit_text, Dialect, Driver, Halt, IdentLimit, Repertoire, Row, Value};
-use crate::error::{DbError, Error, Result};
+use crate::error::{DbError, DbErrorKind, Error, Result};
 use crate::gocompat::quote::quote as go_quote;
 use crate::url::DatabaseUrl;
 use crate::version::{to_stored, DbVersion};
@@ -441,8 +441,45 @@ fn code(e: &mysql::Error) -> Option<u16> {
     }
 }
 
+/// The kind of a MySQL error, from the server's error number; the client's own I/O and
+/// protocol errors are a lost connection.
+fn kind(e: &mysql::Error) -> DbErrorKind {
+    let n = match e {
+        mysql::Error::MySqlError(m) => m.code,
+        mysql::Error::IoError(_) | mysql::Error::DriverError(_) => return DbErrorKind::Connection,
+        _ => return DbErrorKind::Other,
+    };
+    match n {
+        1205 => DbErrorKind::LockWait, // ER_LOCK_WAIT_TIMEOUT
+        1213 => DbErrorKind::Deadlock, // ER_LOCK_DEADLOCK
+        // not null, duplicate key, foreign keys (old and new numbers), check constraints
+        1048 | 1062 | 1216 | 1217 | 1451 | 1452 | 3819 | 4025 => DbErrorKind::Constraint,
+        1064 => DbErrorKind::Syntax, // ER_PARSE_ERROR
+        // database, user, table, column access denied, missing privilege
+        1044 | 1045 | 1142 | 1143 | 1227 => DbErrorKind::Permission,
+        1021 | 1114 => DbErrorKind::DiskFull, // ER_DISK_FULL, ER_RECORD_FILE_FULL
+        // --read-only, a READ ONLY transaction, read-only mode
+        1290 | 1792 | 1836 => DbErrorKind::ReadOnly,
+        // client: cannot connect (socket, TCP), server gone, connection lost; server:
+        // connection killed (MariaDB), disconnected for inactivity (MySQL)
+        2002 | 2003 | 2006 | 2013 | 1927 | 4031 => DbErrorKind::Connection,
+        _ => DbErrorKind::Other,
+    }
+}
+
 fn db_err(e: &mysql::Error, query: impl Into<String>) -> Error {
-    Error::db(my_text(e), query)
+    Error::db(kind(e), my_text(e), query)
+}
+
+/// `e` with golang-migrate's wrapping message `msg`.
+fn wrapped(e: &mysql::Error, msg: &str, query: impl Into<String>) -> Error {
+    Error::Database(DbError {
+        orig: my_text(e),
+        msg: msg.into(),
+        line: 0,
+        query: query.into(),
+        kind: kind(e),
+    })
 }
 
 fn quote(name: &str) -> String {
@@ -615,7 +652,7 @@ impl Mysql {
         if let Some(r) = self.side_charset {
             return r;
         }
-        let (_, journal) = crate::journal::table_names(self);
+        let (_, journal) = super::names::table_names(self);
         let sql = "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'file'";
         let r = match self
             .conn
@@ -726,14 +763,7 @@ impl Driver for Mysql {
                 let got: Option<Option<i64>> = conn
                     .borrow_mut()
                     .exec_first(sql, (name.as_str(),))
-                    .map_err(|e| {
-                        Error::Database(DbError {
-                            orig: my_text(&e),
-                            msg: "try lock failed".into(),
-                            line: 0,
-                            query: "SELECT GET_LOCK(?, 10)".into(),
-                        })
-                    })?;
+                    .map_err(|e| wrapped(&e, "try lock failed", "SELECT GET_LOCK(?, 10)"))?;
                 Ok(got.flatten() == Some(1))
             },
             || lock_holder(&mut conn.borrow_mut(), &name),
@@ -769,14 +799,9 @@ impl Driver for Mysql {
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.conn.query_drop("COMMIT").map_err(|e| {
-            Error::Database(DbError {
-                orig: my_text(&e),
-                msg: "transaction commit failed".into(),
-                line: 0,
-                query: String::new(),
-            })
-        })
+        self.conn
+            .query_drop("COMMIT")
+            .map_err(|e| wrapped(&e, "transaction commit failed", ""))
     }
 
     fn rollback(&mut self) -> Result<()> {
@@ -789,14 +814,8 @@ impl Driver for Mysql {
         if body.trim().is_empty() {
             return Ok(());
         }
-        self.run(body).map_err(|e| {
-            Error::Database(DbError {
-                orig: my_text(&e),
-                msg: "migration failed".into(),
-                line: 0,
-                query: body.to_string(),
-            })
-        })
+        self.run(body)
+            .map_err(|e| wrapped(&e, "migration failed", body))
     }
 
     fn statements<'a>(&self, body: &'a str) -> Vec<&'a str> {
@@ -823,12 +842,7 @@ impl Driver for Mysql {
         })();
         out.map_err(|e| Halt {
             applied: Some(done),
-            error: Error::Database(DbError {
-                orig: my_text(&e),
-                msg: "migration failed".into(),
-                line: 0,
-                query: body.to_string(),
-            }),
+            error: wrapped(&e, "migration failed", body),
         })
     }
 

@@ -17,7 +17,7 @@ use postgres::{Client, Config, NoTls};
 use super::lockkey::advisory_lock_id;
 use super::split;
 use super::{fit_text, Dialect, Driver, Halt, IdentLimit, Repertoire, Row, Value};
-use crate::error::{DbError, Error, Result};
+use crate::error::{DbError, DbErrorKind, Error, Result};
 use crate::url::DatabaseUrl;
 use crate::version::{to_stored, DbVersion};
 
@@ -307,8 +307,47 @@ fn pq_text(e: &postgres::Error) -> String {
     }
 }
 
+/// The kind of a PostgreSQL error, from its SQLSTATE (`postgres::error::SqlState`); an
+/// error without one is a lost connection when the client is closed or the socket failed.
+fn kind(e: &postgres::Error) -> DbErrorKind {
+    let Some(state) = e.code() else {
+        let io = std::error::Error::source(e).is_some_and(|c| c.is::<std::io::Error>());
+        return match e.is_closed() || io {
+            true => DbErrorKind::Connection,
+            false => DbErrorKind::Other,
+        };
+    };
+    let code = state.code();
+    match code {
+        "42601" => DbErrorKind::Syntax,             // syntax_error
+        "42501" => DbErrorKind::Permission,         // insufficient_privilege
+        "53100" => DbErrorKind::DiskFull,           // disk_full
+        "25006" => DbErrorKind::ReadOnly,           // read_only_sql_transaction
+        "55P03" => DbErrorKind::LockWait,           // lock_not_available
+        "40P01" | "40001" => DbErrorKind::Deadlock, // deadlock_detected, serialization_failure
+        "XX001" | "XX002" => DbErrorKind::Corrupt,  // data_corrupted, index_corrupted
+        // admin_shutdown, crash_shutdown, cannot_connect_now: the session is gone
+        "57P01" | "57P02" | "57P03" => DbErrorKind::Connection,
+        _ if code.starts_with("23") => DbErrorKind::Constraint, // integrity constraint violation
+        _ if code.starts_with("08") => DbErrorKind::Connection, // connection exception
+        _ if code.starts_with("28") => DbErrorKind::Permission, // invalid authorization
+        _ => DbErrorKind::Other,
+    }
+}
+
 fn db_err(e: &postgres::Error, query: impl Into<String>) -> Error {
-    Error::db(pq_text(e), query)
+    Error::db(kind(e), pq_text(e), query)
+}
+
+/// `e` with golang-migrate's wrapping message `msg`.
+fn wrapped(e: &postgres::Error, msg: &str, query: impl Into<String>) -> Error {
+    Error::Database(DbError {
+        orig: pq_text(e),
+        msg: msg.into(),
+        line: 0,
+        query: query.into(),
+        kind: kind(e),
+    })
 }
 
 /// golang-migrate's `computeLineFromPos`: 1-based character position → (line, column),
@@ -350,6 +389,7 @@ pub fn migration_error(e: &postgres::Error, query: &str) -> Error {
                 msg,
                 line,
                 query: query.to_string(),
+                kind: kind(e),
             })
         }
         None => Error::Database(DbError {
@@ -357,6 +397,7 @@ pub fn migration_error(e: &postgres::Error, query: &str) -> Error {
             msg: "migration failed".into(),
             line: 0,
             query: query.to_string(),
+            kind: kind(e),
         }),
     }
 }
@@ -756,14 +797,7 @@ impl Driver for Postgres {
                 let got: bool = client
                     .borrow_mut()
                     .query_one(sql, &[&key])
-                    .map_err(|e| {
-                        Error::Database(DbError {
-                            orig: pq_text(&e),
-                            msg: "try lock failed".into(),
-                            line: 0,
-                            query: "SELECT pg_advisory_lock($1)".into(),
-                        })
-                    })?
+                    .map_err(|e| wrapped(&e, "try lock failed", "SELECT pg_advisory_lock($1)"))?
                     .get(0);
                 Ok(got)
             },
@@ -801,14 +835,9 @@ impl Driver for Postgres {
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.client.batch_execute("COMMIT").map_err(|e| {
-            Error::Database(DbError {
-                orig: pq_text(&e),
-                msg: "transaction commit failed".into(),
-                line: 0,
-                query: String::new(),
-            })
-        })
+        self.client
+            .batch_execute("COMMIT")
+            .map_err(|e| wrapped(&e, "transaction commit failed", ""))
     }
 
     fn rollback(&mut self) -> Result<()> {
@@ -823,7 +852,7 @@ impl Driver for Postgres {
         }
         if self.opts.multi_statement {
             let pieces = split::go_multistmt(body, self.opts.multi_statement_max_size)
-                .map_err(|e| Error::db(e, ""))?;
+                .map_err(|e| Error::db(DbErrorKind::Other, e, ""))?;
             for p in pieces {
                 self.run(p)?;
             }
@@ -850,7 +879,7 @@ impl Driver for Postgres {
             if let Err(e) = split::go_multistmt(body, self.opts.multi_statement_max_size) {
                 return Err(Halt {
                     applied: Some(0),
-                    error: Error::db(e, ""),
+                    error: Error::db(DbErrorKind::Other, e, ""),
                 });
             }
         }

@@ -50,54 +50,13 @@ fn split(body: &str, extra: Extra) -> Vec<&str> {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() {
-                    if b[i] == q {
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    if b[i] == b'\\' && q != b'"' {
-                        // E'...' and MySQL strings: a backslash escapes the next byte.
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
+            q @ (b'\'' | b'"' | b'`') => i = after_quoted(b, i, q),
             b'[' if extra == Extra::Brackets => {
                 i = body[i..].find(']').map_or(b.len(), |j| i + j + 1);
             }
-            b'#' if extra == Extra::HashComments => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0usize;
-                while i < b.len() {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
+            b'#' if extra == Extra::HashComments => i = line_end(b, i),
+            b'-' if b.get(i + 1) == Some(&b'-') => i = line_end(b, i),
+            b'/' if b.get(i + 1) == Some(&b'*') => i = after_block_comment(b, i),
             b'$' => match dollar_tag(&body[i..]) {
                 Some(tag) => {
                     let after = i + tag.len();
@@ -124,6 +83,55 @@ fn split(body: &str, extra: Extra) -> Vec<&str> {
         out.push(piece);
     }
     out
+}
+
+/// The index after the string or quoted identifier that starts with the quote `q` at `i`
+/// (a doubled quote stays inside; in `'` and `` ` `` quotes a backslash escapes the next
+/// byte, as in PostgreSQL's E'...' and MySQL's strings).
+fn after_quoted(b: &[u8], mut i: usize, q: u8) -> usize {
+    i += 1;
+    while i < b.len() {
+        if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        if b[i] == b'\\' && q != b'"' {
+            i += 1;
+        }
+        i += 1;
+    }
+    i + 1
+}
+
+/// The index of the newline that ends the line comment at `i` (or the end).
+fn line_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i] != b'\n' {
+        i += 1;
+    }
+    i
+}
+
+/// The index after the (nested) block comment that starts at `i`.
+fn after_block_comment(b: &[u8], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < b.len() {
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            depth += 1;
+            i += 2;
+        } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                break;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    i
 }
 
 /// Where `piece` (a slice of `body`) starts in `body`, in bytes.

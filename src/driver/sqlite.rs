@@ -19,7 +19,7 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperati
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 
 use super::{quote_if_needed, Dialect, Driver, Halt, Row, Value};
-use crate::error::{DbError, Error, Result};
+use crate::error::{DbError, DbErrorKind, Error, Result};
 use crate::url::DatabaseUrl;
 use crate::version::{to_stored, DbVersion};
 
@@ -271,75 +271,8 @@ pub struct Config {
 impl Config {
     /// golang-migrate: strip `x-*` parameters, then remove the first `sqlite3://`.
     pub fn parse(url: &DatabaseUrl) -> Result<Config> {
-        let body = url.body();
-        let path = match body.strip_prefix("//") {
-            Some(p) => crate::url::sqlite_dsn_path(p).map_err(|reason| Error::InvalidOption {
-                param: format!("parse {:?}", url.redacted()),
-                reason,
-            })?,
-            // Opaque `sqlite3:x.db` is passed on unchanged: a file named `sqlite3:x.db`.
-            None => format!("{}:{}", url.scheme(), body),
-        };
-        let mode = url.param("mode");
-        let target = if path == ":memory:" || mode == Some("memory") {
-            Target::Memory
-        } else if path.starts_with("file:") {
-            let rest: Vec<String> = url
-                .params()
-                .iter()
-                .filter(|(k, _)| !k.starts_with('_'))
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            if rest.is_empty() {
-                Target::Uri(path)
-            } else {
-                Target::Uri(format!("{path}?{}", rest.join("&")))
-            }
-        } else {
-            Target::File(PathBuf::from(path))
-        };
-        let mut pragmas = Vec::new();
-        let mut foreign_keys = false;
-        let mut busy = false;
-        // Parameters that set no pragma (mattn's `_loc`, `_mutex`, `_auth*`, `cache`, `mode`,
-        // `vfs`, ... and unknown ones) are ignored, as mattn ignores them (see the README).
-        for (k, v) in url.params() {
-            if let Some((_, pragma, kind)) = PRAGMA_PARAMS
-                .iter()
-                .find(|(names, _, _)| names.contains(&k.as_str()))
-            {
-                let bad = || Error::InvalidOption {
-                    param: k.clone(),
-                    reason: format!("invalid value {}", crate::gocompat::quote::quote(v)),
-                };
-                let value = match kind {
-                    Kind::Int => crate::gocompat::strconv::atoi(v)
-                        .map_err(|_| bad())?
-                        .to_string(),
-                    Kind::Bool => {
-                        let b = mattn_bool(v).ok_or_else(bad)?;
-                        if *pragma == "foreign_keys" {
-                            foreign_keys = b;
-                            continue;
-                        }
-                        if b { "1" } else { "0" }.to_string()
-                    }
-                    Kind::Word(allowed) => {
-                        let up = v.to_ascii_uppercase();
-                        if !allowed.contains(&up.as_str()) {
-                            return Err(bad());
-                        }
-                        up
-                    }
-                };
-                busy |= *pragma == "busy_timeout";
-                pragmas.push((pragma.to_string(), value));
-            }
-        }
-        if !busy {
-            // mattn's default busy timeout
-            pragmas.insert(0, ("busy_timeout".into(), "5000".into()));
-        }
+        let target = target(url)?;
+        let (pragmas, foreign_keys) = pragmas(url)?;
         Ok(Config {
             target,
             table: url
@@ -351,10 +284,88 @@ impl Config {
                 .param("_txlock")
                 .is_some_and(|v| v.eq_ignore_ascii_case("exclusive")),
             foreign_keys,
-            read_only: mode == Some("ro"),
+            read_only: url.param("mode") == Some("ro"),
             pragmas,
         })
     }
+}
+
+/// Where the URL's database lives, as golang-migrate maps it.
+fn target(url: &DatabaseUrl) -> Result<Target> {
+    let body = url.body();
+    let path = match body.strip_prefix("//") {
+        Some(p) => crate::url::sqlite_dsn_path(p).map_err(|reason| Error::InvalidOption {
+            param: format!("parse {:?}", url.redacted()),
+            reason,
+        })?,
+        // Opaque `sqlite3:x.db` is passed on unchanged: a file named `sqlite3:x.db`.
+        None => format!("{}:{}", url.scheme(), body),
+    };
+    if path == ":memory:" || url.param("mode") == Some("memory") {
+        return Ok(Target::Memory);
+    }
+    if !path.starts_with("file:") {
+        return Ok(Target::File(PathBuf::from(path)));
+    }
+    let rest: Vec<String> = url
+        .params()
+        .iter()
+        .filter(|(k, _)| !k.starts_with('_'))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    Ok(match rest.is_empty() {
+        true => Target::Uri(path),
+        false => Target::Uri(format!("{path}?{}", rest.join("&"))),
+    })
+}
+
+/// The PRAGMAs the URL's mattn parameters set, in order (mattn's default busy timeout
+/// first unless the URL sets one), and the `foreign_keys` setting, which is applied apart.
+fn pragmas(url: &DatabaseUrl) -> Result<(Vec<(String, String)>, bool)> {
+    let mut pragmas = Vec::new();
+    let mut foreign_keys = false;
+    let mut busy = false;
+    // Parameters that set no pragma (mattn's `_loc`, `_mutex`, `_auth*`, `cache`, `mode`,
+    // `vfs`, ... and unknown ones) are ignored, as mattn ignores them (see the README).
+    for (k, v) in url.params() {
+        let Some((_, pragma, kind)) = PRAGMA_PARAMS
+            .iter()
+            .find(|(names, _, _)| names.contains(&k.as_str()))
+        else {
+            continue;
+        };
+        let bad = || Error::InvalidOption {
+            param: k.clone(),
+            reason: format!("invalid value {}", crate::gocompat::quote::quote(v)),
+        };
+        let value = match kind {
+            Kind::Int => crate::gocompat::strconv::atoi(v)
+                .map_err(|_| bad())?
+                .to_string(),
+            Kind::Bool => {
+                let b = mattn_bool(v).ok_or_else(bad)?;
+                if *pragma == "foreign_keys" {
+                    foreign_keys = b;
+                    continue;
+                }
+                if b { "1" } else { "0" }.to_string()
+            }
+            Kind::Word(allowed) => {
+                let up = v.to_ascii_uppercase();
+                if !allowed.contains(&up.as_str()) {
+                    return Err(bad());
+                }
+                up
+            }
+        };
+        busy |= *pragma == "busy_timeout";
+        pragmas.push((pragma.to_string(), value));
+    }
+    if !busy {
+        // mattn's default busy timeout
+        pragmas.insert(0, ("busy_timeout".into(), "5000".into()));
+    }
+    Ok((pragmas, foreign_keys))
 }
 
 /// An open SQLite database.
@@ -389,7 +400,7 @@ pub struct Sqlite {
 /// The page cache `migrate`'s own statements run with: 256 KiB instead of SQLite's
 /// 2,000 KiB. The bookkeeping of a step touches a dozen pages, but the clean pages of
 /// every earlier step and every page `PRAGMA quick_check` reads stay cached up to the
-/// limit: about 2 MB of the peak memory of `up` (BENCHMARKS.md). A migration's own SQL
+/// limit, which the smaller cache keeps out of the peak memory of `up`. A migration's own SQL
 /// runs with the user's size (see [`Sqlite::use_user_cache`]), so its speed, its spills
 /// and its sorter are SQLite's defaults. SQLite shares one page budget among a connection's
 /// databases (libsqlite3-sys builds with SQLITE_ENABLE_MEMORY_MANAGEMENT): once a file opens
@@ -407,8 +418,39 @@ pub(crate) fn message(e: &rusqlite::Error) -> String {
     }
 }
 
+/// The kind of a rusqlite error, from SQLite's primary result code. SQLite reports a
+/// syntax error with the generic `SQLITE_ERROR`: its own message tells it apart.
+pub(crate) fn kind(e: &rusqlite::Error) -> DbErrorKind {
+    use rusqlite::ffi;
+    let (code, msg) = match e {
+        rusqlite::Error::SqliteFailure(f, m) => (f.extended_code & 0xff, m.as_deref()),
+        rusqlite::Error::SqlInputError { error, msg, .. } => {
+            (error.extended_code & 0xff, Some(msg.as_str()))
+        }
+        _ => return DbErrorKind::Other,
+    };
+    match code {
+        ffi::SQLITE_BUSY => DbErrorKind::Busy,
+        ffi::SQLITE_LOCKED => DbErrorKind::Locked,
+        ffi::SQLITE_CORRUPT => DbErrorKind::Corrupt,
+        ffi::SQLITE_NOTADB => DbErrorKind::NotADatabase,
+        ffi::SQLITE_CANTOPEN => DbErrorKind::CantOpen,
+        ffi::SQLITE_IOERR => DbErrorKind::Io,
+        ffi::SQLITE_CONSTRAINT => DbErrorKind::Constraint,
+        ffi::SQLITE_PERM | ffi::SQLITE_AUTH => DbErrorKind::Permission,
+        ffi::SQLITE_FULL => DbErrorKind::DiskFull,
+        ffi::SQLITE_READONLY => DbErrorKind::ReadOnly,
+        ffi::SQLITE_ERROR
+            if msg.is_some_and(|m| m.ends_with("syntax error") || m == "incomplete input") =>
+        {
+            DbErrorKind::Syntax
+        }
+        _ => DbErrorKind::Other,
+    }
+}
+
 fn db_err(e: rusqlite::Error, query: impl Into<String>) -> Error {
-    Error::db(message(&e), query)
+    Error::db(kind(&e), message(&e), query)
 }
 
 impl Sqlite {
@@ -716,6 +758,16 @@ impl Sqlite {
 
     /// A migration's SQL; inside our transaction, with statements that would break it
     /// refused.
+    ///
+    /// Inside our transaction a file's own BEGIN/COMMIT would nest or, worse, commit half a
+    /// migration; a journal-mode change would silently do nothing. In a rehearsal, ATTACH
+    /// of a file would write outside the copy. The authorizer ([`Watch`]) refuses them
+    /// before they run and says which statement it was.
+    ///
+    /// A file's `PRAGMA foreign_keys = ...` is ignored, in a transaction (where SQLite
+    /// ignores it anyway) and outside one: every file runs with foreign keys off, so a
+    /// table rebuild cannot cascade. A file that asks for them on is checked with
+    /// `PRAGMA foreign_key_check` afterwards instead (see `fk_check`).
     fn run_body_sql(
         &mut self,
         file: &str,
@@ -724,70 +776,12 @@ impl Sqlite {
         pieces: Option<&[&str]>,
         done: &mut usize,
     ) -> Result<()> {
-        let deny_attach = self.deny_attach;
-        // Inside our transaction a file's own BEGIN/COMMIT would nest or, worse, commit
-        // half a migration; a journal-mode change would silently do nothing. In a
-        // rehearsal, ATTACH of a file would write outside the copy. The authorizer refuses
-        // them before they run and says which statement it was.
-        //
-        // A file's `PRAGMA foreign_keys = ...` is ignored, in a transaction (where SQLite
-        // ignores it anyway) and outside one: every file runs with foreign keys off, so a
-        // table rebuild cannot cascade. A file that asks for them on is checked with
-        // `PRAGMA foreign_key_check` afterwards instead (see `fk_check`).
-        let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-        let denied = Arc::new(AtomicBool::new(false));
-        let asked_fk = Arc::new(AtomicBool::new(false));
+        let watch = Arc::new(Watch::default());
         {
-            let seen = Arc::clone(&seen);
-            let denied = Arc::clone(&denied);
-            let asked_fk = Arc::clone(&asked_fk);
+            let watch = Arc::clone(&watch);
+            let deny_attach = self.deny_attach;
             self.conn.authorizer(Some(move |ctx: AuthContext<'_>| {
-                if let AuthAction::Pragma {
-                    pragma_name,
-                    pragma_value: Some(v),
-                } = ctx.action
-                {
-                    if pragma_name.eq_ignore_ascii_case("foreign_keys") {
-                        if mattn_bool(v.trim_matches(|c| c == '\'' || c == '"')) != Some(false) {
-                            asked_fk.store(true, Ordering::SeqCst);
-                        }
-                        return Authorization::Ignore;
-                    }
-                }
-                let what = match ctx.action {
-                    AuthAction::Transaction { operation } if in_tx => Some(match operation {
-                        TransactionOperation::Begin => "BEGIN".to_string(),
-                        TransactionOperation::Rollback => "ROLLBACK".to_string(),
-                        // COMMIT and END arrive as an operation rusqlite does not name
-                        _ => "COMMIT".to_string(),
-                    }),
-                    AuthAction::Pragma {
-                        pragma_name,
-                        pragma_value: Some(_),
-                    } if in_tx && pragma_name.eq_ignore_ascii_case("journal_mode") => {
-                        Some("PRAGMA journal_mode".to_string())
-                    }
-                    AuthAction::Attach { filename } if deny_attach && !in_memory(filename) => {
-                        Some(format!("ATTACH {filename:?}"))
-                    }
-                    // An ATTACH whose file name is an expression: SQLite passes no name.
-                    AuthAction::Unknown { code, .. }
-                        if deny_attach && code == rusqlite::ffi::SQLITE_ATTACH =>
-                    {
-                        Some("ATTACH named by an expression".to_string())
-                    }
-                    _ => None,
-                };
-                match what {
-                    Some(w) => {
-                        denied.store(true, Ordering::SeqCst);
-                        if let Ok(mut s) = seen.lock() {
-                            *s = Some(w);
-                        }
-                        Authorization::Deny
-                    }
-                    None => Authorization::Allow,
-                }
+                watch.authorize(ctx.action, in_tx, deny_attach)
             }));
         }
         let out = match pieces {
@@ -801,49 +795,122 @@ impl Sqlite {
         };
         self.conn
             .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
-        if asked_fk.load(Ordering::SeqCst) {
+        if watch.asked_fk.load(Ordering::SeqCst) {
             self.fk_asked = true;
         }
-        match out {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                if denied.load(Ordering::SeqCst) {
-                    let statement = seen
-                        .lock()
-                        .ok()
-                        .and_then(|s| s.clone())
-                        .unwrap_or_else(|| "BEGIN".into());
-                    if let Some(what) = statement.strip_prefix("ATTACH ") {
-                        return Err(Error::Safety {
-                            msg: format!(
-                                "migration {file} attaches the database file {what}; a rehearsal runs only on its copy, and writing to another file would change it for real"
-                            ),
-                            hint: Some(
-                                "nothing outside the rehearsal's copy was changed; the real run (with a backup of that file) is the only way to apply this migration".into(),
-                            ),
-                        });
-                    }
-                    if statement == "PRAGMA journal_mode" {
-                        return Err(Error::NeedsNoTransaction {
-                            file: file.to_string(),
-                            reason: "PRAGMA journal_mode cannot change the journal mode inside a transaction (SQLite would silently ignore it); set it in the URL instead, e.g. ?_journal_mode=WAL".into(),
-                        });
-                    }
-                    return Err(Error::TransactionControl {
-                        file: file.to_string(),
-                        statement,
-                    });
+        let Err(e) = out else {
+            return Ok(());
+        };
+        if let Some(refused) = watch.refusal(file) {
+            return Err(refused);
+        }
+        let msg = message(&e);
+        if let Some(reason) = NEEDS_NO_TX.iter().find(|m| msg.contains(*m)) {
+            return Err(Error::NeedsNoTransaction {
+                file: file.to_string(),
+                reason: reason.to_string(),
+            });
+        }
+        Err(db_err(e, body))
+    }
+}
+
+/// The authorizer around a file's SQL (see [`Sqlite::run_body_sql`]): what it refused and
+/// whether the file asked for foreign keys on.
+#[derive(Default)]
+struct Watch {
+    /// A statement was refused.
+    denied: AtomicBool,
+    /// The statement refused.
+    seen: Mutex<Option<String>>,
+    /// The file set `PRAGMA foreign_keys` to something other than off.
+    asked_fk: AtomicBool,
+}
+
+impl Watch {
+    fn authorize(&self, action: AuthAction<'_>, in_tx: bool, deny_attach: bool) -> Authorization {
+        if let AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(v),
+        } = action
+        {
+            if pragma_name.eq_ignore_ascii_case("foreign_keys") {
+                if mattn_bool(v.trim_matches(|c| c == '\'' || c == '"')) != Some(false) {
+                    self.asked_fk.store(true, Ordering::SeqCst);
                 }
-                let msg = message(&e);
-                if let Some(reason) = NEEDS_NO_TX.iter().find(|m| msg.contains(*m)) {
-                    return Err(Error::NeedsNoTransaction {
-                        file: file.to_string(),
-                        reason: reason.to_string(),
-                    });
-                }
-                Err(db_err(e, body))
+                return Authorization::Ignore;
             }
         }
+        match refused(action, in_tx, deny_attach) {
+            Some(w) => {
+                self.denied.store(true, Ordering::SeqCst);
+                if let Ok(mut s) = self.seen.lock() {
+                    *s = Some(w);
+                }
+                Authorization::Deny
+            }
+            None => Authorization::Allow,
+        }
+    }
+
+    /// The error for the statement the authorizer refused, when it refused one.
+    fn refusal(&self, file: &str) -> Option<Error> {
+        if !self.denied.load(Ordering::SeqCst) {
+            return None;
+        }
+        let statement = self
+            .seen
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .unwrap_or_else(|| "BEGIN".into());
+        if let Some(what) = statement.strip_prefix("ATTACH ") {
+            return Some(Error::Safety {
+                msg: format!(
+                    "migration {file} attaches the database file {what}; a rehearsal runs only on its copy, and writing to another file would change it for real"
+                ),
+                hint: Some(
+                    "nothing outside the rehearsal's copy was changed; the real run (with a backup of that file) is the only way to apply this migration".into(),
+                ),
+            });
+        }
+        if statement == "PRAGMA journal_mode" {
+            return Some(Error::NeedsNoTransaction {
+                file: file.to_string(),
+                reason: "PRAGMA journal_mode cannot change the journal mode inside a transaction (SQLite would silently ignore it); set it in the URL instead, e.g. ?_journal_mode=WAL".into(),
+            });
+        }
+        Some(Error::TransactionControl {
+            file: file.to_string(),
+            statement,
+        })
+    }
+}
+
+/// The statement a file may not run here, named for the error: transaction control and a
+/// journal-mode change inside our transaction, ATTACH of a file in a rehearsal.
+fn refused(action: AuthAction<'_>, in_tx: bool, deny_attach: bool) -> Option<String> {
+    match action {
+        AuthAction::Transaction { operation } if in_tx => Some(match operation {
+            TransactionOperation::Begin => "BEGIN".to_string(),
+            TransactionOperation::Rollback => "ROLLBACK".to_string(),
+            // COMMIT and END arrive as an operation rusqlite does not name
+            _ => "COMMIT".to_string(),
+        }),
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(_),
+        } if in_tx && pragma_name.eq_ignore_ascii_case("journal_mode") => {
+            Some("PRAGMA journal_mode".to_string())
+        }
+        AuthAction::Attach { filename } if deny_attach && !in_memory(filename) => {
+            Some(format!("ATTACH {filename:?}"))
+        }
+        // An ATTACH whose file name is an expression: SQLite passes no name.
+        AuthAction::Unknown { code, .. } if deny_attach && code == rusqlite::ffi::SQLITE_ATTACH => {
+            Some("ATTACH named by an expression".to_string())
+        }
+        _ => None,
     }
 }
 
@@ -984,6 +1051,7 @@ impl Driver for Sqlite {
                 msg: "transaction commit failed".into(),
                 line: 0,
                 query: String::new(),
+                kind: kind(&e),
             })
         })?;
         self.use_own_cache();
@@ -1197,68 +1265,8 @@ mod tests {
         .is_err());
     }
 
-    /// A migration's SQL runs with the user's page cache (SQLite's default or the URL's
-    /// `_cache_size`, and what an earlier file set); between steps and for the checks the
-    /// connection is at `OWN_CACHE`. The checks must not open the temp database: with
-    /// SQLite's shared page-cache budget (SQLITE_ENABLE_MEMORY_MANAGEMENT) its default
-    /// budget would let the main cache keep 2 MB after all.
-    #[test]
-    fn migrations_run_with_the_users_page_cache_and_migrate_with_a_small_one() {
-        use crate::migrator::Migrator;
-        use crate::safety::integrity;
-        use crate::source::Source;
-        use std::borrow::Cow;
-
-        let sqlite_default: i64 = Connection::open_in_memory()
-            .and_then(|c| c.query_row("PRAGMA cache_size", [], |r| r.get(0)))
-            .expect("default cache size");
-        let seen = "SELECT cache_size FROM pragma_cache_size()";
-        let files = [
-            ("1_a.up.sql", format!("CREATE TABLE seen1 AS {seen};")),
-            (
-                "2_b.up.sql",
-                format!("CREATE TABLE seen2 AS {seen};\nPRAGMA cache_size = -4000;"),
-            ),
-            ("3_c.up.sql", format!("CREATE TABLE seen3 AS {seen};")),
-        ];
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (query, user) in [("", sqlite_default), ("?_cache_size=-3000", -3000)] {
-            let db = dir.path().join(format!("cache{}.db", user.abs()));
-            let source = Source::from_files(
-                files
-                    .iter()
-                    .map(|(n, b)| (*n, Cow::Owned(b.clone().into_bytes()))),
-            )
-            .expect("source");
-            let url = format!("sqlite3://{}{query}", db.display());
-            let mut m = Migrator::open(source, &url).expect("open");
-            m.up().expect("up");
-            let d = m.driver();
-            let one = |d: &mut dyn Driver, sql: &str| -> i64 {
-                match d.query(sql, &[]).expect(sql).remove(0).remove(0) {
-                    Value::Int(v) => v,
-                    other => panic!("{sql}: {other:?}"),
-                }
-            };
-            assert_eq!(one(d, "SELECT cache_size FROM seen1"), user, "{url}");
-            assert_eq!(one(d, "SELECT cache_size FROM seen2"), user, "{url}");
-            // a file's own PRAGMA cache_size carries to the files after it
-            assert_eq!(one(d, "SELECT cache_size FROM seen3"), -4000, "{url}");
-            assert_eq!(one(d, "PRAGMA cache_size"), -256, "{url}");
-            assert!(integrity::check(d, integrity::Check::Full).is_empty());
-            assert_eq!(integrity::foreign_key_violations(d).expect("fk check"), 0);
-            let names: Vec<String> = d
-                .query("SELECT name FROM pragma_database_list", &[])
-                .expect("database_list")
-                .into_iter()
-                .filter_map(|r| r.into_iter().next().and_then(Value::into_string))
-                .collect();
-            assert_eq!(names, ["main"], "{url}: the checks opened another database");
-        }
-    }
-
     /// The bundled SQLite carries the flags of .cargo/config.toml. Without
-    /// SQLITE_MALLOC_SOFT_LIMIT=0 opening a large schema is quadratic (BENCHMARKS.md, (c)).
+    /// SQLITE_MALLOC_SOFT_LIMIT=0 opening a large schema takes time quadratic in its size.
     /// Fails when LIBSQLITE3_FLAGS in the environment replaced the repository's value.
     #[test]
     fn bundled_sqlite_is_built_with_the_repository_flags() {
@@ -1276,73 +1284,147 @@ mod tests {
         );
     }
 
-    /// Every file runs with foreign keys off, whatever the URL says, whatever an earlier
-    /// file set and in every transaction mode, and the connection has its own setting
-    /// (the URL's) again after the run.
-    #[test]
-    fn every_file_runs_with_foreign_keys_off_and_the_setting_comes_back() {
-        use crate::migrator::Migrator;
-        use crate::source::Source;
-        use std::borrow::Cow;
-
-        let seen = |n: u32| {
-            format!("CREATE TABLE seen{n} AS SELECT foreign_keys AS fk FROM pragma_foreign_keys;\n")
-        };
-        let files = [
-            (
-                "1_a.up.sql",
-                format!("{}PRAGMA foreign_keys = ON;\n", seen(1)),
-            ),
-            (
-                "2_b.up.sql",
-                format!("{}PRAGMA foreign_keys = 1;\n", seen(2)),
-            ),
-            (
-                "3_c.up.sql",
-                format!("PRAGMA foreign_keys = ON;\n{}", seen(3)),
-            ),
-            (
-                "4_d.up.sql",
-                format!("{}PRAGMA foreign_keys = OFF;\n", seen(4)),
-            ),
-            ("5_e.up.sql", seen(5)),
-        ];
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut n = 0;
-        for fk in [false, true] {
-            for no_tx in [false, true] {
-                for single in [false, true] {
-                    if no_tx && single {
-                        continue; // refused: -single-transaction needs transactions
-                    }
-                    n += 1;
-                    let db = dir.path().join(format!("fk{n}.db"));
-                    let source = Source::from_files(
-                        files
-                            .iter()
-                            .map(|(f, b)| (*f, Cow::Owned(b.clone().into_bytes()))),
-                    )
-                    .expect("source");
-                    let url = format!(
-                        "sqlite3://{}?_foreign_keys={}&x-no-tx-wrap={no_tx}",
-                        db.display(),
-                        u8::from(fk)
-                    );
-                    let mut m = Migrator::open(source, &url).expect("open");
-                    m.set_single_transaction(single);
-                    m.up().expect("up");
-                    let d = m.driver();
-                    for i in 1..=5 {
-                        let rows = d
-                            .query(&format!("SELECT fk FROM seen{i}"), &[])
-                            .expect("seen");
-                        assert_eq!(rows, [[Value::Int(0)]], "{url} single={single}: file {i}");
-                    }
-                    let now = d.query("PRAGMA foreign_keys", &[]).expect("pragma");
-                    assert_eq!(now, [[Value::Int(i64::from(fk))]], "{url} single={single}");
-                }
-            }
+    /// The kind of a failed statement's error (panics when it did not fail).
+    fn kind_of<T>(r: Result<T>) -> DbErrorKind {
+        match r {
+            Ok(_) => panic!("the statement succeeded"),
+            Err(e) => e
+                .db_kind()
+                .unwrap_or_else(|| panic!("not a driver error: {e}")),
         }
+    }
+
+    fn open_url(u: &str) -> Result<Sqlite> {
+        Sqlite::open(&DatabaseUrl::parse(u)?)
+    }
+
+    /// The driver sets each error's kind from SQLite's result code, for real errors.
+    #[test]
+    fn errors_carry_their_kind() -> Result<()> {
+        let mut d = open_url("sqlite3://:memory:")?;
+        d.execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)",
+            &[],
+        )?;
+        d.execute("INSERT INTO t VALUES (1, 'a')", &[])?;
+        let dup = d.execute("INSERT INTO t VALUES (1, 'b')", &[]);
+        assert_eq!(kind_of(dup), DbErrorKind::Constraint);
+        let null = d.execute("INSERT INTO t VALUES (2, NULL)", &[]);
+        assert_eq!(kind_of(null), DbErrorKind::Constraint);
+        assert_eq!(
+            kind_of(d.execute("CREATE TABLEE x (a)", &[])),
+            DbErrorKind::Syntax
+        );
+        let body = d.run_body("1_x.up.sql", "CREATE TABLE y (a);\nSELEC 1;", false);
+        assert_eq!(kind_of(body), DbErrorKind::Syntax);
+        let missing = d.execute("INSERT INTO nope VALUES (1)", &[]);
+        assert_eq!(kind_of(missing), DbErrorKind::Other);
+
+        // A full database: SQLITE_FULL, as on a full disk.
+        d.execute("CREATE TABLE big (b BLOB)", &[])?;
+        let pages = d.query("PRAGMA page_count", &[])?[0][0]
+            .as_i64()
+            .unwrap_or(0);
+        d.query(&format!("PRAGMA max_page_count = {}", pages + 2), &[])?;
+        let full = d.execute("INSERT INTO big VALUES (zeroblob(1000000))", &[]);
+        assert_eq!(kind_of(full), DbErrorKind::DiskFull);
+        Ok(())
+    }
+
+    /// Busy (another connection's write transaction on the file), read-only, a file that
+    /// cannot be opened, a file that is not a database and a damaged one.
+    #[test]
+    fn file_errors_carry_their_kind() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Other(e.to_string()))?;
+        let path = dir.path().join("k.db");
+        let url = format!("sqlite3://{}", path.display());
+        let mut d = open_url(&url)?;
+        d.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", &[])?;
+        for i in 0..200 {
+            d.execute(
+                "INSERT INTO t VALUES (?1, ?2)",
+                &[Value::Int(i), Value::Text("x".repeat(200))],
+            )?;
+        }
+
+        let other = Connection::open(&path).map_err(|e| db_err(e, ""))?;
+        other
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| db_err(e, ""))?;
+        let mut waiter = open_url(&format!("{url}?_busy_timeout=0"))?;
+        assert_eq!(kind_of(waiter.begin()), DbErrorKind::Busy);
+        other.execute_batch("ROLLBACK").map_err(|e| db_err(e, ""))?;
+
+        let mut ro = open_url(&format!("{url}?mode=ro"))?;
+        let write = ro.execute("INSERT INTO t VALUES (1000, 'y')", &[]);
+        assert_eq!(kind_of(write), DbErrorKind::ReadOnly);
+
+        let nowhere = dir.path().join("no/such/dir/x.db");
+        let open = open_url(&format!("sqlite3://{}", nowhere.display()));
+        assert_eq!(kind_of(open), DbErrorKind::CantOpen);
+
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, vec![0x5a; 8192]).map_err(|e| Error::Other(e.to_string()))?;
+        let mut g = open_url(&format!("sqlite3://{}", garbage.display()))?;
+        assert_eq!(kind_of(g.version()), DbErrorKind::NotADatabase);
+
+        // The table's pages overwritten past the header and schema page.
+        drop((d, waiter, ro));
+        let mut bytes = std::fs::read(&path).map_err(|e| Error::Other(e.to_string()))?;
+        for b in bytes.iter_mut().skip(4096) {
+            *b = 0xa5;
+        }
+        std::fs::write(&path, bytes).map_err(|e| Error::Other(e.to_string()))?;
+        let mut c = open_url(&url)?;
+        let read = c.query("SELECT count(*), max(length(v)) FROM t", &[]);
+        assert_eq!(kind_of(read), DbErrorKind::Corrupt);
+        Ok(())
+    }
+
+    /// `in_transaction` commits what succeeds, and rolls back what fails, returning the
+    /// closure's own error (or the commit's).
+    #[test]
+    fn in_transaction_commits_or_rolls_back() -> Result<()> {
+        let mut d = open_url("sqlite3://:memory:")?;
+        d.execute("CREATE TABLE t (a INTEGER UNIQUE)", &[])?;
+        let n =
+            crate::driver::in_transaction(&mut d, |d| d.execute("INSERT INTO t VALUES (1)", &[]))?;
+        assert_eq!(n, 1);
+        let failed = crate::driver::in_transaction(&mut d, |d| {
+            d.execute("INSERT INTO t VALUES (2)", &[])?;
+            d.execute("INSERT INTO t VALUES (1)", &[])
+        });
+        assert_eq!(kind_of(failed), DbErrorKind::Constraint);
+        let own = crate::driver::in_transaction(&mut d, |d| -> Result<()> {
+            d.execute("INSERT INTO t VALUES (3)", &[])?;
+            Err(Error::Other("the closure's own".into()))
+        });
+        assert_eq!(
+            own.err().map(|e| e.to_string()).as_deref(),
+            Some("the closure's own")
+        );
+        let rows = d.query("SELECT a FROM t ORDER BY a", &[])?;
+        assert_eq!(rows, [[Value::Int(1)]]);
+        assert!(d.conn.is_autocommit(), "no transaction left open");
+        Ok(())
+    }
+
+    /// A table another shared-cache connection is writing: SQLITE_LOCKED.
+    #[test]
+    fn shared_cache_table_lock_is_locked() -> Result<()> {
+        let uri = "file:kinds_locked?mode=memory&cache=shared";
+        let flags = OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_READ_WRITE;
+        let writer = Connection::open_with_flags(uri, flags).map_err(|e| db_err(e, ""))?;
+        writer
+            .execute_batch("CREATE TABLE t (a); BEGIN; INSERT INTO t VALUES (1);")
+            .map_err(|e| db_err(e, ""))?;
+        let reader = Connection::open_with_flags(uri, flags).map_err(|e| db_err(e, ""))?;
+        let mut d = Sqlite::from_connection(reader, "")?;
+        assert_eq!(
+            kind_of(d.query("SELECT a FROM t", &[])),
+            DbErrorKind::Locked
+        );
+        Ok(())
     }
 
     /// In a rehearsal only in-memory attachments pass; a file, or a name SQLite does not

@@ -32,7 +32,5 @@ pub(crate) use entries::append;
 pub use entries::{entries, now, Entry};
 pub(crate) use reconcile::{apply_reconciled, forced, repair};
 pub use reconcile::{read_reconciled, reconcile, Reconciled};
-#[cfg(test)]
-pub(crate) use tables::side_table_name;
 pub use tables::{ddl, downs_ddl, downs_table_name, exists, table_names};
 pub(crate) use tables::{ensure, ensure_downs};

@@ -218,11 +218,11 @@ impl Hook {
     /// The refusal for a database that failed to read with `e`, when `e` says the file
     /// is corrupt: the integrity check's findings (or `e`) as [`Error::Corrupt`].
     pub fn refusal(&self, d: &mut dyn Driver, e: &Error) -> Option<Error> {
-        let text = e.to_string();
-        let corrupt = ["malformed", "not a database", "corrupt"];
-        if !corrupt.iter().any(|w| text.contains(w)) {
+        use crate::error::DbErrorKind::{Corrupt, NotADatabase};
+        if !matches!(e.db_kind(), Some(Corrupt | NotADatabase)) {
             return None;
         }
+        let text = e.to_string();
         let mut problems = integrity::check(d, self.shared.opts.check);
         if problems.is_empty() {
             problems.push(text);
