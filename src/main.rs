@@ -12,5 +12,5 @@ fn main() {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let code = cli::run(args);
-    std::process::exit(cli::log::finish(code));
+    std::process::exit(i32::from(cli::log::finish(code)));
 }

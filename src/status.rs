@@ -16,6 +16,9 @@ pub enum ExitCode {
     Ok = 0,
     /// Any other error (cannot open, a migration failed, bad `-force-db` use).
     Error = 1,
+    /// The command line is wrong: an unknown command or flag, a bad value, an option the
+    /// command cannot honour (Go's `flag` package exits 2 on these).
+    Usage = 2,
     /// Migration needed: the database is behind, fresh, has no version table, or no file.
     Behind = 3,
     /// The database is dirty (a migration failed part-way).
@@ -71,6 +74,7 @@ impl serde::Serialize for ExitCode {
 pub mod exit {
     pub use super::ExitCode::{
         Ahead as AHEAD, Behind as BEHIND, Dirty as DIRTY, Drift as DRIFT, Error as ERROR, Ok as OK,
+        Usage as USAGE,
     };
 }
 

@@ -151,6 +151,7 @@ pub use crate::redact::redact;
 /// (`sqlite3://./app%20v2.db` opens `./app%20v2.db`); otherwise the decoded path is escaped
 /// whole (`sqlite3:///srv/a b.db` opens `/srv/a%20b.db`). SQLite then opens that text as a
 /// file name, escapes and all.
+#[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_dsn_path(rest: &str) -> std::result::Result<String, String> {
     let (host, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),

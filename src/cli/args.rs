@@ -299,7 +299,7 @@ pub fn parse(args: &[String]) -> Result<Cli, Exit> {
     if let Some(cmd) = db {
         if let Some(word) = rest.first() {
             return Err(exit(
-                2,
+                Code::Usage,
                 format!(
                     "error: {} is a command of its own: give no command ({}) with it\n",
                     db_option(cmd),
@@ -351,16 +351,16 @@ fn parse_globals(args: &[String]) -> Result<(Parsed, bool), Exit> {
     }
     let parsed = match parsed {
         Ok(p) => p,
-        Err(ParseError::Help) => return Err(exit(0, usage::global())),
+        Err(ParseError::Help) => return Err(exit(Code::Ok, usage::global())),
         Err(ParseError::Invalid(msg)) => {
-            return Err(exit(2, format!("{msg}\n{}", usage::global())));
+            return Err(exit(Code::Usage, format!("{msg}\n{}", usage::global())));
         }
     };
     if parsed.bool("version") {
-        return Err(exit(0, format!("{}\n", env!("CARGO_PKG_VERSION"))));
+        return Err(exit(Code::Ok, format!("{}\n", env!("CARGO_PKG_VERSION"))));
     }
     if parsed.bool("help") {
-        return Err(exit(0, usage::global()));
+        return Err(exit(Code::Ok, usage::global()));
     }
     Ok((parsed, force_without_value))
 }
@@ -382,7 +382,7 @@ fn global(p: &Parsed) -> Result<Global, Exit> {
     #[cfg(feature = "sqlite")]
     if let Some(bad) = &safety.bad_check {
         return Err(exit(
-            2,
+            Code::Usage,
             format!(
                 "invalid value {} for flag -integrity-check: want quick or full\n",
                 quote(bad)
@@ -392,7 +392,7 @@ fn global(p: &Parsed) -> Result<Global, Exit> {
     #[cfg(feature = "sqlite")]
     if let Some(bad) = &safety.bad_max_size {
         return Err(exit(
-            2,
+            Code::Usage,
             format!(
                 "invalid value {} for flag -backup-max-size: want a size in bytes, with an optional unit (kB, MB, GB, TB, KiB, MiB, GiB, TiB)\n",
                 quote(bad)
@@ -440,7 +440,7 @@ fn db_command(p: &Parsed, force_without_value: bool) -> Result<Option<DbCommand>
         [] => Ok(None),
         [one] => Ok(Some(*one)),
         _ => Err(exit(
-            2,
+            Code::Usage,
             "error: use only one of -migrate-db, -revert-db, -downgrade-db, -force-db V, -db-status\n",
         )),
     }
@@ -520,9 +520,9 @@ pub fn parse_command(
     args: &[String],
 ) -> Result<Parsed, Exit> {
     match set.parse(args) {
-        Ok(p) if p.bool("help") => Err(exit(0, format!("{snippet}\n{}", set.defaults()))),
+        Ok(p) if p.bool("help") => Err(exit(Code::Ok, format!("{snippet}\n{}", set.defaults()))),
         Ok(p) => Ok(p),
-        Err(ParseError::Help) => Err(exit(0, set.usage())),
+        Err(ParseError::Help) => Err(exit(Code::Ok, set.usage())),
         Err(ParseError::Invalid(msg)) => {
             let mut text = format!("{msg}\n{}", set.usage());
             let undefined = msg.strip_prefix("flag provided but not defined: -");
@@ -531,7 +531,7 @@ pub fn parse_command(
                     "hint: -{flag} is an option of migrate, not of {name}: options go before the command (migrate -{flag} ... {name} ...)\n"
                 ));
             }
-            Err(exit(2, text))
+            Err(exit(Code::Usage, text))
         }
     }
 }
@@ -560,7 +560,7 @@ pub fn no_trailing_options(name: &str, p: &Parsed, reads: usize) -> Result<(), E
         format!("{name} reads its options before its arguments (migrate {name} -{flag} ... {args})")
     };
     Err(exit(
-        2,
+        Code::Usage,
         format!("error: {name}: option {word} after the arguments is not read\nhint: {hint}\n"),
     ))
 }
@@ -725,7 +725,7 @@ fn journal(word: &str, args: &[String]) -> Result<Command, Exit> {
             "json" => true,
             other => {
                 let mut e = exit(
-                    1,
+                    Code::Error,
                     format!("error: unknown -format {}: use text or json", quote(other)),
                 );
                 e.log = Some(super::Log::default());
@@ -877,7 +877,7 @@ fn check_own_options(p: &Parsed, command: &Command, word: &str) -> Result<(), Ex
         } else {
             format!("error: option -{option} does not apply to {name}\n")
         };
-        return Err(exit(2, msg));
+        return Err(exit(Code::Usage, msg));
     }
     Ok(())
 }
@@ -953,7 +953,7 @@ mod tests {
         for c in COMMANDS {
             // The backup commands print their own -help when they run.
             match parse(&words(&format!("{c} -help"))) {
-                Err(e) => assert_eq!(e.code, 0, "{c}"),
+                Err(e) => assert_eq!(e.code, Code::Ok, "{c}"),
                 Ok(cli) => assert_eq!(cli.command.name(), *c),
             }
         }

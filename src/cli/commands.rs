@@ -81,7 +81,7 @@ pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
             if matches!(res, Err(Error::NoChange)) {
                 log.println("no change");
             }
-            0
+            Code::Ok
         }
         Err(e @ Error::NoMigrationFound(_)) => {
             log.printf(&format!("error: {e}"));
@@ -116,7 +116,7 @@ pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
             code
         }
     };
-    if code == 0 {
+    if code == Code::Ok {
         finished_after(ctx);
     }
     code
@@ -219,7 +219,7 @@ pub fn drop(ctx: &mut Ctx, force: bool) -> Code {
     match m.drop_all() {
         Ok(()) => {
             finished_after(ctx);
-            0
+            Code::Ok
         }
         Err(e) => fatal_err(&log, &e),
     }
@@ -241,7 +241,7 @@ pub fn force(ctx: &mut Ctx, v: Result<i64, ArgError>) -> Code {
     match m.force(v) {
         Ok(()) => {
             finished_after(ctx);
-            0
+            Code::Ok
         }
         Err(e) => fatal_err(&log, &e),
     }
@@ -257,11 +257,11 @@ pub fn version(ctx: &mut Ctx) -> Code {
     match m.version() {
         Ok(DbVersion::Clean(v)) => {
             log.println(&v.to_string());
-            0
+            Code::Ok
         }
         Ok(DbVersion::Dirty(v)) if v >= 0 => {
             log.printf(&format!("{v} (dirty)\n"));
-            0
+            Code::Ok
         }
         Ok(_) => fatal_err(&log, &Error::NilVersion),
         Err(e) => fatal_err(&log, &e),

@@ -91,7 +91,7 @@ pub fn run(ctx: &mut Ctx, p: &Parsed) -> Code {
             for path in paths {
                 log.println(&path.display().to_string());
             }
-            0
+            Code::Ok
         }
         Err(m) => fatal(&log, &format!("error: {m}")),
     }

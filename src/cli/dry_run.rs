@@ -79,7 +79,7 @@ fn drop(ctx: &mut Ctx) -> Code {
         out.push_str(&format!("-- {kind} {name}\n"));
     }
     super::log::out(&out);
-    0
+    Code::Ok
 }
 
 /// `force V`: the version it would set, after golang-migrate's checks of V.
@@ -108,7 +108,7 @@ fn force(ctx: &mut Ctx, v: Result<i64, ArgError>) -> Code {
     super::log::outln(&format!(
         "-- dry run: force would set the version to {to}, from version {from}; nothing was changed"
     ));
-    0
+    Code::Ok
 }
 
 /// `up|down|goto ... -dry-run`: prints the plan on stdout and changes nothing.
@@ -136,7 +136,7 @@ pub fn migrate_db_dry_run(
         database_url,
         console,
     ) {
-        return i32::from(code);
+        return code;
     }
     match safety::open_no_create(source, database_url) {
         Ok(mut m) => print_plan(&mut m, Target::Up, log),
@@ -151,7 +151,7 @@ fn print_plan(m: &mut migrate::Migrator, target: Target, log: super::log::Log) -
         Ok(p) => p,
         Err(Error::NoChange) => {
             log.println("no change");
-            return 0;
+            return Code::Ok;
         }
         // The same refusal as the real run, printed as it prints it (commands::finish).
         Err(e @ Error::NoMigrationFound(_)) => {
@@ -186,7 +186,7 @@ fn print_plan(m: &mut migrate::Migrator, target: Target, log: super::log::Log) -
     super::log::out(&out);
     match plan.then {
         Some(e) => fatal_err(&log, &e),
-        None => 0,
+        None => Code::Ok,
     }
 }
 

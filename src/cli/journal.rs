@@ -203,7 +203,7 @@ pub fn status(ctx: &mut Ctx, json: bool, rows: u64) -> Code {
                 }
                 super::log::out(&text);
             }
-            i32::from(s.exit_code)
+            s.exit_code
         }
         Err(e) => fatal_err(&ctx.log, &e),
     }
@@ -231,7 +231,7 @@ pub fn history(ctx: &mut Ctx, json: bool, limit: u64) -> Code {
             } else {
                 super::log::out(&journal_table(&e));
             }
-            0
+            Code::Ok
         }
         Err(e) => fatal_err(&ctx.log, &e),
     }
@@ -271,7 +271,11 @@ pub fn validate(ctx: &mut Ctx, json: bool) -> Code {
         }
         super::log::outln(&format!("{errors} error(s), {warnings} warning(s)"));
     }
-    i32::from(errors > 0)
+    if errors > 0 {
+        Code::Error
+    } else {
+        Code::Ok
+    }
 }
 
 /// `repair`: the current files become the recorded truth (journaled).
@@ -284,7 +288,7 @@ pub fn repair(ctx: &mut Ctx) -> Code {
     match m.repair() {
         Ok(()) => {
             super::log::outln("recorded the current files as applied");
-            0
+            Code::Ok
         }
         Err(e) => fatal_err(&log, &e),
     }

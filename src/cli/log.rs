@@ -130,7 +130,7 @@ fn reader_gone() -> ! {
 /// The exit code once the command is done: `code`, except that a success whose output
 /// could not all be written exits 1 (a failure's own code is kept). The write error is
 /// reported on stderr, if stderr itself can take it.
-pub fn finish(code: i32) -> i32 {
+pub fn finish(code: super::Code) -> super::Code {
     let failed = FAILED.lock().ok().and_then(|mut f| f.take());
     let Some((stream, e)) = failed else {
         return code;
@@ -138,8 +138,8 @@ pub fn finish(code: i32) -> i32 {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: cannot write to {}: {e}", stream.name());
     let _ = stderr.flush();
-    if code == 0 {
-        1
+    if code == super::Code::Ok {
+        super::Code::Error
     } else {
         code
     }

@@ -43,7 +43,7 @@ use args::{Cli, Command, Exit, Global};
 pub use log::Log;
 
 /// How a command ended: the process exit code.
-pub type Code = i32;
+pub type Code = migrate::status::ExitCode;
 
 /// Everything a command needs from the global flags.
 pub struct Ctx {
@@ -78,13 +78,13 @@ pub fn fatal_err(log: &Log, e: &Error) -> Code {
     if let Some(h) = e.hint() {
         log.println(&format!("hint: {h}"));
     }
-    1
+    Code::Error
 }
 
 /// Prints a plain fatal message and returns exit code 1.
 pub fn fatal(log: &Log, msg: &str) -> Code {
     log.println(msg);
-    1
+    Code::Error
 }
 
 /// golang-migrate's `migrate.New`: both schemes first, then the source, then the database
@@ -157,7 +157,7 @@ pub fn run(argv: Vec<String>) -> Code {
     }
     let mut ctx = context(&cli);
     let code = dispatch(&mut ctx, &cli);
-    if code == 0 && ctx.migrator.is_ok() && says_closing(&cli.command) {
+    if code == Code::Ok && ctx.migrator.is_ok() && says_closing(&cli.command) {
         ctx.log.verbose("Closing source and database");
     }
     code
@@ -282,7 +282,7 @@ fn run_command(ctx: &mut Ctx, cli: &Cli) -> Code {
     match &cli.command {
         Command::Missing => {
             log::err(&usage::global());
-            2
+            Code::Usage
         }
         Command::Unknown(word) => unknown_command(word),
         Command::Create(p) => create::run(ctx, p),
@@ -319,7 +319,7 @@ fn unknown_command(word: &str) -> Code {
         None => log::errln(&format!("error: unknown command {quoted}")),
     }
     log::err(&usage::global());
-    2
+    Code::Usage
 }
 
 /// Runs a database command on the source and database given by the global options. The
@@ -351,22 +351,11 @@ fn run_db_command(cmd: DbCommand, g: &Global) -> Code {
             dir: f.opts.backup_dir.clone(),
             keep: f.opts.keep,
         };
-        i32::from(migrate::gate::run_with(
-            cmd,
-            source,
-            &g.database_url,
-            &backups,
-            &mut console,
-        ))
+        migrate::gate::run_with(cmd, source, &g.database_url, &backups, &mut console)
     }
     #[cfg(not(feature = "sqlite"))]
     {
-        i32::from(migrate::gate::run(
-            cmd,
-            source,
-            &g.database_url,
-            &mut console,
-        ))
+        migrate::gate::run(cmd, source, &g.database_url, &mut console)
     }
 }
 

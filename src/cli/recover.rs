@@ -131,7 +131,7 @@ pub fn recover_cmd(ctx: &mut Ctx, json: bool) -> Code {
             } else {
                 super::log::outln("The database is not dirty: there is nothing to recover.");
             }
-            0
+            Code::Ok
         }
         Ok(Some(x)) => {
             if json {
@@ -142,7 +142,7 @@ pub fn recover_cmd(ctx: &mut Ctx, json: bool) -> Code {
             } else {
                 super::log::out(&ways_out(&x));
             }
-            4
+            Code::Dirty
         }
         Err(e) => fatal_err(&log, &e),
     }

@@ -268,14 +268,14 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, hook: Option<&Hook>, code: Code) -> C
     let (Some(hook), Ok(m)) = (hook, ctx.migrator.as_mut()) else {
         return code;
     };
-    let Some(a) = hook.after(m, code == 0, super::failure::steps_finished()) else {
+    let Some(a) = hook.after(m, code == Code::Ok, super::failure::steps_finished()) else {
         return code;
     };
     if let Some(e) = &a.reuse_error {
         log.verbose(&format!("the backup cannot be marked as reusable: {e}"));
     }
     let Some(problem) = &a.problem else {
-        if code == 0 && flags.optimize {
+        if code == Code::Ok && flags.optimize {
             match m.driver().query("PRAGMA optimize", &[]) {
                 Ok(_) => log.verbose("PRAGMA optimize done"),
                 Err(e) => log.println(&format!("warning: PRAGMA optimize failed: {e}")),
@@ -283,7 +283,7 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, hook: Option<&Hook>, code: Code) -> C
         }
         return code;
     };
-    if code == 0 {
+    if code == Code::Ok {
         log.println(&format!("error: {problem}"));
         if let Some(e) = &a.journal_error {
             log.println(&format!(
@@ -305,7 +305,7 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, hook: Option<&Hook>, code: Code) -> C
     }
     // No backup (-no-backup, or nothing to lose): the error's own hint applies.
     let Some(b) = &a.backup else {
-        return 1;
+        return Code::Error;
     };
     if flags.restore_on_failure {
         let table = m.driver().table().to_string();
@@ -313,7 +313,7 @@ pub fn after(ctx: &mut Ctx, flags: &Flags, hook: Option<&Hook>, code: Code) -> C
     } else {
         log.println(&format!("hint: {}", hook.restore_hint(b)));
     }
-    1
+    Code::Error
 }
 
 /// `-restore-on-failure`: the run's own backup `b` replaces the database, even if the run
@@ -434,7 +434,7 @@ pub fn backup_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
     for r in pruned.unwrap_or_default() {
         log.verbose(&format!("Removed old backup {}", r.display()));
     }
-    0
+    Code::Ok
 }
 
 /// `backups`: the backups, oldest first: version, UTC time, size, path.
@@ -469,7 +469,7 @@ pub fn backups_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                     db.display(),
                     dir.display()
                 ));
-                return 0;
+                return Code::Ok;
             }
             super::log::outln(&format!(
                 "{:<16} {:<20} {:>12}  FILE",
@@ -484,7 +484,7 @@ pub fn backups_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                     b.path.display()
                 ));
             }
-            0
+            Code::Ok
         }
         Err(e) => fatal_err(&ctx.log, &e),
     }
@@ -547,7 +547,7 @@ pub fn restore_cmd(ctx: &mut Ctx, flags: &Flags, args: &[String]) -> Code {
                     "warning: the restore could not be recorded in the journal: {e}"
                 ));
             }
-            0
+            Code::Ok
         }
         Err(e) => fatal_err(&log, &with_url(e, &ctx.database_url)),
     }
@@ -593,7 +593,7 @@ pub fn rehearse_cmd(ctx: &mut Ctx, flags: &Flags, target: Result<Target, ArgErro
                 v(if r.to.is_some() { &r.to } else { &r.from })
             ));
             super::log::out(&out);
-            0
+            Code::Ok
         }
         Err(e) => {
             super::log::out(&out);

@@ -1,5 +1,5 @@
 //! The documented exit codes against the code's definitions (`migrate::status::ExitCode`,
-//! `migrate::status::Verdict::exit_code`, Go's usage code 2), so the two cannot drift
+//! `migrate::status::Verdict::exit_code`, `ExitCode::Usage`), so the two cannot drift
 //! apart. Every exit-code table of README.md and docs/*.md (a table with a `code` column,
 //! or a `state`/`verdict` column beside an `exit` column) and the sentences that list
 //! codes are read; each documented code is classified by the words beside it and
@@ -12,7 +12,7 @@ use migrate::status::{exit, Verdict};
 use crate::harness::repo;
 
 /// Go's flag package: a usage error.
-const USAGE: i32 = 2;
+const USAGE: i32 = exit::USAGE as i32;
 
 /// What the words beside a code mean, as the code the program uses for it. The first
 /// rule that matches wins; the order puts the specific words first.
