@@ -1,10 +1,11 @@
-//! Backups, consistent while other connections write: in a rollback-journal mode a copy of
-//! the file made under a read transaction's SHARED lock, in WAL mode SQLite's online backup
-//! API (`copy_database`). Written to `<name>.partial`, checked with `PRAGMA quick_check`,
-//! fsynced, renamed into place, the directory fsynced; the partial file is removed on any
-//! failure. Mode 0600: a backup holds the same data as the database. The destination's
-//! free space is checked first ([`check_space`]); a retry can reuse the newest backup when
-//! the database has not changed since ([`reusable`], [`state_stamp`]).
+//! Backups, consistent while other connections write: a copy of the file made under a
+//! read transaction that keeps writers off it (in WAL mode after a checkpoint emptied the
+//! WAL), SQLite's online backup API when that cannot be done (`copy_consistent`). Written
+//! to `<name>.partial`, checked with `PRAGMA quick_check` while it is fsynced, renamed
+//! into place, the directory fsynced; the partial file is removed on any failure. Mode
+//! 0600: a backup holds the same data as the database. The destination's free space is
+//! checked first ([`check_space`]); a retry can reuse the newest backup when the database
+//! has not changed since ([`reusable`], [`state_stamp`]).
 //!
 //! A backup names its database by the identity it carries (`<table>_identity`, a random
 //! id the first backup writes into the database and every backup copies): listing and
@@ -312,8 +313,9 @@ pub fn state_stamp(db: &Path) -> Option<String> {
 }
 
 /// The longest wait of [`state_stamp`] on a file system with sub-second file times: the
-/// kernel's clock for file times advances in ticks of at most 10 ms.
-const SETTLE_FINE: Duration = Duration::from_millis(50);
+/// kernel's clock for file times advances in ticks of at most 10 ms (twice that, for a
+/// margin).
+const SETTLE_FINE: Duration = Duration::from_millis(20);
 /// The longest wait of [`state_stamp`] on a file system with whole-second file times (two
 /// seconds on FAT).
 const SETTLE_COARSE: Duration = Duration::from_millis(2100);
