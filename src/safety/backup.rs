@@ -305,9 +305,10 @@ const STATE_COLUMN: &str = "source_state";
 /// [`SETTLE_FINE`] on a file system with sub-second times, [`SETTLE_COARSE`] on one
 /// without.
 ///
-/// `None` when it cannot be told right now (another connection holds a lock, a reader
-/// keeps the WAL from being emptied, a file time ahead of this machine's clock, an I/O
-/// error): the caller then treats the database as changed.
+/// `None` when it cannot be told right now (another connection holds a lock for more
+/// than [`CHECKPOINT_WAIT`], a reader keeps the WAL from being emptied, a file time ahead
+/// of this machine's clock, an I/O error): the caller then treats the database as
+/// changed.
 pub fn state_stamp(db: &Path) -> Option<String> {
     stamp(db, true)
 }
@@ -328,6 +329,7 @@ fn stamp(db: &Path, settle: bool) -> Option<String> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .ok()?;
+    c.busy_timeout(CHECKPOINT_WAIT).ok()?;
     let mode: String = c
         .query_row("PRAGMA main.journal_mode", [], |r| r.get(0))
         .ok()?;
@@ -896,7 +898,8 @@ pub enum CopyMethod {
 }
 
 /// How long the checkpoint before a WAL-mode file copy waits for other connections
-/// before the copy falls back to the backup API.
+/// before the copy falls back to the backup API, and [`state_stamp`] for a lock before
+/// the state counts as unknown.
 const CHECKPOINT_WAIT: Duration = Duration::from_millis(250);
 
 /// The most bytes one `copy_file_range` call copies: between calls, a cancel request is
