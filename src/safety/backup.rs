@@ -40,12 +40,15 @@ const MAX_PREFIX: usize = 180;
 /// One backup file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupInfo {
+    /// The backup file.
     pub path: PathBuf,
     /// `v0011`, `v-nil`, `v0011-dirty`.
     pub version: String,
+    /// When it was taken (UTC, to the second), from its name.
     pub time: DateTime<Utc>,
     /// Same-second sequence number (0 for the first).
     pub seq: u32,
+    /// Its size in bytes.
     pub size: u64,
     /// Modification time, to order backups made within the same second.
     pub modified: Option<std::time::SystemTime>,
