@@ -908,7 +908,7 @@ const CHECKPOINT_WAIT: Duration = Duration::from_millis(250);
 /// The most bytes one `copy_file_range` call copies: between calls, a cancel request is
 /// seen.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-const RANGE_CHUNK: usize = 64 << 20;
+const RANGE_CHUNK: usize = 256 << 20;
 
 /// Copies the database `src` into a new file `dst` (mode 0600) consistently (see
 /// [`copy_consistent`]), then `PRAGMA quick_check` on the copy and an fsync. The caller
