@@ -304,12 +304,11 @@ const STATE_COLUMN: &str = "source_state";
 /// by another tool changes its inode or its status-change time, which no tool can set.
 /// So that the next write cannot get the same time (file systems take it from a clock
 /// that advances in steps), the stamp is taken only once the clock has moved past the
-/// file's last change, waiting for that under the read transaction: at most
-/// [`SETTLE_FINE`] on a file system with sub-second times, [`SETTLE_COARSE`] on one
-/// without.
+/// file's last change, waiting for that under the read transaction: at most 20 ms on a
+/// file system with sub-second times, 2.1 s on one without.
 ///
 /// `None` when it cannot be told right now (another connection holds a lock for more
-/// than [`CHECKPOINT_WAIT`], a reader keeps the WAL from being emptied, a file time ahead
+/// than 250 ms, a reader keeps the WAL from being emptied, a file time ahead
 /// of this machine's clock, an I/O error): the caller then treats the database as
 /// changed.
 pub fn state_stamp(db: &Path) -> Option<String> {
