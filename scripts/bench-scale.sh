@@ -107,12 +107,14 @@ for mb in $SIZES_MB; do
     echo "| $size_label | $mode | \`up\` (one small migration), \`-no-backup\` (checks only) | $(col 1) | $(mib 2) |"
     echo "| $size_label | $mode | \`up\`, default (checks and backup) | $(col 3) | $(mib 4) |"
     echo "| $size_label | $mode | \`cp\` + \`sync\` of the file | $(col 5) | $(mib 6) |"
-    measure "\`up\` of a failing migration, first try (backup made)" "rm -f '$db'.backup-*" "$bin" "${f[@]}" up
+    measure "\`up\` of a failing migration, first try (backup made)" "rm -f '$db'.backup-*; sync" "$bin" "${f[@]}" up
     measure "\`up\` of a failing migration, retry (backup reused)" ":" "$bin" "${f[@]}" up
     grep -q "Database backup reused" "$work/err" || echo "| | | (the retry did not reuse the backup) | | |"
     measure "\`up\` of a failing migration, \`-no-backup\`" ":" "$bin" "${f[@]}" -no-backup up
-    measure "\`backup\` alone" "rm -f '$db'.backup-*" "$bin" "${m[@]}" backup
+    measure "\`backup\` alone" "rm -f '$db'.backup-*; sync" "$bin" "${m[@]}" backup
     rm -f "$db".backup-*
+    measure "\`cp\` + \`sync\` of the copy alone (its fsync)" "rm -f '$work/copy'; sync" sh -c "cp '$db' '$work/copy' && sync '$work/copy'"
+    rm -f "$work/copy"
     measure "\`PRAGMA quick_check\` (sqlite3 shell)" ":" sqlite3 "$db" "PRAGMA quick_check"
     n=$(sqlite3 "$db" "SELECT count(*) FROM big")
     [ "$n" = "$mb" ] || echo "| | | (table big has $n rows instead of $mb: the figures are wrong) | | |"
