@@ -1,10 +1,11 @@
-//! Backups, consistent while other connections write: in a rollback-journal mode a copy of
-//! the file made under a read transaction's SHARED lock, in WAL mode SQLite's online backup
-//! API (`copy_database`). Written to `<name>.partial`, checked with `PRAGMA quick_check`,
-//! fsynced, renamed into place, the directory fsynced; the partial file is removed on any
-//! failure. Mode 0600: a backup holds the same data as the database. The destination's
-//! free space is checked first ([`check_space`]); a retry can reuse the newest backup when
-//! the database has not changed since ([`reusable`], [`state_stamp`]).
+//! Backups, consistent while other connections write: a copy of the file made under a
+//! read transaction that keeps writers off it (in WAL mode after a checkpoint emptied the
+//! WAL), SQLite's online backup API when that cannot be done (`copy_consistent`). Written
+//! to `<name>.partial`, checked with `PRAGMA quick_check` while it is fsynced, renamed
+//! into place, the directory fsynced; the partial file is removed on any failure. Mode
+//! 0600: a backup holds the same data as the database. The destination's free space is
+//! checked first ([`check_space`]); a retry can reuse the newest backup when the database
+//! has not changed since ([`reusable`], [`state_stamp`]).
 //!
 //! A backup names its database by the identity it carries (`<table>_identity`, a random
 //! id the first backup writes into the database and every backup copies): listing and
@@ -39,12 +40,15 @@ const MAX_PREFIX: usize = 180;
 /// One backup file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupInfo {
+    /// The backup file.
     pub path: PathBuf,
     /// `v0011`, `v-nil`, `v0011-dirty`.
     pub version: String,
+    /// When it was taken (UTC, to the second), from its name.
     pub time: DateTime<Utc>,
     /// Same-second sequence number (0 for the first).
     pub seq: u32,
+    /// Its size in bytes.
     pub size: u64,
     /// Modification time, to order backups made within the same second.
     pub modified: Option<std::time::SystemTime>,
@@ -285,25 +289,49 @@ fn open_immutable(p: &Path) -> rusqlite::Result<Connection> {
 const STATE_COLUMN: &str = "source_state";
 
 /// A stamp of the database file's committed state, equal for two calls only if no
-/// transaction changed the database between them:
+/// transaction changed the database between them. Taken while a read transaction holds
+/// every writer off the file (a hot journal is rolled back first):
 ///
 /// - rollback-journal modes: the file change counter (header offset 24, which SQLite
-///   increments on every transaction that changes the file outside WAL mode) and the
-///   file's size, read while a read transaction holds writers out (a hot journal is
-///   rolled back first);
-/// - WAL mode (where the counter is not kept up to date): a `wal_checkpoint(TRUNCATE)`
-///   that must empty the WAL, then the SHA-256 of the file, read while a read
-///   transaction on the empty WAL keeps checkpoints from writing to the file.
+///   increments on every transaction that changes the file outside WAL mode);
+/// - WAL mode (where the counter is not kept up to date): after a
+///   `wal_checkpoint(TRUNCATE)` that must empty the WAL, so that every committed page is
+///   in the file, and with the WAL found still empty once the read transaction began (a
+///   reader of an empty WAL keeps checkpoints from writing to the file);
 ///
-/// `None` when it cannot be told right now (another connection holds a lock, a reader
-/// keeps the WAL from being emptied, an I/O error): the caller then treats the database
-/// as changed. Waits for no lock.
+/// and in both the file's device, inode, size, modification and status-change times: a
+/// transaction that reaches the file changes its times, and a file replaced or rewritten
+/// by another tool changes its inode or its status-change time, which no tool can set.
+/// So that the next write cannot get the same time (file systems take it from a clock
+/// that advances in steps), the stamp is taken only once the clock has moved past the
+/// file's last change, waiting for that under the read transaction: at most 20 ms on a
+/// file system with sub-second times, 2.1 s on one without.
+///
+/// `None` when it cannot be told right now (another connection holds a lock for more
+/// than 250 ms, a reader keeps the WAL from being emptied, a file time ahead
+/// of this machine's clock, an I/O error): the caller then treats the database as
+/// changed.
 pub fn state_stamp(db: &Path) -> Option<String> {
+    stamp(db, true)
+}
+
+/// The longest wait of [`state_stamp`] on a file system with sub-second file times: the
+/// kernel's clock for file times advances in ticks of at most 10 ms (twice that, for a
+/// margin).
+const SETTLE_FINE: Duration = Duration::from_millis(20);
+/// The longest wait of [`state_stamp`] on a file system with whole-second file times (two
+/// seconds on FAT).
+const SETTLE_COARSE: Duration = Duration::from_millis(2100);
+
+/// [`state_stamp`]; `settle`: wait until a later write would get another file time (for
+/// a stamp to compare with later; not needed to compare with a recorded one now).
+fn stamp(db: &Path, settle: bool) -> Option<String> {
     let c = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .ok()?;
+    c.busy_timeout(CHECKPOINT_WAIT).ok()?;
     let mode: String = c
         .query_row("PRAGMA main.journal_mode", [], |r| r.get(0))
         .ok()?;
@@ -325,24 +353,80 @@ pub fn state_stamp(db: &Path) -> Option<String> {
         })
         .ok()?;
         let f = held_open(db).ok()?;
-        if wal {
-            let mut w = db.as_os_str().to_owned();
-            w.push("-wal");
-            if std::fs::metadata(Path::new(&w)).is_ok_and(|m| m.len() > 0) {
-                return None;
-            }
-            let len = f.metadata().ok()?.len();
-            Some(format!("wal:{}", hash_file(&f, len).ok()?))
-        } else {
-            let mut header = [0u8; 28];
-            read_at(&f, &mut header, 0).ok()?;
-            let counter = u32::from_be_bytes([header[24], header[25], header[26], header[27]]);
-            let len = f.metadata().ok()?.len();
-            Some(format!("rollback:{counter}:{len}"))
+        if wal && wal_len(db) > 0 {
+            return None;
         }
+        let meta = f.metadata().ok()?;
+        if settle && !settled(&meta) {
+            return None;
+        }
+        let times = file_times(&meta)?;
+        if wal {
+            return Some(format!("wal:{times}"));
+        }
+        let mut header = [0u8; 28];
+        read_at(&f, &mut header, 0).ok()?;
+        let counter = u32::from_be_bytes([header[24], header[25], header[26], header[27]]);
+        Some(format!("rollback:{counter}:{times}"))
     })();
     let _ = c.execute_batch("COMMIT");
     stamp
+}
+
+/// The size of `db`'s `-wal` file (0 when there is none).
+fn wal_len(db: &Path) -> u64 {
+    let mut w = db.as_os_str().to_owned();
+    w.push("-wal");
+    std::fs::metadata(Path::new(&w)).map_or(0, |m| m.len())
+}
+
+/// `<size>:<device>:<inode>:<mtime>:<ctime>`, the times in nanoseconds.
+#[cfg(unix)]
+fn file_times(m: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    Some(format!(
+        "{}:{}:{}:{}.{:09}:{}.{:09}",
+        m.len(),
+        m.dev(),
+        m.ino(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec()
+    ))
+}
+
+#[cfg(not(unix))]
+fn file_times(_: &std::fs::Metadata) -> Option<String> {
+    None
+}
+
+/// Waits until this machine's clock is far enough past the file's last change (the later
+/// of its modification and status-change times) that a write from now on gets another
+/// time; `false` when it still is not after the longest wait (a file time set by another
+/// machine's clock, ahead of this one's).
+#[cfg(unix)]
+fn settled(m: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (secs, nanos) = (m.mtime(), m.mtime_nsec()).max((m.ctime(), m.ctime_nsec()));
+    let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) else {
+        return false;
+    };
+    let margin = if nanos == 0 {
+        SETTLE_COARSE
+    } else {
+        SETTLE_FINE
+    };
+    let until = std::time::UNIX_EPOCH + Duration::new(secs, nanos) + margin;
+    if let Ok(left) = until.duration_since(std::time::SystemTime::now()) {
+        std::thread::sleep(left.min(margin));
+    }
+    std::time::SystemTime::now() >= until
+}
+
+#[cfg(not(unix))]
+fn settled(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// A read-only descriptor of the database file `p`, opened once per file (device and
@@ -401,22 +485,6 @@ fn held_open(_: &Path) -> std::io::Result<std::sync::Arc<std::fs::File>> {
 #[cfg(not(unix))]
 fn read_at(_: &std::fs::File, _: &mut [u8], _: u64) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
-}
-
-/// SHA-256 of the first `len` bytes of `f`, in hex, read in 1 MiB pieces (memory stays
-/// flat whatever the size).
-fn hash_file(f: &std::fs::File, len: u64) -> std::io::Result<String> {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut at = 0u64;
-    while at < len {
-        let n = usize::try_from((len - at).min(buf.len() as u64)).unwrap_or(buf.len());
-        read_at(f, &mut buf[..n], at)?;
-        h.update(&buf[..n]);
-        at += n as u64;
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The database state recorded in a backup by [`record_state`], if any.
@@ -494,7 +562,7 @@ pub fn reusable(db: &Path, dir: &Path, version: &DbVersion, table: &str) -> Opti
     if !candidate {
         return None;
     }
-    let now = state_stamp(db)?;
+    let now = stamp(db, false)?;
     let newest = list(db, dir, table).ok()?.pop()?;
     if newest.version != version_tag(version) {
         return None;
@@ -820,40 +888,113 @@ pub(crate) fn remove_with_sidecars(p: &Path) {
 /// How a backup was copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CopyMethod {
-    /// The file, copied while a read transaction held writers out: rollback-journal
-    /// modes.
+    /// Rollback-journal modes: the file, copied while a read transaction held writers
+    /// out.
     FileUnderReadLock,
-    /// SQLite's online backup API: WAL mode, and the fallback.
+    /// WAL mode: the file, copied after a `wal_checkpoint(TRUNCATE)` emptied the WAL,
+    /// while a read transaction on the empty WAL held checkpoints out of the file.
+    FileAfterCheckpoint,
+    /// SQLite's online backup API: the fallback (a WAL that cannot be emptied right now,
+    /// a database this process cannot write, a platform without positioned reads).
     BackupApi,
 }
 
-/// Copies the database `src` into a new file `dst` (mode 0600) consistently: in a
-/// rollback-journal mode the file itself, copied while a read transaction holds a SHARED
-/// lock (no writer can change the file then; a hot journal is rolled back before the lock
-/// is granted); in WAL mode, where committed pages may still be in the `-wal`, with the
-/// online backup API. Then `PRAGMA quick_check` on the copy and an fsync. The caller
+/// How long the checkpoint before a WAL-mode file copy waits for other connections
+/// before the copy falls back to the backup API, and [`state_stamp`] for a lock before
+/// the state counts as unknown.
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(250);
+
+/// The most bytes one `copy_file_range` call copies: between calls, a cancel request is
+/// seen.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const RANGE_CHUNK: usize = 256 << 20;
+
+/// Copies the database `src` into a new file `dst` (mode 0600) consistently (see
+/// [`copy_consistent`]), then `PRAGMA quick_check` on the copy and an fsync. The caller
 /// removes `dst` on failure.
+#[cfg(test)]
 pub(crate) fn copy_database(src: &Path, dst: &Path) -> std::result::Result<CopyMethod, String> {
-    if copy_file_under_read_lock(src, dst)? {
-        check_and_sync_copy(dst)?;
-        return Ok(CopyMethod::FileUnderReadLock);
+    let how = copy_consistent(src, dst)?;
+    finish_copy(dst, None)?;
+    Ok(how)
+}
+
+/// Copies the database `src` into a new file `dst` (mode 0600), consistently while other
+/// connections write: the file itself while a read transaction holds writers off it (in
+/// WAL mode once a checkpoint emptied the WAL, so that the file holds every committed
+/// page), by a copy-on-write clone where the file system has one, else `copy_file_range`,
+/// else reads and writes; the online backup API when the file cannot be copied so. Not
+/// checked, not synced.
+fn copy_consistent(src: &Path, dst: &Path) -> std::result::Result<CopyMethod, String> {
+    let _wait = crate::cancel::Wait::start();
+    create_private(dst)?;
+    let ro = open_bounded(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open {}: {e}", src.display()))?;
+    let copied = under_read_lock(&ro, src, |f, wal| {
+        if wal {
+            return Ok(None);
+        }
+        copy_file(f, dst).map(|()| Some(CopyMethod::FileUnderReadLock))
+    })?;
+    drop(ro);
+    let copied = match copied {
+        Some(how) => Some(how),
+        None => copy_after_checkpoint(src, dst)?,
+    };
+    if let Some(how) = copied {
+        return Ok(how);
     }
     let _ = std::fs::remove_file(dst);
-    copy_with_backup_api(src, dst)?;
+    backup_api_copy(src, dst)?;
     Ok(CopyMethod::BackupApi)
 }
 
-/// The copy of [`copy_database`] for rollback-journal modes: `Ok(false)` when the
-/// database is in WAL mode (nothing copied; `dst` exists, empty).
-fn copy_file_under_read_lock(src: &Path, dst: &Path) -> std::result::Result<bool, String> {
-    use std::io::Write;
-    let _wait = crate::cancel::Wait::start();
-    create_private(dst)?;
-    let from = open_bounded(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| format!("cannot open {}: {e}", src.display()))?;
-    from.execute_batch("BEGIN").map_err(|e| e.to_string())?;
-    let res = (|| -> std::result::Result<bool, String> {
-        if let Err(e) = from.query_row("SELECT count(*) FROM main.sqlite_master", [], |r| {
+/// The WAL-mode copy of [`copy_consistent`]: a `wal_checkpoint(TRUNCATE)`, then the file
+/// copied under a read transaction that began on the empty WAL (such a reader reads the
+/// file alone, and no checkpoint can write to the file while it lasts). `Ok(None)` when
+/// the WAL could not be emptied or was written again before the read began, or the
+/// database cannot be opened for writing (a checkpoint writes).
+fn copy_after_checkpoint(
+    src: &Path,
+    dst: &Path,
+) -> std::result::Result<Option<CopyMethod>, String> {
+    let Ok(rw) = Connection::open_with_flags(
+        src,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return Ok(None);
+    };
+    if rw.busy_timeout(CHECKPOINT_WAIT).is_err() {
+        return Ok(None);
+    }
+    let emptied = rw
+        .query_row("PRAGMA main.wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .is_ok_and(|(busy, log)| busy == 0 && log <= 0);
+    if !emptied || crate::cancel::requested() {
+        return Ok(None);
+    }
+    under_read_lock(&rw, src, |f, wal| {
+        if !wal || wal_len(src) > 0 {
+            return Ok(None);
+        }
+        copy_file(f, dst).map(|()| Some(CopyMethod::FileAfterCheckpoint))
+    })
+}
+
+/// Runs `copy` with the descriptor of `src` held open for the process (see
+/// [`held_open`]) and whether the file is in WAL mode (file format versions 2), inside a
+/// read transaction of `c` (which waits at most [`LOCK_WAIT`] for a writer). `Ok(None)`
+/// from `copy`, or a platform without positioned reads: no file copy.
+fn under_read_lock(
+    c: &Connection,
+    src: &Path,
+    copy: impl FnOnce(&std::fs::File, bool) -> std::result::Result<Option<CopyMethod>, String>,
+) -> std::result::Result<Option<CopyMethod>, String> {
+    c.execute_batch("BEGIN").map_err(|e| e.to_string())?;
+    let res = (|| {
+        if let Err(e) = c.query_row("SELECT count(*) FROM main.sqlite_master", [], |r| {
             r.get::<_, i64>(0)
         }) {
             if crate::cancel::requested() {
@@ -871,67 +1012,187 @@ fn copy_file_under_read_lock(src: &Path, dst: &Path) -> std::result::Result<bool
             }
             return Err(crate::driver::sqlite::message(&e));
         }
-        // Read through the descriptor held open for the process (see [`held_open`]).
         let f = match held_open(src) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => return Ok(None),
             Err(e) => return Err(e.to_string()),
         };
         let mut header = [0u8; 20];
         read_at(&f, &mut header, 0).map_err(|e| e.to_string())?;
-        // File format write/read versions 2: WAL mode.
-        if header[18] == 2 || header[19] == 2 {
-            return Ok(false);
-        }
-        let len = f.metadata().map_err(|e| e.to_string())?.len();
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .open(dst)
-            .map_err(|e| e.to_string())?;
-        // In pieces, to stop soon on a signal; positioned reads leave the shared
-        // descriptor's offset alone.
-        let mut buf = vec![0u8; 4 << 20];
-        let mut at = 0u64;
-        while at < len {
-            if crate::cancel::requested() {
-                return Err("interrupted".into());
-            }
-            let n = usize::try_from((len - at).min(buf.len() as u64)).unwrap_or(buf.len());
-            read_at(&f, &mut buf[..n], at).map_err(|e| format!("copy: {e}"))?;
-            out.write_all(&buf[..n]).map_err(|e| format!("copy: {e}"))?;
-            at += n as u64;
-        }
-        Ok(true)
+        copy(&f, header[18] == 2 || header[19] == 2)
     })();
-    let _ = from.execute_batch("COMMIT");
+    let _ = c.execute_batch("COMMIT");
     res
 }
 
-/// `PRAGMA quick_check` on a finished copy, then an fsync of it.
-fn check_and_sync_copy(dst: &Path) -> std::result::Result<(), String> {
-    let to = open_bounded(dst, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| e.to_string())?;
-    let problems = super::integrity::quick_check(&to)?;
-    if !problems.is_empty() {
-        return Err(format!(
-            "the copy failed PRAGMA quick_check: {}",
-            problems.join("; ")
-        ));
+/// Copies all of `from` into the empty file `to`: a copy-on-write clone (`FICLONE`) where
+/// the file system has one, else `copy_file_range` (the kernel copies, nothing passes
+/// through this process), else positioned reads and writes of 4 MiB. Reads never move
+/// the shared descriptor's offset. Stops on a cancel request between pieces.
+fn copy_file(from: &std::fs::File, to: &Path) -> std::result::Result<(), String> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .open(to)
+        .map_err(|e| e.to_string())?;
+    let len = from.metadata().map_err(|e| e.to_string())?.len();
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if rustix::fs::ioctl_ficlone(&out, from).is_ok() {
+        return Ok(());
     }
-    to.close().map_err(|(_, e)| e.to_string())?;
-    std::fs::File::open(dst)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| format!("fsync: {e}"))?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let mut at = copy_range(from, &out, len)?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let mut at = 0u64;
+    out.seek(SeekFrom::Start(at))
+        .map_err(|e| format!("copy: {e}"))?;
+    let mut buf = vec![0u8; 4 << 20];
+    while at < len {
+        if crate::cancel::requested() {
+            return Err("interrupted".into());
+        }
+        let n = usize::try_from((len - at).min(buf.len() as u64)).unwrap_or(buf.len());
+        read_at(from, &mut buf[..n], at).map_err(|e| format!("copy: {e}"))?;
+        out.write_all(&buf[..n]).map_err(|e| format!("copy: {e}"))?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// Copies `from` into `to` with `copy_file_range` from offset 0, [`RANGE_CHUNK`] at a
+/// time; returns how far it got: `len`, or less where the kernel or the file systems
+/// cannot (the caller copies the rest itself).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn copy_range(
+    from: &std::fs::File,
+    to: &std::fs::File,
+    len: u64,
+) -> std::result::Result<u64, String> {
+    use rustix::io::Errno;
+    let (mut off_in, mut off_out) = (0u64, 0u64);
+    while off_in < len {
+        if crate::cancel::requested() {
+            return Err("interrupted".into());
+        }
+        let n = usize::try_from(len - off_in).map_or(RANGE_CHUNK, |n| n.min(RANGE_CHUNK));
+        match rustix::fs::copy_file_range(from, Some(&mut off_in), to, Some(&mut off_out), n) {
+            Ok(0) => break,
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(Errno::XDEV | Errno::NOSYS | Errno::OPNOTSUPP | Errno::INVAL | Errno::PERM) => {
+                break
+            }
+            Err(e) => return Err(format!("copy: {e}")),
+        }
+        if off_in != off_out {
+            return Err("copy: copy_file_range moved the offsets apart".into());
+        }
+    }
+    Ok(off_in)
+}
+
+/// Finishes a copy made by [`copy_consistent`]: `PRAGMA quick_check` on it (opened
+/// immutable: nothing is written beside it), and with `identity` (the database and its
+/// migrations table) the database's identity given to it and any recorded state
+/// cleared (see [`write`]); then an fsync. The writeback of the copy starts at once, in
+/// another thread, while the check reads the copy from the page cache.
+fn finish_copy(dst: &Path, identity: Option<(&Path, &str)>) -> std::result::Result<(), String> {
+    let file = std::fs::File::open(dst).map_err(|e| e.to_string())?;
+    std::thread::scope(|s| {
+        let syncing = s.spawn(|| file.sync_all());
+        let checked = check_copy(dst, identity);
+        let synced = syncing
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the fsync thread panicked")));
+        checked?;
+        synced.map_err(|e| format!("fsync: {e}"))
+    })?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
     if crate::cancel::requested() {
         return Err("interrupted".into());
     }
     Ok(())
 }
 
+/// The check and the identity of [`finish_copy`]. Writes to the copy only when it lacks
+/// the identity or carries a recorded state, without SQLite's own fsyncs (the caller
+/// syncs the file; a copy that fails is removed).
+fn check_copy(dst: &Path, identity: Option<(&Path, &str)>) -> std::result::Result<(), String> {
+    let c = open_immutable(dst).map_err(|e| e.to_string())?;
+    let problems = super::integrity::quick_check(&c)?;
+    if !problems.is_empty() {
+        return Err(format!(
+            "the copy failed PRAGMA quick_check: {}",
+            problems.join("; ")
+        ));
+    }
+    let Some((db, table)) = identity else {
+        return Ok(());
+    };
+    // Only a database with migrations (the version table) gets an identity: a database
+    // migrate has never migrated is only read.
+    let migrated: i64 = c
+        .query_row(
+            "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .map_err(|e| e.to_string())?;
+    let missing = migrated > 0
+        && read_identity(&c, table)
+            .map_err(|e| e.to_string())?
+            .is_none();
+    // A database restored from a backup carries that backup's recorded state: a new
+    // backup starts without one.
+    let stale = c
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM main.{} WHERE {STATE_COLUMN} IS NOT NULL",
+                quoted(&identity_table(table))
+            ),
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .is_ok_and(|n| n > 0);
+    drop(c);
+    let id = if missing {
+        ensure_identity(db, table).ok()
+    } else {
+        None
+    };
+    if id.is_none() && !stale {
+        return Ok(());
+    }
+    let c = open_bounded(dst, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
+    c.execute_batch("PRAGMA synchronous = OFF")
+        .map_err(|e| e.to_string())?;
+    if let Some(id) = id {
+        write_identity(&c, table, &id).map_err(|e| format!("identity: {e}"))?;
+    }
+    if stale {
+        c.execute(
+            &format!(
+                "UPDATE main.{} SET {STATE_COLUMN} = NULL",
+                quoted(&identity_table(table))
+            ),
+            [],
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    c.close().map_err(|(_, e)| e.to_string())
+}
+
 /// Copies `src` into a new file `dst` with the online backup API; `dst` gets mode 0600.
 /// A lock held by another connection is waited for at most [`LOCK_WAIT`]; the wait stops
-/// at once on [`crate::cancel::request`]. The caller removes `dst` on failure.
+/// at once on [`crate::cancel::request`]. Then `PRAGMA quick_check` on the copy and an
+/// fsync. The caller removes `dst` on failure.
 pub(crate) fn copy_with_backup_api(src: &Path, dst: &Path) -> std::result::Result<(), String> {
     let _wait = crate::cancel::Wait::start();
+    backup_api_copy(src, dst)?;
+    finish_copy(dst, None)
+}
+
+/// The copy of [`copy_with_backup_api`], not checked, not synced.
+fn backup_api_copy(src: &Path, dst: &Path) -> std::result::Result<(), String> {
     create_private(dst)?;
     let from = open_bounded(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| format!("cannot open {}: {e}", src.display()))?;
@@ -958,22 +1219,7 @@ pub(crate) fn copy_with_backup_api(src: &Path, dst: &Path) -> std::result::Resul
             }
         }
     }
-    let problems = super::integrity::quick_check(&to)?;
-    if !problems.is_empty() {
-        return Err(format!(
-            "the copy failed PRAGMA quick_check: {}",
-            problems.join("; ")
-        ));
-    }
-    to.close().map_err(|(_, e)| e.to_string())?;
-    drop(from);
-    std::fs::File::open(dst)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| format!("fsync: {e}"))?;
-    if crate::cancel::requested() {
-        return Err("interrupted".into());
-    }
-    Ok(())
+    to.close().map_err(|(_, e)| e.to_string())
 }
 
 /// Creates an empty file with mode 0600 (fails if it exists).
@@ -988,10 +1234,11 @@ fn create_private(p: &Path) -> std::result::Result<(), String> {
     o.open(p).map(drop).map_err(|e| e.to_string())
 }
 
-/// Copies `db` to `partial`, gives the copy the database's identity, and renames it to
-/// `target`. A database without an identity gets one only once the copy succeeded, so a
-/// failed backup changes nothing; if it cannot be written (a read-only database), or the
-/// database has no version table, the backup is kept without one.
+/// Copies `db` to `partial` ([`copy_consistent`]), checks it, gives it the database's
+/// identity and syncs it ([`finish_copy`]), and renames it to `target`. A database
+/// without an identity gets one only once the copy succeeded, so a failed backup changes
+/// nothing; if it cannot be written (a read-only database), or the database has no
+/// version table, the backup is kept without one.
 fn write(
     db: &Path,
     partial: &Path,
@@ -999,39 +1246,8 @@ fn write(
     dir: &Path,
     table: &str,
 ) -> std::result::Result<(), String> {
-    copy_database(db, partial)?;
-    let c = open_bounded(partial, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| e.to_string())?;
-    // Only a database with migrations (the version table) gets an identity: a database
-    // migrate has never migrated is only read.
-    let migrated: i64 = c
-        .query_row(
-            "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
-            [table],
-            |r| r.get(0),
-        )
-        .map_err(|e| e.to_string())?;
-    if migrated > 0
-        && read_identity(&c, table)
-            .map_err(|e| e.to_string())?
-            .is_none()
-    {
-        if let Ok(id) = ensure_identity(db, table) {
-            write_identity(&c, table, &id).map_err(|e| format!("identity: {e}"))?;
-        }
-    }
-    // A database restored from a backup carries that backup's recorded state: a new
-    // backup starts without one.
-    let _ = c.execute(
-        &format!(
-            "UPDATE main.{} SET {STATE_COLUMN} = NULL",
-            quoted(&identity_table(table))
-        ),
-        [],
-    );
-    c.close().map_err(|(_, e)| e.to_string())?;
-    std::fs::File::open(partial)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| format!("fsync: {e}"))?;
+    copy_consistent(db, partial)?;
+    finish_copy(partial, Some((db, table)))?;
     std::fs::rename(partial, target).map_err(|e| format!("rename: {e}"))?;
     sync_dir(dir).map_err(|e| format!("fsync of {}: {e}", dir.display()))
 }
@@ -1320,9 +1536,11 @@ mod tests {
     }
 
     /// Generated cases: in every journal mode, with rows still only in the WAL (a
-    /// connection kept open, no checkpoint) and a transaction another connection has
-    /// begun but not committed, the copy holds exactly the committed rows, by the file
-    /// copy in rollback-journal modes and by the backup API in WAL mode.
+    /// connection kept open, no checkpoint) and, in most cases, a transaction another
+    /// connection has begun but not committed, the copy holds exactly the committed rows:
+    /// by the file copy in rollback-journal modes; in WAL mode by the file copy after a
+    /// checkpoint, or by the backup API while the pending writer keeps the WAL from being
+    /// emptied. The file copies are the database's bytes.
     #[test]
     fn safety_copies_hold_exactly_the_committed_rows() {
         for (seed, mode) in ["delete", "truncate", "persist", "wal"]
@@ -1351,17 +1569,27 @@ mod tests {
                 c.execute_batch("COMMIT").expect("commit");
             }
             // Uncommitted: a RESERVED lock (rollback) or a write transaction (WAL).
+            let writer_pending = seed % 8 < 4;
             let w = Connection::open(&db).expect("writer");
-            w.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (-1)")
-                .expect("pending");
+            if writer_pending {
+                w.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (-1)")
+                    .expect("pending");
+            }
             let to = dir.path().join("copy.db");
             let how = copy_database(&db, &to).expect("copy");
-            let expect = if mode == "wal" {
-                CopyMethod::BackupApi
-            } else {
-                CopyMethod::FileUnderReadLock
+            let expect = match (mode, writer_pending) {
+                ("wal", true) => CopyMethod::BackupApi,
+                ("wal", false) => CopyMethod::FileAfterCheckpoint,
+                _ => CopyMethod::FileUnderReadLock,
             };
             assert_eq!(how, expect, "{mode}");
+            if how != CopyMethod::BackupApi {
+                assert_eq!(
+                    std::fs::read(&to).expect("copy"),
+                    std::fs::read(&db).expect("database"),
+                    "{mode}: the file copy is the database's bytes"
+                );
+            }
             let n: u64 = Connection::open(&to)
                 .expect("open copy")
                 .query_row("SELECT count(*) FROM t WHERE x >= 0", [], |r| r.get(0))
@@ -1378,8 +1606,91 @@ mod tests {
                 let m = std::fs::metadata(&to).expect("meta").permissions().mode();
                 assert_eq!(m & 0o777, 0o600, "{mode}");
             }
-            w.execute_batch("ROLLBACK").expect("rollback");
+            if writer_pending {
+                w.execute_batch("ROLLBACK").expect("rollback");
+            }
         }
+    }
+
+    /// The state stamp in WAL mode: a write by another connection, left in the WAL or
+    /// checkpointed right after the stamp was taken, changes it; checkpoints of an empty
+    /// WAL, reads, and connections opened and closed do not.
+    #[test]
+    fn safety_wal_state_stamp_sees_other_connections_writes_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("app.db");
+        let c = Connection::open(&db).expect("open");
+        c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+            .expect("fill");
+        drop(c);
+        let recorded = state_stamp(&db).expect("a stamp");
+        assert!(recorded.starts_with("wal:"), "{recorded}");
+        // Nothing but checkpoints, reads, and connections opened and closed.
+        for sql in [
+            "PRAGMA wal_checkpoint(PASSIVE)",
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+            "SELECT count(*) FROM t",
+        ] {
+            let o = Connection::open(&db).expect("other");
+            o.query_row(sql, [], |_| Ok(())).expect(sql);
+            drop(o);
+            assert_eq!(stamp(&db, false).as_deref(), Some(&*recorded), "{sql}");
+        }
+        assert_eq!(state_stamp(&db).as_deref(), Some(&*recorded));
+        // A write left in the WAL by a connection still open, then checkpointed.
+        let o = Connection::open(&db).expect("other");
+        o.execute_batch("PRAGMA wal_autocheckpoint = 0; UPDATE t SET x = 2")
+            .expect("update");
+        assert_ne!(stamp(&db, false).as_deref(), Some(&*recorded), "in the WAL");
+        drop(o);
+        assert_ne!(
+            stamp(&db, false).as_deref(),
+            Some(&*recorded),
+            "checkpointed"
+        );
+        // Writes checkpointed at once after each stamp, many times (the same clock tick
+        // as the stamp's file time would hide them without the settling wait).
+        for i in 0..20 {
+            let recorded = state_stamp(&db).expect("a stamp");
+            let o = Connection::open(&db).expect("other");
+            o.execute("UPDATE t SET x = ?1", [i]).expect("update");
+            o.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .expect("checkpoint");
+            drop(o);
+            assert_ne!(stamp(&db, false).as_deref(), Some(&*recorded), "write {i}");
+        }
+    }
+
+    /// The state stamp in a rollback-journal mode: an update that keeps the file's size
+    /// changes it, and so does the file rewritten in place by another tool with the
+    /// same bytes at the change counter and its modification time set back.
+    #[test]
+    fn safety_rollback_state_stamp_sees_rewrites() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("app.db");
+        fill(&db, 3);
+        let recorded = state_stamp(&db).expect("a stamp");
+        assert!(recorded.starts_with("rollback:"), "{recorded}");
+        assert_eq!(stamp(&db, false).as_deref(), Some(&*recorded));
+        let c = Connection::open(&db).expect("open");
+        c.execute("UPDATE t SET x = 7 WHERE x = 1", [])
+            .expect("update");
+        drop(c);
+        assert_ne!(stamp(&db, false).as_deref(), Some(&*recorded), "update");
+        let recorded = state_stamp(&db).expect("a stamp");
+        let bytes = std::fs::read(&db).expect("read");
+        let mtime = std::fs::metadata(&db)
+            .expect("meta")
+            .modified()
+            .expect("mtime");
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&db)
+            .expect("open");
+        std::io::Write::write_all(&mut &f, &bytes).expect("rewrite");
+        f.set_modified(mtime).expect("set mtime");
+        drop(f);
+        assert_ne!(stamp(&db, false).as_deref(), Some(&*recorded), "rewritten");
     }
 
     /// Backup names of database files of every length up to NAME_MAX fit NAME_MAX, with

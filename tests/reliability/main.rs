@@ -8,6 +8,7 @@ mod harness;
 mod crash;
 mod generated;
 mod hostile;
+mod scale;
 mod stress;
 mod transcripts;
 
