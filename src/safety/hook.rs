@@ -75,6 +75,10 @@ struct State {
     fk_before: usize,
     /// The version the backup was taken at, for a run that migrates (steps planned).
     migrates_from: Option<DbVersion>,
+    /// `PRAGMA data_version` on the run's connection once the backup was taken: it changes
+    /// when any other connection commits, so an equal value after a failed run means the
+    /// backup still holds every row another writer put in the database.
+    data_version: Option<i64>,
 }
 
 /// What the hook and the before-change closure share.
@@ -241,12 +245,19 @@ impl Hook {
     /// (nothing was about to change).
     pub fn after(&self, m: &mut Migrator, ok: bool, steps_finished: usize) -> Option<After> {
         let sh = &self.shared;
-        let (refused, backup, fk_before, migrates_from) = {
+        let (refused, backup, fk_before, migrates_from, version_at_backup) = {
             let s = sh.state.lock().ok()?;
             if !s.changed {
                 return None;
             }
-            (s.refused, s.backup.clone(), s.fk_before, s.migrates_from)
+            let s = &*s;
+            (
+                s.refused,
+                s.backup.clone(),
+                s.fk_before,
+                s.migrates_from,
+                s.data_version,
+            )
         };
         sh.report(Progress::Checking {
             db: &sh.db,
@@ -277,9 +288,14 @@ impl Hook {
             }
             // A migrating run that failed before any step committed, at the version its
             // backup was taken at, changed nothing but migrate's journal: the backup
-            // still stands for the database, and a retry reuses it.
+            // still stands for the database, and a retry reuses it, unless another
+            // connection committed since the backup was taken.
             (None, Some(b), Some(from))
-                if !ok && steps_finished == 0 && m.version().is_ok_and(|v| v == from) =>
+                if !ok
+                    && steps_finished == 0
+                    && m.version().is_ok_and(|v| v == from)
+                    && version_at_backup.is_some()
+                    && data_version(m.driver()) == version_at_backup =>
             {
                 let table = m.driver().table().to_string();
                 out.reuse_error = super::remember_unchanged(&sh.db, b, &table).err();
@@ -297,6 +313,21 @@ impl Hook {
             url_word(&self.shared.database_url),
             shell_quote(&backup.display().to_string())
         )
+    }
+}
+
+/// `PRAGMA data_version` of `d`'s connection: it changes when another connection commits
+/// (or checkpoints the WAL), never for the connection's own writes. `None` when it cannot
+/// be read.
+fn data_version(d: &mut dyn Driver) -> Option<i64> {
+    match d
+        .query("PRAGMA main.data_version", &[])
+        .ok()?
+        .first()?
+        .first()?
+    {
+        crate::driver::Value::Int(v) => Some(*v),
+        _ => None,
     }
 }
 
@@ -346,6 +377,8 @@ impl Shared {
             dir: &self.dir,
         });
         let made = auto_backup(d, &self.db, &self.dir, &self.opts);
+        // Read at once: a commit by another connection from here on is seen.
+        let version_at_backup = data_version(d);
         self.report(Progress::BackedUp(
             made.as_ref().ok().and_then(Option::as_ref),
         ));
@@ -354,6 +387,7 @@ impl Shared {
         };
         s.migrates_from = (!plan.steps.is_empty()).then_some(before);
         s.backup = Some(b.path);
+        s.data_version = version_at_backup;
         Ok(())
     }
 
