@@ -84,6 +84,7 @@
 //! # }
 //! ```
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+#![warn(missing_docs)]
 
 pub mod cancel;
 pub mod driver;
