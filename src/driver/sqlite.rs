@@ -1208,13 +1208,6 @@ impl Driver for Sqlite {
     fn placeholder(&self, n: usize) -> String {
         format!("?{n}")
     }
-
-    fn sqlite_path(&self) -> Option<&Path> {
-        match &self.cfg.target {
-            Target::File(p) => Some(p),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
