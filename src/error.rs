@@ -434,8 +434,8 @@ impl Error {
                     "`migrate force -- -1` if nothing is applied".to_string()
                 }
             )),
-            Error::DatabaseOpen(inner) => inner.hint(),
-            Error::Database(d) => db_hint(d.kind),
+            Error::DatabaseOpen(inner) => inner.hint_after(Aftermath::Unchanged),
+            Error::Database(_) => self.hint_after(Aftermath::Unknown),
             Error::NoMigrationFound(v) => Some(format!(
                 "no migration file has version {v}: either it was asked for and does not exist, or the database is at {v} and its file was deleted or renamed, or the database is newer than these files (`migrate version` shows the database's version)"
             )),
@@ -474,6 +474,17 @@ impl Error {
                 Some(format!("available database drivers: {}", available.join(", ")))
             }
             _ => None,
+        }
+    }
+
+    /// [`Error::hint`], knowing what the failed command left behind: a driver error's hint
+    /// then says whether anything was changed. [`Error::hint`] itself knows that only for
+    /// an error while opening the database; elsewhere it does not claim a rollback.
+    pub fn hint_after(&self, aftermath: Aftermath) -> Option<String> {
+        match self {
+            Error::DatabaseOpen(inner) => inner.hint_after(Aftermath::Unchanged),
+            Error::Database(d) => db_hint(d.kind, aftermath),
+            _ => self.hint(),
         }
     }
 
@@ -663,14 +674,56 @@ impl FailedFile {
     }
 }
 
-/// Hints for the SQLite and server errors users meet most, by kind.
-fn db_hint(kind: DbErrorKind) -> Option<String> {
+/// What a failed command is known to have left behind in the database; it chooses what a
+/// driver error's hint says about the changes ([`Error::hint_after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aftermath {
+    /// Nothing was changed: the database was being opened.
+    Unchanged,
+    /// The failed migration ran in a transaction that was rolled back. `first`: it was the
+    /// run's first migration, so nothing was changed; else the ones before it stay applied.
+    RolledBack {
+        /// No migration of this run committed before it.
+        first: bool,
+    },
+    /// The failed migration ran outside a transaction and left the version dirty.
+    Dirty,
+    /// Not known (no migration file was known to be running, or its state could not be
+    /// read back): a migration that ran outside a transaction may have left it dirty.
+    Unknown,
+}
+
+impl Aftermath {
+    /// The part of a hint that says what was changed, for a failure of `kind`.
+    fn text(self, kind: DbErrorKind) -> &'static str {
+        match self {
+            Aftermath::Unchanged => "nothing was changed",
+            Aftermath::RolledBack { first: true } if kind == DbErrorKind::DiskFull => {
+                "the failed migration was rolled back"
+            }
+            Aftermath::RolledBack { first: true } => "nothing was changed",
+            Aftermath::RolledBack { first: false } => {
+                "the failed migration was rolled back; the ones before it in this run stay applied"
+            }
+            Aftermath::Dirty => {
+                "the failed migration ran outside a transaction and was not rolled back: the version is dirty"
+            }
+            Aftermath::Unknown => {
+                "if a migration was running outside a transaction, the version may be dirty: `migrate version` shows it, `migrate recover` explains the way on (`migrate force V` once the schema is repaired)"
+            }
+        }
+    }
+}
+
+/// Hints for the SQLite and server errors users meet most, by kind, with what is known
+/// about the changes left behind.
+fn db_hint(kind: DbErrorKind, aftermath: Aftermath) -> Option<String> {
     let h = match kind {
         DbErrorKind::Busy | DbErrorKind::Locked => {
-            "another connection holds a write lock on the database: stop the application's writes or raise the busy timeout (e.g. ?_busy_timeout=30000); nothing was changed"
+            "another connection holds a write lock on the database: stop the application's writes or raise the busy timeout (e.g. ?_busy_timeout=30000)"
         }
         DbErrorKind::ReadOnly => {
-            "the database file or its directory is read-only: check permissions, the filesystem's mount options and `lsattr`; nothing was changed"
+            "the database file or its directory is read-only: check permissions, the filesystem's mount options and `lsattr`"
         }
         DbErrorKind::NotADatabase => {
             "that file is not a SQLite database (or is encrypted or corrupt): check the -database path"
@@ -678,12 +731,13 @@ fn db_hint(kind: DbErrorKind) -> Option<String> {
         DbErrorKind::CantOpen => {
             "the database file cannot be created or opened: check that its directory exists and is writable"
         }
-        DbErrorKind::DiskFull => {
-            "the disk is full: free space and run again; the failed migration was rolled back"
-        }
+        DbErrorKind::DiskFull => "the disk is full: free space and run again",
         _ => return None,
     };
-    Some(h.to_string())
+    if matches!(kind, DbErrorKind::NotADatabase | DbErrorKind::CantOpen) {
+        return Some(h.to_string());
+    }
+    Some(format!("{h}; {}", aftermath.text(kind)))
 }
 
 /// Errors compare by their text (what a user sees); used by table tests.
@@ -775,6 +829,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A driver error's hint claims a rollback only when the failed migration's transaction
+    /// was rolled back: not for MySQL's DDL or a file run outside a transaction (dirty), nor
+    /// when nothing is known about the failure.
+    #[test]
+    fn db_hints_claim_only_what_is_known() {
+        let full = Error::db(DbErrorKind::DiskFull, "The table 't' is full", "INSERT ...");
+        let hint = |a| full.hint_after(a).expect("a hint");
+        assert_eq!(
+            hint(Aftermath::RolledBack { first: true }),
+            "the disk is full: free space and run again; the failed migration was rolled back"
+        );
+        assert!(hint(Aftermath::RolledBack { first: false }).contains("the ones before it"));
+        // MySQL 1114 in a file of DDL: it ran outside a transaction and left the version dirty.
+        let dirty = hint(Aftermath::Dirty);
+        assert!(!dirty.contains("was rolled back"), "{dirty}");
+        assert!(dirty.contains("the version is dirty"), "{dirty}");
+        for unknown in [hint(Aftermath::Unknown), full.hint().expect("a hint")] {
+            assert!(!unknown.contains("was rolled back"), "{unknown}");
+            assert!(unknown.contains("may be dirty"), "{unknown}");
+            assert!(unknown.contains("`migrate recover`"), "{unknown}");
+            assert!(unknown.contains("`migrate force V`"), "{unknown}");
+        }
+        // Opening the database changes nothing, whatever the caller says.
+        let open = Error::DatabaseOpen(Box::new(full));
+        for a in [Aftermath::Unknown, Aftermath::Dirty] {
+            assert_eq!(
+                open.hint_after(a).as_deref(),
+                Some("the disk is full: free space and run again; nothing was changed")
+            );
+        }
+        let busy = Error::db(DbErrorKind::Busy, "database is locked", "BEGIN");
+        assert!(busy
+            .hint_after(Aftermath::RolledBack { first: true })
+            .is_some_and(|h| h.ends_with("; nothing was changed")));
+        assert!(busy
+            .hint()
+            .is_some_and(|h| !h.contains("nothing was changed")));
+        // No claim about changes where the hint is about the file itself.
+        let not_db = Error::db(DbErrorKind::NotADatabase, "file is not a database", "");
+        assert_eq!(not_db.hint_after(Aftermath::Dirty), not_db.hint());
     }
 
     #[test]

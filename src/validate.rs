@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::gocompat::quote::quote;
 use crate::source::{parse_name, Direction};
 
 /// How bad a problem is.
@@ -161,6 +162,14 @@ fn check_items(items: &[Item]) -> Vec<Problem> {
     out
 }
 
+/// A character as Go's `%q` prints a rune (`'\t'`, `'\x01'`, `'\u0085'`), for the control
+/// characters this module names: never `'`, `"` or `\`, so the string quoting's escapes are
+/// the rune's.
+fn quote_rune(c: char) -> String {
+    let q = quote(&c.to_string());
+    format!("'{}'", &q[1..q.len() - 1])
+}
+
 /// The problems of one migration file on its own: a control character in its name, a
 /// content that is not UTF-8 or is empty.
 fn file_problems(it: &Item, out: &mut Vec<Problem>) {
@@ -169,7 +178,10 @@ fn file_problems(it: &Item, out: &mut Vec<Problem>) {
         out.push(problem(
             Severity::Warning,
             Some(name),
-            format!("the name contains the control character {c:?}; rename the file"),
+            format!(
+                "the name contains the control character {}; rename the file",
+                quote_rune(c)
+            ),
         ));
     }
     if let Some(c) = &it.content {
@@ -331,6 +343,20 @@ mod tests {
                 };
                 assert!(mine.iter().any(|p| p.severity == want), "{name:?}: {p:?}");
             }
+        }
+    }
+
+    /// The control character is named as Go's `%q` prints a rune, as `create` names it.
+    #[test]
+    fn control_character_is_named_as_go_quotes_a_rune() {
+        for (c, want) in [
+            ('\t', "'\\t'"),
+            ('\u{1}', "'\\x01'"),
+            ('\u{85}', "'\\u0085'"),
+        ] {
+            let p = check(&[item(&format!("1_a{c}b.up.sql"), "x")]);
+            let named = format!("the name contains the control character {want}; rename the file");
+            assert!(p.iter().any(|p| p.message == named), "{c:?}: {p:?}");
         }
     }
 

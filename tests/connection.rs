@@ -25,6 +25,22 @@ fn source(files: &[(&str, &str)]) -> Source {
 /// Three SQLite migrations; the second rebuilds a referenced table (what foreign keys off
 /// around each file is for) and the third reads `temp.app_tag`, a TEMP table only
 /// the application's connection has.
+/// The migrator's main database file as SQLite reports it (`PRAGMA database_list`);
+/// `None` for an in-memory database.
+fn main_file(m: &mut Migrator) -> Option<std::path::PathBuf> {
+    let rows = m
+        .driver()
+        .query(
+            "SELECT file FROM pragma_database_list WHERE name = 'main'",
+            &[],
+        )
+        .expect("database_list");
+    match rows.first().and_then(|r| r.first()) {
+        Some(migrate::driver::Value::Text(f)) if !f.is_empty() => Some(f.into()),
+        _ => None,
+    }
+}
+
 fn sqlite_source() -> Source {
     source(&[
         (
@@ -115,7 +131,7 @@ fn sqlite_connection_keeps_the_applications_settings() {
                     let options = format!("x-no-tx-wrap={no_tx}");
                     let mut m =
                         Migrator::from_sqlite(sqlite_source(), conn, &options).expect("migrator");
-                    assert_eq!(m.driver().sqlite_path(), Some(db.as_path()));
+                    assert_eq!(main_file(&mut m), Some(db.clone()));
                     let status = m.gate(Policy::ApplyPending).expect("gate");
                     assert_eq!(status, GateStatus::UpToDate { version: 3 }, "{want:?}");
                     assert_eq!(m.history(0).expect("journal").len(), 3);
@@ -176,9 +192,9 @@ fn sqlite_connection_backs_up_its_file() {
         .expect("app data");
     let mut m = Migrator::from_sqlite(sqlite_source(), conn, "").expect("migrator");
     let dir_for_hook = backups.clone();
+    let db_for_hook = db.clone();
     m.set_before_change(Box::new(move |d, _plan| {
-        let db = d.sqlite_path().expect("a file").to_path_buf();
-        safety::auto_backup(d, &db, &dir_for_hook, &safety::Options::default()).map(|_| ())
+        safety::auto_backup(d, &db_for_hook, &dir_for_hook, &safety::Options::default()).map(|_| ())
     }));
     m.up().expect("up");
     let made = safety::backup::list(&db, &backups, "schema_migrations").expect("list");
@@ -203,7 +219,7 @@ fn sqlite_in_memory_connection() {
         .expect("app temp table");
     let mut m = Migrator::from_sqlite(sqlite_source(), conn, "x-migrations-table=app_schema")
         .expect("migrator");
-    assert_eq!(m.driver().sqlite_path(), None);
+    assert_eq!(main_file(&mut m), None);
     m.up().expect("up");
     let conn = m.into_sqlite().expect("sqlite");
     assert_eq!(scalar(&conn, "SELECT version FROM app_schema"), 3);

@@ -1,5 +1,5 @@
 //! Two tools taking turns on one database: golang-migrate (played exactly by [`World::gm`]
-//! from spec/golang-migrate.md §3-§4: dirty row, body, clean row; it writes only
+//! following golang-migrate's protocol: dirty row, body, clean row; it writes only
 //! `schema_migrations`, never the side tables), people (`UPDATE schema_migrations`,
 //! restoring an older backup) and `migrate` (the real binary, and the library). Before it
 //! judges anything, `migrate` reconciles its side tables with `schema_migrations`
@@ -209,7 +209,7 @@ impl World {
         s
     }
 
-    // --- golang-migrate, as spec/golang-migrate.md describes it ---
+    // --- golang-migrate, following its file naming and its migration protocol ---
 
     fn gm_versions(&self) -> Vec<u64> {
         let re = regex::Regex::new(r"^([0-9]+)_(.*)\.(down|up)\.(.*)$").expect("regex");

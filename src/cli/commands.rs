@@ -98,14 +98,21 @@ pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
             code
         }
         Err(e) => {
-            let code = fatal_err(log, &e);
             // A failed migration file: the state the database is in now, and the way on.
-            if let Some(h) = ctx
+            let failed = ctx
                 .migrator
                 .as_mut()
                 .ok()
-                .and_then(|m| super::failure::hint(m, &e))
-            {
+                .and_then(|m| super::failure::hint(m, &e));
+            log.println(&format!("error: {e}"));
+            let own = match &failed {
+                Some((aftermath, _)) => e.hint_after(*aftermath),
+                None => e.hint(),
+            };
+            if let Some(h) = own {
+                log.println(&format!("hint: {h}"));
+            }
+            if let Some((_, h)) = failed {
                 log.println(&format!("hint: {h}"));
                 if let Ok(m) = ctx.migrator.as_mut() {
                     for l in super::recover::dirty_lines(m) {
@@ -113,7 +120,7 @@ pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
                     }
                 }
             }
-            code
+            1
         }
     };
     if code == Code::Ok {

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use migrate::error::{FailedFile, StateAfterFailure};
+use migrate::error::{Aftermath, FailedFile, StateAfterFailure};
 use migrate::migrator::TxMode;
 use migrate::{DbVersion, Direction, Event, Migrator, Step};
 
@@ -47,8 +47,9 @@ pub fn backup_taken(p: &std::path::Path) {
     }
 }
 
-/// The hint for a run that ended with `e`, when a migration file was running.
-pub fn hint(m: &mut Migrator, e: &migrate::Error) -> Option<String> {
+/// For a run that ended with `e` while a migration file was running: what the failure
+/// left behind (for `e`'s own hint) and the hint that names the file and the way on.
+pub fn hint(m: &mut Migrator, e: &migrate::Error) -> Option<(Aftermath, String)> {
     let step = RUNNING.lock().ok()?.take()?;
     let entry = m.source().entry(step.version);
     let file = entry.and_then(|en| en.get(step.direction));
@@ -70,21 +71,27 @@ pub fn hint(m: &mut Migrator, e: &migrate::Error) -> Option<String> {
         Ok(DbVersion::Dirty(v)) => StateAfterFailure::Dirty(v),
         Err(_) => StateAfterFailure::Unknown,
     };
+    let aftermath = match state {
+        StateAfterFailure::Clean(_) => Aftermath::RolledBack {
+            first: FINISHED.load(std::sync::atomic::Ordering::Relaxed) == 0,
+        },
+        StateAfterFailure::Dirty(_) => Aftermath::Dirty,
+        StateAfterFailure::Unknown => Aftermath::Unknown,
+    };
     let backup = BACKUP.lock().ok().and_then(|b| b.clone());
-    Some(
-        FailedFile {
-            file: name,
-            line: match &body {
-                Some(b) => e.line_in_file(b),
-                None => e.line(),
-            },
-            before,
-            after: step.target,
-            state,
-            no_transaction,
-            backup,
-            error_has_hint: e.hint().is_some(),
-        }
-        .hint(),
-    )
+    let hint = FailedFile {
+        file: name,
+        line: match &body {
+            Some(b) => e.line_in_file(b),
+            None => e.line(),
+        },
+        before,
+        after: step.target,
+        state,
+        no_transaction,
+        backup,
+        error_has_hint: e.hint().is_some(),
+    }
+    .hint();
+    Some((aftermath, hint))
 }

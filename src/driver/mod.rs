@@ -211,12 +211,6 @@ pub trait Driver: std::any::Any + Send {
     }
     /// The placeholder for the n-th (1-based) bound value.
     fn placeholder(&self, n: usize) -> String;
-
-    /// The SQLite database file, when there is one: what an application's safety hook backs
-    /// up on a connection it handed over. `None` for the servers and in-memory databases.
-    fn sqlite_path(&self) -> Option<&std::path::Path> {
-        None
-    }
 }
 
 /// Database drivers compiled into this build, as golang-migrate's registry names them.

@@ -20,6 +20,7 @@ use rusqlite::{params_from_iter, Connection, OpenFlags};
 
 use super::{quote_if_needed, Dialect, Driver, Halt, Row, Value};
 use crate::error::{DbError, DbErrorKind, Error, Result};
+use crate::gocompat::quote::quote;
 use crate::url::DatabaseUrl;
 use crate::version::{to_stored, DbVersion};
 
@@ -295,7 +296,7 @@ fn target(url: &DatabaseUrl) -> Result<Target> {
     let body = url.body();
     let path = match body.strip_prefix("//") {
         Some(p) => crate::url::sqlite_dsn_path(p).map_err(|reason| Error::InvalidOption {
-            param: format!("parse {:?}", url.redacted()),
+            param: format!("parse {}", quote(&url.redacted())),
             reason,
         })?,
         // Opaque `sqlite3:x.db` is passed on unchanged: a file named `sqlite3:x.db`.
@@ -904,7 +905,7 @@ fn refused(action: AuthAction<'_>, in_tx: bool, deny_attach: bool) -> Option<Str
             Some("PRAGMA journal_mode".to_string())
         }
         AuthAction::Attach { filename } if deny_attach && !in_memory(filename) => {
-            Some(format!("ATTACH {filename:?}"))
+            Some(format!("ATTACH {}", quote(filename)))
         }
         // An ATTACH whose file name is an expression: SQLite passes no name.
         AuthAction::Unknown { code, .. } if deny_attach && code == rusqlite::ffi::SQLITE_ATTACH => {
@@ -1207,13 +1208,6 @@ impl Driver for Sqlite {
     fn placeholder(&self, n: usize) -> String {
         format!("?{n}")
     }
-
-    fn sqlite_path(&self) -> Option<&Path> {
-        match &self.cfg.target {
-            Target::File(p) => Some(p),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1263,6 +1257,30 @@ mod tests {
             &DatabaseUrl::parse("sqlite3://x.db?_journal_mode=WAL%3BDROP").expect("url")
         )
         .is_err());
+    }
+
+    /// A URL that does not parse is named as Go's `%q` prints it (`\u00a0`, not `\u{a0}`).
+    #[test]
+    fn unparsable_url_is_quoted_as_go_does() {
+        let e = Config::parse(&DatabaseUrl::parse("sqlite3://a\u{a0}b%20.db").expect("url"))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("parse \"sqlite3://a\\u00a0b%20.db\": invalid URL escape \"%20\"")
+        );
+    }
+
+    /// A refused ATTACH names its file as Go's `%q` would.
+    #[test]
+    fn refused_attach_is_quoted_as_go_does() {
+        let attach = AuthAction::Attach {
+            filename: "b\u{a0}k.db",
+        };
+        assert_eq!(
+            refused(attach, false, true).as_deref(),
+            Some("ATTACH \"b\\u00a0k.db\"")
+        );
     }
 
     /// The bundled SQLite carries the flags of .cargo/config.toml. Without

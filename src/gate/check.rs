@@ -1,8 +1,6 @@
 //! The read-only check of a database against a source, drift detection, and the
 //! start-up gate on a URL.
 
-use std::path::PathBuf;
-
 use crate::error::{Error, Result};
 use crate::migrator::Migrator;
 use crate::source::{Source, Versions};
@@ -105,8 +103,8 @@ pub fn check(m: &mut Migrator) -> Result<GateStatus> {
 
 /// The database URL opened read-only, or the missing SQLite file.
 enum Opened {
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    NoFile(PathBuf),
+    #[cfg(feature = "sqlite")]
+    NoFile(std::path::PathBuf),
     Open(Box<Migrator>),
 }
 
@@ -141,6 +139,7 @@ fn open_read_only(source: Source, database_url: &str) -> Result<Opened> {
 /// [`GateStatus::NoDatabaseFile`], and the database is opened read-only.
 pub fn check_url(source: &Source, database_url: &str) -> Result<GateStatus> {
     match open_read_only(source.clone(), database_url)? {
+        #[cfg(feature = "sqlite")]
         Opened::NoFile(path) => Ok(GateStatus::NoDatabaseFile {
             path,
             latest: source.latest().ok_or(Error::FirstNotExist)?,
@@ -153,6 +152,7 @@ pub fn check_url(source: &Source, database_url: &str) -> Result<GateStatus> {
 /// read-only; `None` when it is not dirty or cannot be read.
 pub fn explain_url(source: &Source, database_url: &str) -> Option<crate::recover::Explanation> {
     match open_read_only(source.clone(), database_url).ok()? {
+        #[cfg(feature = "sqlite")]
         Opened::NoFile(_) => None,
         Opened::Open(mut m) => {
             let source = m.source().clone();

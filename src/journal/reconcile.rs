@@ -9,8 +9,8 @@ use super::checksums::{
 };
 use super::downs::store_down;
 use super::entries::{append, now, Entry};
-use super::tables::{ensure, ensure_downs, exists, in_tx};
-use crate::driver::Driver;
+use super::tables::{ensure, ensure_downs, exists};
+use crate::driver::{in_transaction, Driver};
 use crate::error::Result;
 use crate::source::{checksum, Direction, Source};
 use crate::version::DbVersion;
@@ -204,7 +204,7 @@ pub(crate) fn apply_reconciled(
     ensure_downs(d)?;
     let started = now();
     let t = std::time::Instant::now();
-    in_tx(d, |d| {
+    in_transaction(d, |d| {
         if let Some(&top) = r.unapplied.last() {
             forget_above(d, r.current)?;
             append(
@@ -235,7 +235,7 @@ pub(crate) fn repair(d: &mut dyn Driver, source: &Source, current: Option<u64>) 
     ensure(d)?;
     let started = now();
     let t = std::time::Instant::now();
-    in_tx(d, |d| {
+    in_transaction(d, |d| {
         accept_files(d, source, current, false)?;
         append(
             d,
@@ -255,7 +255,7 @@ pub(crate) fn forced(
     took: Duration,
 ) -> Result<()> {
     ensure(d)?;
-    in_tx(d, |d| {
+    in_transaction(d, |d| {
         accept_files(d, source, to, true)?;
         append(
             d,

@@ -176,18 +176,3 @@ pub(super) fn int(v: u64) -> Value {
 pub(super) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
-
-/// Runs `f` in a transaction where the driver has them.
-pub(crate) fn in_tx(
-    d: &mut dyn Driver,
-    f: impl FnOnce(&mut dyn Driver) -> Result<()>,
-) -> Result<()> {
-    d.begin()?;
-    match f(d) {
-        Ok(()) => d.commit(),
-        Err(e) => {
-            let _ = d.rollback();
-            Err(e)
-        }
-    }
-}

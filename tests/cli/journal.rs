@@ -1,4 +1,4 @@
-//! Issue #3: checksums, drift / missing / out-of-order refusals and their allow flags,
+//! Checksums, drift / missing / out-of-order refusals and their allow flags,
 //! repair, adoption of a golang-migrate database, `status` (text, JSON, exit codes),
 //! `history`, `validate`, and a journal row for every operation (failed ones included).
 

@@ -1191,8 +1191,8 @@ fn safety_sigint_stops_the_lock_wait() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    // Not a timing assertion: time for the signal handler to be installed.
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Once SIGINT is caught, it stops the lock wait, running or still to come.
+    wait_for_sigint_handler(child.id());
     assert!(sh("kill", &["-INT", &child.id().to_string()]));
     let out = child.wait_with_output().expect("wait");
     drop(holder);
@@ -1203,6 +1203,29 @@ fn safety_sigint_stops_the_lock_wait() {
         "{stderr}"
     );
     assert_eq!(e.rows(), vec![(1, false)]);
+}
+
+/// Waits until process `pid` catches SIGINT (its handler is installed), read from the
+/// `SigCgt` mask in `/proc/<pid>/status`.
+fn wait_for_sigint_handler(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .unwrap_or(0);
+        // SIGINT is signal 2: bit 1 of the mask.
+        if caught & (1 << 1) != 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGINT is never caught"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 #[test]
