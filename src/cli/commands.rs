@@ -120,7 +120,7 @@ pub fn finish(ctx: &mut Ctx, res: Result<Report, Error>) -> Code {
                     }
                 }
             }
-            1
+            Code::Error
         }
     };
     if code == Code::Ok {
