@@ -272,7 +272,7 @@ fn sigint_stops_the_lock_wait(server: Server) {
         ),
     };
     holder.query(sql, &[key]).expect("lock");
-    let child = command(
+    let mut child = command(
         &fixture("conformance"),
         &db.url,
         &["-lock-timeout", "600", "up"],
@@ -280,16 +280,23 @@ fn sigint_stops_the_lock_wait(server: Server) {
     .stderr(Stdio::piped())
     .spawn()
     .expect("spawn");
-    // Not a timing assertion: time for the process to start waiting.
-    std::thread::sleep(Duration::from_millis(1500));
+    // The signal goes once the process says it is waiting for the lock.
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut stderr = String::new();
+    while !stderr.contains("waiting for the migration lock") {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut err, &mut line).expect("read stderr");
+        assert!(n > 0, "ended before waiting for the lock: {stderr}");
+        stderr.push_str(&line);
+    }
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .is_ok_and(|s| s.success());
     assert!(killed);
-    let out = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    std::io::Read::read_to_string(&mut err, &mut stderr).expect("read stderr");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("interrupted while waiting for"), "{stderr}");
     assert_eq!(version(&db), DbVersion::Nil);
 }
