@@ -1178,67 +1178,80 @@ fn step(w: &World, model: &mut Model, op: Op, saved: &mut Option<Model>, ctx: &s
         op,
         Op::MUp | Op::MUp1 | Op::MDown1 | Op::MGoto(_) | Op::MRepair
     );
-    let problems = model.problems();
     if migrating && op != Op::MRepair {
         check_judging(w, model, ctx);
     }
     match op {
-        Op::MUp | Op::MUp1 | Op::MDown1 | Op::MGoto(_) => {
-            let mut m = w.migrator();
-            let res = match op {
-                Op::MUp => m.up(),
-                Op::MUp1 => m.steps(1),
-                Op::MDown1 => m.steps(-1),
-                Op::MGoto(v) => m.goto(v),
-                _ => unreachable!(),
-            };
-            if let Some((v, p)) = problems.iter().next() {
-                // Refused with the first problem; nothing written.
-                match (&res, p) {
-                    (Err(Error::Drift { version, .. }), Problem::Drift)
-                    | (Err(Error::OutOfOrder { version, .. }), Problem::OutOfOrder) => {
-                        assert_eq!(version, v, "{ctx}")
-                    }
-                    _ => panic!("{op:?} gave {res:?}, model expects {p:?} of {v}: {ctx}"),
-                }
-                // Unchanged files are never refused.
-                assert!(
-                    model.touched.contains(v),
-                    "refused an untouched file {v}: {ctx}"
-                );
-            } else {
-                model.reconcile();
-                match op {
-                    Op::MUp => {
-                        while let Some(n) = model.next() {
-                            model.up_to(n, true);
-                        }
-                    }
-                    Op::MUp1 => {
-                        if let Some(n) = model.next() {
-                            model.up_to(n, true);
-                        }
-                    }
-                    Op::MDown1 => model.down_one(true),
-                    Op::MGoto(v) => {
-                        while model.version.is_some_and(|c| c > v) {
-                            model.down_one(true);
-                        }
-                        while model.version.is_none_or(|c| c < v) {
-                            let n = model.next().expect("next");
-                            model.up_to(n, true);
-                        }
-                    }
-                    _ => unreachable!(),
-                }
-                // Never runs a file the database has; the rest are golang-migrate's own
-                // answers (no change, file does not exist).
-                match &res {
-                    Ok(_) | Err(Error::NoChange | Error::FileNotExist) => {}
-                    Err(e) => panic!("{op:?} failed: {e}: {ctx}"),
+        Op::MUp | Op::MUp1 | Op::MDown1 | Op::MGoto(_) => migrate_step(w, model, op, ctx),
+        other => other_step(w, model, other, saved),
+    }
+    compare(w, model, op, migrating, ctx);
+}
+
+/// A migrating op (`up`, `up 1`, `down 1`, `goto V`) by migrate: refused with the model's
+/// first problem, or run, the model following.
+fn migrate_step(w: &World, model: &mut Model, op: Op, ctx: &str) {
+    let problems = model.problems();
+    let mut m = w.migrator();
+    let res = match op {
+        Op::MUp => m.up(),
+        Op::MUp1 => m.steps(1),
+        Op::MDown1 => m.steps(-1),
+        Op::MGoto(v) => m.goto(v),
+        _ => unreachable!(),
+    };
+    if let Some((v, p)) = problems.iter().next() {
+        // Refused with the first problem; nothing written.
+        match (&res, p) {
+            (Err(Error::Drift { version, .. }), Problem::Drift)
+            | (Err(Error::OutOfOrder { version, .. }), Problem::OutOfOrder) => {
+                assert_eq!(version, v, "{ctx}")
+            }
+            _ => panic!("{op:?} gave {res:?}, model expects {p:?} of {v}: {ctx}"),
+        }
+        // Unchanged files are never refused.
+        assert!(
+            model.touched.contains(v),
+            "refused an untouched file {v}: {ctx}"
+        );
+    } else {
+        model.reconcile();
+        match op {
+            Op::MUp => {
+                while let Some(n) = model.next() {
+                    model.up_to(n, true);
                 }
             }
+            Op::MUp1 => {
+                if let Some(n) = model.next() {
+                    model.up_to(n, true);
+                }
+            }
+            Op::MDown1 => model.down_one(true),
+            Op::MGoto(v) => {
+                while model.version.is_some_and(|c| c > v) {
+                    model.down_one(true);
+                }
+                while model.version.is_none_or(|c| c < v) {
+                    let n = model.next().expect("next");
+                    model.up_to(n, true);
+                }
+            }
+            _ => unreachable!(),
         }
+        // Never runs a file the database has; the rest are golang-migrate's own
+        // answers (no change, file does not exist).
+        match &res {
+            Ok(_) | Err(Error::NoChange | Error::FileNotExist) => {}
+            Err(e) => panic!("{op:?} failed: {e}: {ctx}"),
+        }
+    }
+}
+
+/// Any op but migrate's migrating ones: `repair`, golang-migrate, hand edits of the
+/// version table, file edits and additions, saving and restoring the database file.
+fn other_step(w: &World, model: &mut Model, op: Op, saved: &mut Option<Model>) {
+    match op {
         Op::MRepair => {
             w.migrator().repair().expect("repair");
             let c = model.version;
@@ -1298,8 +1311,12 @@ fn step(w: &World, model: &mut Model, op: Op, saved: &mut Option<Model>, ctx: &s
                 model.memory = s.memory.clone();
             }
         }
+        Op::MUp | Op::MUp1 | Op::MDown1 | Op::MGoto(_) => unreachable!("migrate_step"),
     }
-    // The world is as the model says.
+}
+
+/// The world is as the model says after `op`.
+fn compare(w: &World, model: &Model, op: Op, migrating: bool, ctx: &str) {
     let candidates: Vec<u64> = (1..20).map(|i| i * 5).collect();
     assert_eq!(
         w.version().version(),
