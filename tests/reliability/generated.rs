@@ -392,12 +392,11 @@ fn prepare(case: &Case) -> (Env, String) {
     (e, url)
 }
 
-/// Runs one case and returns the broken invariants (empty = all held).
-fn check_case(case: &Case) -> Vec<String> {
-    let (e, url) = prepare(case);
-    // `rehearse` refuses the options it cannot honour (it backs nothing up and runs each
-    // step in its own transaction on a copy), so its cases leave them out.
-    let flags: Vec<&str> = match case.command {
+/// The case's options for its command: `rehearse` refuses the options it cannot honour
+/// (it backs nothing up and runs each step in its own transaction on a copy), so its
+/// cases leave them out.
+fn flags_for(case: &Case) -> Vec<&'static str> {
+    match case.command {
         Cmd::Rehearse => case
             .flags
             .iter()
@@ -410,7 +409,43 @@ fn check_case(case: &Case) -> Vec<String> {
             })
             .collect(),
         _ => case.flags.clone(),
-    };
+    }
+}
+
+/// The invariants on a readable database after a run that exited `code`: no row lost, not
+/// dirty unless a file outside a transaction failed, and after exit 0 the version `want`
+/// (else the one before) with no new foreign key violation.
+fn judge(case: &Case, before: &State, s: &State, code: i32, want: Option<i64>) -> Vec<String> {
+    let mut bad = Vec::new();
+    let lost: Vec<_> = before.rows.difference(&s.rows).collect();
+    if !lost.is_empty() {
+        bad.push(format!("rows lost: {lost:?}"));
+    }
+    if let Some((v, true)) = s.version {
+        if !(case.no_tx() && code != 0) {
+            bad.push(format!("dirty at {v} after exit {code}"));
+        }
+    }
+    if code == 0 {
+        let v = s.version.map(|(v, _)| v);
+        let expected = want.or(before.version.map(|(v, _)| v));
+        if v != expected {
+            bad.push(format!("exit 0 but version {v:?}, expected {expected:?}"));
+        }
+        if s.fk_violations > before.fk_violations {
+            bad.push(format!(
+                "exit 0 with {} new foreign key violation(s)",
+                s.fk_violations - before.fk_violations
+            ));
+        }
+    }
+    bad
+}
+
+/// Runs one case and returns the broken invariants (empty = all held).
+fn check_case(case: &Case) -> Vec<String> {
+    let (e, url) = prepare(case);
+    let flags = flags_for(case);
     let mut bad = Vec::new();
     let mut before = read_state(&e.db()).expect("state before");
     let mut bytes_before = bytes(&e.db());
@@ -483,30 +518,7 @@ fn check_case(case: &Case) -> Vec<String> {
     }
     match &after {
         Err(err) => bad.push(format!("unreadable after the run (and restore): {err}")),
-        Ok(s) => {
-            let lost: Vec<_> = before.rows.difference(&s.rows).collect();
-            if !lost.is_empty() {
-                bad.push(format!("rows lost: {lost:?}"));
-            }
-            if let Some((v, true)) = s.version {
-                if !(case.no_tx() && r.code != 0) {
-                    bad.push(format!("dirty at {v} after exit {}", r.code));
-                }
-            }
-            if r.code == 0 {
-                let v = s.version.map(|(v, _)| v);
-                let expected = want.or(before.version.map(|(v, _)| v));
-                if v != expected {
-                    bad.push(format!("exit 0 but version {v:?}, expected {expected:?}"));
-                }
-                if s.fk_violations > before.fk_violations {
-                    bad.push(format!(
-                        "exit 0 with {} new foreign key violation(s)",
-                        s.fk_violations - before.fk_violations
-                    ));
-                }
-            }
-        }
+        Ok(s) => bad.extend(judge(case, &before, s, r.code, want)),
     }
     let left = left_behind(&e);
     if !left.is_empty() {
