@@ -277,6 +277,68 @@ fn trial(
     Ok(Left::Clean(v))
 }
 
+/// A database with the set written and, before a `down` campaign, migrated to 5; before a
+/// non-transactional `up`, migrated to 1, so the run makes its automatic backup (a
+/// database that did not exist has nothing to back up).
+fn prepared(direction: &str, mode: Mode) -> Env {
+    let e = Env::new();
+    write_set(&e);
+    if direction == "down" {
+        assert_eq!(run(&e, mode, &["goto", "5"]).code, 0);
+    } else if mode == Mode::NoTx {
+        assert_eq!(run(&e, mode, &["goto", "1"]).code, 0);
+    }
+    e
+}
+
+/// What the operator does after a kill left `left`, and what must hold: a dirty database
+/// is refused and its automatic backup restored; then the next run completes (up reaches
+/// 5 and stops at the broken 6, down reaches nil) with the reference schema and rows and
+/// a journal that agrees. The violations, empty when all held.
+fn recovered(
+    e: &Env,
+    mode: Mode,
+    args: &[&str],
+    direction: &str,
+    left: Left,
+    refs: &BTreeMap<i64, String>,
+) -> Vec<String> {
+    if let Left::Dirty(v) = left {
+        let t = run(e, mode, args);
+        let refused = format!("Dirty database version {v}. Fix and force version.");
+        if t.code != 1 || !t.stderr.contains(&refused) {
+            return vec![format!("a dirty database was not refused: {t}")];
+        }
+        let Some(backup) = newest_backup(e) else {
+            return vec![format!("dirty at {v} but no automatic backup")];
+        };
+        let t = run(e, mode, &["restore", &backup.display().to_string()]);
+        if t.code != 0 || version(e).1 {
+            return vec![format!("restoring {backup:?} failed: {t}")];
+        }
+    }
+    let mut violations = Vec::new();
+    let t = run(e, mode, args);
+    let (v, dirty) = version(e);
+    let expect = if direction == "up" {
+        (5, false)
+    } else {
+        (0, false)
+    };
+    if (v, dirty) != expect || integrity(e) != "ok" {
+        violations.push(format!("the next run ended at {v} dirty={dirty}: {t}"));
+    }
+    if refs.get(&v) != Some(&fingerprint(e)) {
+        violations.push(format!(
+            "after recovery, version {v} differs from the reference"
+        ));
+    }
+    if let Err(m) = journal_agrees(e, v) {
+        violations.push(format!("after recovery: {m}"));
+    }
+    violations
+}
+
 fn campaign(direction: &str, mode: Mode) {
     let trials = env_usize("CRASH_TRIALS", 25);
     let mut rng = Rng::from_env("CRASH_SEED");
@@ -289,13 +351,7 @@ fn campaign(direction: &str, mode: Mode) {
         _ => &["down", "-all"],
     };
     // How long a full run takes here, to spread the kills over it.
-    let probe = Env::new();
-    write_set(&probe);
-    if direction == "down" {
-        run(&probe, mode, &["goto", "5"]);
-    } else if mode == Mode::NoTx {
-        run(&probe, mode, &["goto", "1"]);
-    }
+    let probe = prepared(direction, mode);
     let started = Instant::now();
     run(&probe, mode, args);
     let span = started.elapsed().as_millis() as u64 + 20;
@@ -303,15 +359,7 @@ fn campaign(direction: &str, mode: Mode) {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut violations = Vec::new();
     for i in 0..trials {
-        let e = Env::new();
-        write_set(&e);
-        if direction == "down" {
-            assert_eq!(run(&e, mode, &["goto", "5"]).code, 0);
-        } else if mode == Mode::NoTx {
-            // A database with something in it, so the run makes its automatic backup (a
-            // database that did not exist has nothing to back up).
-            assert_eq!(run(&e, mode, &["goto", "1"]).code, 0);
-        }
+        let e = prepared(direction, mode);
         let after = Duration::from_millis(rng.below(span));
         let left = match trial(&e, mode, args, after, &refs) {
             Ok(l) => l,
@@ -325,44 +373,8 @@ fn campaign(direction: &str, mode: Mode) {
             Left::Dirty(v) => format!("{v} dirty"),
         };
         *seen.entry(key).or_default() += 1;
-        if let Left::Dirty(v) = left {
-            // The operator's path: migrate refuses, the automatic backup is restored.
-            let t = run(&e, mode, args);
-            let refused = format!("Dirty database version {v}. Fix and force version.");
-            if t.code != 1 || !t.stderr.contains(&refused) {
-                violations.push(format!("trial {i}: a dirty database was not refused: {t}"));
-                continue;
-            }
-            let Some(backup) = newest_backup(&e) else {
-                violations.push(format!("trial {i}: dirty at {v} but no automatic backup"));
-                continue;
-            };
-            let t = run(&e, mode, &["restore", &backup.display().to_string()]);
-            if t.code != 0 || version(&e).1 {
-                violations.push(format!("trial {i}: restoring {backup:?} failed: {t}"));
-                continue;
-            }
-        }
-        // The next run completes: up reaches 5 (and stops at the broken 6); down reaches nil.
-        let t = run(&e, mode, args);
-        let (v, dirty) = version(&e);
-        let expect = if direction == "up" {
-            (5, false)
-        } else {
-            (0, false)
-        };
-        if (v, dirty) != expect || integrity(&e) != "ok" {
-            violations.push(format!(
-                "trial {i}: the next run ended at {v} dirty={dirty}: {t}"
-            ));
-        }
-        if refs.get(&v) != Some(&fingerprint(&e)) {
-            violations.push(format!(
-                "trial {i}: after recovery, version {v} differs from the reference"
-            ));
-        }
-        if let Err(m) = journal_agrees(&e, v) {
-            violations.push(format!("trial {i}: after recovery: {m}"));
+        for m in recovered(&e, mode, args, direction, left, &refs) {
+            violations.push(format!("trial {i}: {m}"));
         }
     }
     let label = match mode {
