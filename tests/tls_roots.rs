@@ -64,13 +64,20 @@ fn postgres_trusts_sslrootcert_then_the_system_store_then_the_bundled_roots() {
         return;
     }
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/conformance");
+    for case in &postgres_cases() {
+        postgres_case(&db, &cert, &dir, case);
+    }
+}
+
+/// Every combination of the system's store, `sslmode` and `sslrootcert`, with what libpq
+/// does: `require` without a root certificate checks nothing; otherwise the chain is
+/// checked against sslrootcert when given, else the system's store, else the bundled roots
+/// (none of which signed the server).
+fn postgres_cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for system in [System::ServerCert, System::PublicRoots, System::None] {
         for sslmode in ["require", "verify-ca", "verify-full"] {
             for root_cert in [None, Some(true), Some(false)] {
-                // What libpq does: `require` without a root certificate checks nothing;
-                // otherwise the chain is checked against sslrootcert when given, else the
-                // system's store, else the bundled roots (none of which signed the server).
                 let refused_by = match (sslmode, root_cert, system) {
                     ("require", None, _) => None,
                     (_, Some(true), _) => None,
@@ -88,53 +95,56 @@ fn postgres_trusts_sslrootcert_then_the_system_store_then_the_bundled_roots() {
             }
         }
     }
-    for case in &cases {
-        let mut params = format!("sslmode={}", case.sslmode);
-        match case.root_cert {
-            Some(true) => params.push_str(&format!("&sslrootcert={cert}")),
-            Some(false) => params.push_str(&format!("&sslrootcert={BUNDLE}")),
-            None => {}
-        }
-        let url = db
-            .url
-            .replace("@127.0.0.1:", "@localhost:")
-            .replace("sslmode=disable", &params);
-        let mut c = Command::new(env!("CARGO_BIN_EXE_migrate"));
-        c.env_remove("DATABASE_URL")
-            .env_remove("SSL_CERT_FILE")
-            .env_remove("SSL_CERT_DIR")
-            .args(["-path"])
-            .arg(&dir)
-            .args(["-database", &url, "up"])
-            .stdin(Stdio::null());
-        match case.system {
-            System::ServerCert => c
-                .env("SSL_CERT_FILE", &cert)
-                .env("SSL_CERT_DIR", "/nonexistent"),
-            System::PublicRoots => c
-                .env("SSL_CERT_FILE", BUNDLE)
-                .env("SSL_CERT_DIR", "/nonexistent"),
-            System::None => c
-                .env("SSL_CERT_FILE", "/nonexistent/cert.pem")
-                .env("SSL_CERT_DIR", "/nonexistent"),
-        };
-        let out = c.output().expect("run migrate");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let what = format!(
-            "system store {:?}, {params}: exit {:?}, {stderr}",
-            case.system,
-            out.status.code()
-        );
-        match case.refused_by {
-            None => assert_eq!(out.status.code(), Some(0), "{what}"),
-            Some(roots) => {
-                assert_eq!(out.status.code(), Some(1), "{what}");
-                assert!(stderr.contains("invalid peer certificate"), "{what}");
-                assert!(
-                    stderr.contains(&format!("; verified against {roots}")),
-                    "{what}"
-                );
-            }
+    cases
+}
+
+/// `migrate up` over TLS to the local PostgreSQL by the name `localhost` in one case.
+fn postgres_case(db: &TestDb, cert: &str, dir: &std::path::Path, case: &Case) {
+    let mut params = format!("sslmode={}", case.sslmode);
+    match case.root_cert {
+        Some(true) => params.push_str(&format!("&sslrootcert={cert}")),
+        Some(false) => params.push_str(&format!("&sslrootcert={BUNDLE}")),
+        None => {}
+    }
+    let url = db
+        .url
+        .replace("@127.0.0.1:", "@localhost:")
+        .replace("sslmode=disable", &params);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_migrate"));
+    c.env_remove("DATABASE_URL")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .args(["-path"])
+        .arg(&dir)
+        .args(["-database", &url, "up"])
+        .stdin(Stdio::null());
+    match case.system {
+        System::ServerCert => c
+            .env("SSL_CERT_FILE", &cert)
+            .env("SSL_CERT_DIR", "/nonexistent"),
+        System::PublicRoots => c
+            .env("SSL_CERT_FILE", BUNDLE)
+            .env("SSL_CERT_DIR", "/nonexistent"),
+        System::None => c
+            .env("SSL_CERT_FILE", "/nonexistent/cert.pem")
+            .env("SSL_CERT_DIR", "/nonexistent"),
+    };
+    let out = c.output().expect("run migrate");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let what = format!(
+        "system store {:?}, {params}: exit {:?}, {stderr}",
+        case.system,
+        out.status.code()
+    );
+    match case.refused_by {
+        None => assert_eq!(out.status.code(), Some(0), "{what}"),
+        Some(roots) => {
+            assert_eq!(out.status.code(), Some(1), "{what}");
+            assert!(stderr.contains("invalid peer certificate"), "{what}");
+            assert!(
+                stderr.contains(&format!("; verified against {roots}")),
+                "{what}"
+            );
         }
     }
 }
