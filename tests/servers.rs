@@ -498,6 +498,28 @@ fn postgres_multi_statement_failure_is_dirty() {
     assert!(db.driver().table_exists("c").expect("c"));
 }
 
+/// The test database's URL with `params` for `sslmode=disable` and `host` for 127.0.0.1.
+fn pg_url(db: &TestDb, params: &str, host: &str) -> String {
+    db.url
+        .replace("sslmode=disable", params)
+        .replace("@127.0.0.1:", &format!("@{host}:"))
+}
+
+/// Connects with [`pg_url`]'s URL; what the server says about this very connection:
+/// `tls` or `plain`.
+fn pg_transport(db: &TestDb, params: &str, host: &str) -> Result<String, String> {
+    let u =
+        migrate::url::DatabaseUrl::parse(&pg_url(db, params, host)).map_err(|e| e.to_string())?;
+    let mut d = migrate::driver::open(&u).map_err(|e| e.to_string())?;
+    let rows = d
+        .query(
+            "SELECT CASE WHEN ssl THEN 'tls' ELSE 'plain' END FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(rows[0][0].clone().into_string().unwrap_or_default())
+}
+
 /// TLS against the real server (rustls, libpq's sslmode rules): `prefer` and `require`
 /// encrypt, `verify-ca` checks the chain only, `verify-full` the chain and the host name.
 /// The server's own certificate serves as the root (Debian's snakeoil: `localhost`).
@@ -528,23 +550,8 @@ fn postgres_tls_follows_sslmode() {
             "the server's certificate {cert:?} is not readable here, or the server is not at 127.0.0.1"
         ));
     }
-    let url = |params: &str, host: &str| {
-        db.url
-            .replace("sslmode=disable", params)
-            .replace("@127.0.0.1:", &format!("@{host}:"))
-    };
-    // What the server says about this very connection.
-    let transport = |params: &str, host: &str| -> Result<String, String> {
-        let u = migrate::url::DatabaseUrl::parse(&url(params, host)).map_err(|e| e.to_string())?;
-        let mut d = migrate::driver::open(&u).map_err(|e| e.to_string())?;
-        let rows = d
-            .query(
-                "SELECT CASE WHEN ssl THEN 'tls' ELSE 'plain' END FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-                &[],
-            )
-            .map_err(|e| e.to_string())?;
-        Ok(rows[0][0].clone().into_string().unwrap_or_default())
-    };
+    let url = |params: &str, host: &str| pg_url(&db, params, host);
+    let transport = |params: &str, host: &str| pg_transport(&db, params, host);
     let root = format!("sslrootcert={cert}");
     let ok = |params: &str, host: &str, want: &str| {
         assert_eq!(
