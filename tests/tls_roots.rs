@@ -115,7 +115,7 @@ fn postgres_case(db: &TestDb, cert: &str, dir: &std::path::Path, case: &Case) {
         .env_remove("SSL_CERT_FILE")
         .env_remove("SSL_CERT_DIR")
         .args(["-path"])
-        .arg(&dir)
+        .arg(dir)
         .args(["-database", &url, "up"])
         .stdin(Stdio::null());
     match case.system {
