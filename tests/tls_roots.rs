@@ -120,7 +120,7 @@ fn postgres_case(db: &TestDb, cert: &str, dir: &std::path::Path, case: &Case) {
         .stdin(Stdio::null());
     match case.system {
         System::ServerCert => c
-            .env("SSL_CERT_FILE", &cert)
+            .env("SSL_CERT_FILE", cert)
             .env("SSL_CERT_DIR", "/nonexistent"),
         System::PublicRoots => c
             .env("SSL_CERT_FILE", BUNDLE)
