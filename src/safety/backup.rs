@@ -817,18 +817,6 @@ pub fn check_space(db: &Path, dir: &Path) -> Result<()> {
 /// The backup carries the database's identity (`<table>_identity`; see [`write`]).
 /// Nothing is pruned here (see [`prune`]).
 pub fn create(db: &Path, dir: &Path, version: &DbVersion, table: &str) -> Result<PathBuf> {
-    create_while(db, dir, version, table, &mut || {})
-}
-
-/// [`create`], running `also` on this thread while another one checks the copy (once
-/// the copy is made; `also` does not run when the backup fails before that).
-pub fn create_while(
-    db: &Path,
-    dir: &Path,
-    version: &DbVersion,
-    table: &str,
-    also: &mut dyn FnMut(),
-) -> Result<PathBuf> {
     let now = Utc::now();
     let base = format!(
         "{}.backup-{}-{}",
@@ -861,7 +849,7 @@ pub fn create_while(
         });
     }
     let partial = partial_of(&target);
-    match write(db, &partial, &target, dir, table, also) {
+    match write(db, &partial, &target, dir, table) {
         Ok(()) => Ok(target),
         Err(reason) => {
             remove_with_sidecars(&partial);
@@ -927,7 +915,7 @@ const RANGE_CHUNK: usize = 256 << 20;
 #[cfg(test)]
 pub(crate) fn copy_database(src: &Path, dst: &Path) -> std::result::Result<CopyMethod, String> {
     let how = copy_consistent(src, dst)?;
-    finish_copy(dst, None, &mut || {})?;
+    finish_copy(dst, None)?;
     Ok(how)
 }
 
@@ -1105,33 +1093,19 @@ fn copy_range(
 /// Finishes a copy made by [`copy_consistent`]: `PRAGMA quick_check` on it (opened
 /// immutable: nothing is written beside it), and with `identity` (the database and its
 /// migrations table) the database's identity given to it and any recorded state
-/// cleared (see [`identify_copy`]); then an fsync. The writeback of the copy starts at
-/// once in one thread, the check reads the copy from the page cache in another, and
-/// `also` runs on this thread meanwhile (the check of the database itself, so that the
-/// two checks share the cores instead of adding up). The identity is written only once
-/// `also` has returned: it may write to the database, which `also` reads.
-fn finish_copy(
-    dst: &Path,
-    identity: Option<(&Path, &str)>,
-    also: &mut dyn FnMut(),
-) -> std::result::Result<(), String> {
+/// cleared (see [`write`]); then an fsync. The writeback of the copy starts at once, in
+/// another thread, while the check reads the copy from the page cache.
+fn finish_copy(dst: &Path, identity: Option<(&Path, &str)>) -> std::result::Result<(), String> {
     let file = std::fs::File::open(dst).map_err(|e| e.to_string())?;
     std::thread::scope(|s| {
         let syncing = s.spawn(|| file.sync_all());
-        let checking = s.spawn(|| check_copy(dst));
-        also();
-        let checked = checking
-            .join()
-            .unwrap_or_else(|_| Err("the check thread panicked".into()));
+        let checked = check_copy(dst, identity);
         let synced = syncing
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the fsync thread panicked")));
         checked?;
         synced.map_err(|e| format!("fsync: {e}"))
     })?;
-    if let Some((db, table)) = identity {
-        identify_copy(dst, db, table)?;
-    }
     file.sync_all().map_err(|e| format!("fsync: {e}"))?;
     if crate::cancel::requested() {
         return Err("interrupted".into());
@@ -1139,8 +1113,10 @@ fn finish_copy(
     Ok(())
 }
 
-/// The check of [`finish_copy`]: `PRAGMA quick_check` on the copy, opened immutable.
-fn check_copy(dst: &Path) -> std::result::Result<(), String> {
+/// The check and the identity of [`finish_copy`]. Writes to the copy only when it lacks
+/// the identity or carries a recorded state, without SQLite's own fsyncs (the caller
+/// syncs the file; a copy that fails is removed).
+fn check_copy(dst: &Path, identity: Option<(&Path, &str)>) -> std::result::Result<(), String> {
     let c = open_immutable(dst).map_err(|e| e.to_string())?;
     let problems = super::integrity::quick_check(&c)?;
     if !problems.is_empty() {
@@ -1149,15 +1125,9 @@ fn check_copy(dst: &Path) -> std::result::Result<(), String> {
             problems.join("; ")
         ));
     }
-    Ok(())
-}
-
-/// The identity of [`finish_copy`], for the copy `dst` of `db` with migrations table
-/// `table`. Writes to the copy only when it lacks the identity or carries a recorded
-/// state, without SQLite's own fsyncs (the caller syncs the file; a copy that fails is
-/// removed).
-fn identify_copy(dst: &Path, db: &Path, table: &str) -> std::result::Result<(), String> {
-    let c = open_immutable(dst).map_err(|e| e.to_string())?;
+    let Some((db, table)) = identity else {
+        return Ok(());
+    };
     // Only a database with migrations (the version table) gets an identity: a database
     // migrate has never migrated is only read.
     let migrated: i64 = c
@@ -1218,7 +1188,7 @@ fn identify_copy(dst: &Path, db: &Path, table: &str) -> std::result::Result<(), 
 pub(crate) fn copy_with_backup_api(src: &Path, dst: &Path) -> std::result::Result<(), String> {
     let _wait = crate::cancel::Wait::start();
     backup_api_copy(src, dst)?;
-    finish_copy(dst, None, &mut || {})
+    finish_copy(dst, None)
 }
 
 /// The copy of [`copy_with_backup_api`], not checked, not synced.
@@ -1264,8 +1234,8 @@ fn create_private(p: &Path) -> std::result::Result<(), String> {
     o.open(p).map(drop).map_err(|e| e.to_string())
 }
 
-/// Copies `db` to `partial` ([`copy_consistent`]), checks it while `also` runs, gives it
-/// the database's identity and syncs it ([`finish_copy`]), and renames it to `target`. A database
+/// Copies `db` to `partial` ([`copy_consistent`]), checks it, gives it the database's
+/// identity and syncs it ([`finish_copy`]), and renames it to `target`. A database
 /// without an identity gets one only once the copy succeeded, so a failed backup changes
 /// nothing; if it cannot be written (a read-only database), or the database has no
 /// version table, the backup is kept without one.
@@ -1275,10 +1245,9 @@ fn write(
     target: &Path,
     dir: &Path,
     table: &str,
-    also: &mut dyn FnMut(),
 ) -> std::result::Result<(), String> {
     copy_consistent(db, partial)?;
-    finish_copy(partial, Some((db, table)), also)?;
+    finish_copy(partial, Some((db, table)))?;
     std::fs::rename(partial, target).map_err(|e| format!("rename: {e}"))?;
     sync_dir(dir).map_err(|e| format!("fsync of {}: {e}", dir.display()))
 }

@@ -5,8 +5,7 @@
 //! 1. [`Hook::preflight`]: a database whose version cannot even be read because it is
 //!    corrupt is refused with the newest backup, before anything runs;
 //! 2. [`Hook::install`]: inside the migration lock, once a change is certain, the
-//!    integrity check, the automatic backup ([`auto_backup_while`]: the check runs while
-//!    the copy is checked) and the foreign-key count;
+//!    integrity check, the foreign-key count and the automatic backup ([`auto_backup`]);
 //! 3. [`Hook::after`]: the checks after the run, the journal row of a failed check, and
 //!    the note that an unchanged database's backup may be reused.
 //!
@@ -23,7 +22,7 @@ use crate::plan::Plan;
 use crate::version::DbVersion;
 use crate::Migrator;
 
-use super::{auto_backup_while, backup, integrity, AutoBackup, Check, Options};
+use super::{auto_backup, backup, integrity, AutoBackup, Check, Options};
 
 /// Databases at least this large deserve a line before they are checked or backed up
 /// (64 MiB: from about that size a backup and a check take a noticeable part of a second
@@ -350,11 +349,7 @@ impl Shared {
         with_url(e, &self.database_url)
     }
 
-    /// The before-change hook: the integrity check, the backup, the foreign-key count.
-    /// When a copy is made, the check of the database runs while the copy is checked
-    /// ([`super::auto_backup_while`]); otherwise on its own. A database that fails the
-    /// check is refused, and a backup made of it is removed: the refusal takes
-    /// precedence over any error of the backup.
+    /// The before-change hook: check, foreign-key count, backup.
     fn before(&self, d: &mut dyn Driver, plan: &Plan) -> Result<()> {
         let mut s = self
             .state
@@ -366,39 +361,28 @@ impl Shared {
             size: backup::needed_space(&self.db),
             backup_dir: (!self.opts.no_backup).then_some(self.dir.as_path()),
         });
+        let problems = integrity::check(d, self.opts.check);
+        self.report(Progress::Checked);
+        if !problems.is_empty() {
+            s.refused = true;
+            return Err(self.corrupt(d, problems));
+        }
+        s.fk_before = integrity::foreign_key_violations(d)?;
+        if s.fk_before > 0 {
+            self.report(Progress::ForeignKeyViolations(s.fk_before));
+        }
+        let before = d.version()?;
         self.report(Progress::BackingUp {
             db: &self.db,
             dir: &self.dir,
         });
-        let which = self.opts.check;
-        let mut problems: Option<Vec<String>> = None;
-        let mut check = |d: &mut dyn Driver| {
-            let p = integrity::check(d, which);
-            let healthy = p.is_empty();
-            problems = Some(p);
-            healthy
-        };
-        let made = d.version().and_then(|before| {
-            auto_backup_while(d, &self.db, &self.dir, &self.opts, &mut check).map(|m| (before, m))
-        });
+        let made = auto_backup(d, &self.db, &self.dir, &self.opts);
         // Read at once: a commit by another connection from here on is seen.
         let version_at_backup = data_version(d);
-        let problems = problems.unwrap_or_else(|| integrity::check(d, which));
-        self.report(Progress::Checked);
-        if !problems.is_empty() {
-            s.refused = true;
-            self.report(Progress::BackedUp(None));
-            return Err(self.corrupt(d, problems));
-        }
-        let fk_before = integrity::foreign_key_violations(d);
-        if let Ok(n @ 1..) = fk_before {
-            self.report(Progress::ForeignKeyViolations(n));
-        }
         self.report(Progress::BackedUp(
-            made.as_ref().ok().and_then(|(_, m)| m.as_ref()),
+            made.as_ref().ok().and_then(Option::as_ref),
         ));
-        s.fk_before = fk_before?;
-        let (before, Some(b)) = made? else {
+        let Some(b) = made? else {
             return Ok(());
         };
         s.migrates_from = (!plan.steps.is_empty()).then_some(before);

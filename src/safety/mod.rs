@@ -261,21 +261,6 @@ pub fn auto_backup(
     dir: &Path,
     opts: &Options,
 ) -> Result<Option<AutoBackup>> {
-    auto_backup_while(d, db, dir, opts, &mut |_| true)
-}
-
-/// [`auto_backup`], running `check` (the integrity check of the database through `d`)
-/// while the new copy is checked ([`backup::create_while`]), so that the two checks
-/// overlap. `check` runs only when a copy is made; when it returns `false` (the database
-/// failed it), the new backup is removed, nothing is pruned and `Ok(None)` is returned:
-/// the caller refuses the change.
-pub fn auto_backup_while(
-    d: &mut dyn Driver,
-    db: &Path,
-    dir: &Path,
-    opts: &Options,
-    check: &mut dyn FnMut(&mut dyn Driver) -> bool,
-) -> Result<Option<AutoBackup>> {
     if opts.no_backup || !worth_backing_up(d, db)? {
         return Ok(None);
     }
@@ -291,12 +276,7 @@ pub fn auto_backup_while(
             reused: true,
         }));
     }
-    let mut healthy = true;
-    let path = backup::create_while(db, dir, &v, &table, &mut || healthy = check(&mut *d))?;
-    if !healthy {
-        backup::remove_with_sidecars(&path);
-        return Ok(None);
-    }
+    let path = backup::create(db, dir, &v, &table)?;
     let took = t.elapsed();
     let pruned = backup::prune_sized(db, dir, opts.keep, opts.max_size, &table, None)?;
     let mut entry =
