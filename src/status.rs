@@ -434,4 +434,66 @@ mod tests {
         assert_eq!(codes.len(), 5);
         assert!(!codes.contains(&1) && !codes.contains(&2));
     }
+
+    #[test]
+    fn exit_codes_convert_to_every_integer_type() {
+        for (c, n) in [
+            (ExitCode::Usage, 2u8),
+            (ExitCode::Dirty, 4),
+            (ExitCode::Ahead, 6),
+        ] {
+            assert_eq!(u8::from(c), n);
+            assert_eq!(
+                format!("{:?}", std::process::ExitCode::from(c)),
+                format!("{:?}", std::process::ExitCode::from(n))
+            );
+        }
+    }
+
+    #[test]
+    fn up_to_date_is_allowed_by_every_policy() {
+        let ok = GateStatus::UpToDate { version: 6 };
+        for p in [
+            Policy::RequireLatest,
+            Policy::ApplyPending,
+            Policy::AtLeast(9),
+        ] {
+            assert!(ok.allows(p), "{p:?}");
+        }
+    }
+
+    /// The texts an application prints (cc-backend's wording), pinned here as well as in
+    /// the gate's transcripts.
+    #[test]
+    fn refusals_read_as_cc_backend_prints_them() {
+        let behind = GateStatus::Behind {
+            current: Some(3),
+            latest: 6,
+            pending: vec![4, 5, 6],
+        };
+        assert_eq!(
+            behind.to_string(),
+            "database version 3 is behind 6: pending migrations 4, 5, 6"
+        );
+        assert_eq!(
+            behind.refusal("app"),
+            "DB Connection: Failed DB version check.\nError: unsupported database version 3, need 6.\nPending migrations: 4, 5, 6\nPlease backup your database file and run app -migrate-db\n"
+        );
+        let dirty = GateStatus::Dirty {
+            version: 6,
+            latest: 6,
+            previous: 5,
+        };
+        assert_eq!(
+            dirty.to_string(),
+            "Dirty database version 6. Fix and force version."
+        );
+        assert_eq!(
+            dirty.advice("app"),
+            vec![
+                "Error: last migration to version 6 has failed (the database is dirty at version 6), need 6.".to_string(),
+                "Please fix the db manually and force the version it is really at with app -force-db V (after a failed SQLite migration, which is rolled back, that is usually 5).".to_string(),
+            ]
+        );
+    }
 }
