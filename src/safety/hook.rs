@@ -245,7 +245,7 @@ impl Hook {
     /// (nothing was about to change).
     pub fn after(&self, m: &mut Migrator, ok: bool, steps_finished: usize) -> Option<After> {
         let sh = &self.shared;
-        let (refused, backup, fk_before, migrates_from, version_at_backup) = {
+        let (refused, backup, fk_before, migrates_from, data_version_at_backup) = {
             let s = sh.state.lock().ok()?;
             if !s.changed {
                 return None;
@@ -294,8 +294,8 @@ impl Hook {
                 if !ok
                     && steps_finished == 0
                     && m.version().is_ok_and(|v| v == from)
-                    && version_at_backup.is_some()
-                    && data_version(m.driver()) == version_at_backup =>
+                    && data_version_at_backup.is_some()
+                    && data_version(m.driver()) == data_version_at_backup =>
             {
                 let table = m.driver().table().to_string();
                 out.reuse_error = super::remember_unchanged(&sh.db, b, &table).err();
@@ -378,7 +378,7 @@ impl Shared {
         });
         let made = auto_backup(d, &self.db, &self.dir, &self.opts);
         // Read at once: a commit by another connection from here on is seen.
-        let version_at_backup = data_version(d);
+        let data_version_at_backup = data_version(d);
         self.report(Progress::BackedUp(
             made.as_ref().ok().and_then(Option::as_ref),
         ));
@@ -387,7 +387,7 @@ impl Shared {
         };
         s.migrates_from = (!plan.steps.is_empty()).then_some(before);
         s.backup = Some(b.path);
-        s.data_version = version_at_backup;
+        s.data_version = data_version_at_backup;
         Ok(())
     }
 
