@@ -108,11 +108,13 @@ pub mod version;
 /// The database client crates the `Migrator::from_*` constructors take, re-exported so
 /// an application opens its connection with exactly the version this crate was built with.
 #[cfg(feature = "mysql")]
-pub use mysql;
+pub use mysql_async;
 #[cfg(feature = "postgres")]
 pub use postgres;
 #[cfg(feature = "sqlite")]
 pub use rusqlite;
+#[cfg(feature = "mysql")]
+pub use tokio;
 
 pub use error::{Error, Result};
 pub use gate::{GateStatus, Policy};

@@ -143,13 +143,18 @@ impl Migrator {
         Ok(Migrator::new(source, Box::new(driver)))
     }
 
-    /// A migrator on a MySQL or MariaDB connection the application opened;
-    /// [`Migrator::into_mysql`] gives it back. See [`driver::mysql::Mysql::from_conn`] for
-    /// the options and for what migrate sets on the session. On an error the connection is
-    /// dropped.
+    /// A migrator on a MySQL or MariaDB connection the application opened on the tokio
+    /// runtime `runtime`; [`Migrator::into_mysql`] gives it back. See
+    /// [`driver::mysql::Mysql::from_conn`] for the threads it may be called from, the
+    /// options and what migrate sets on the session. On an error the connection is dropped.
     #[cfg(feature = "mysql")]
-    pub fn from_mysql(source: Source, conn: ::mysql::Conn, options: &str) -> Result<Migrator> {
-        let driver = driver::mysql::Mysql::from_conn(conn, options)?;
+    pub fn from_mysql(
+        source: Source,
+        conn: ::mysql_async::Conn,
+        runtime: tokio::runtime::Handle,
+        options: &str,
+    ) -> Result<Migrator> {
+        let driver = driver::mysql::Mysql::from_conn(conn, runtime, options)?;
         Ok(Migrator::new(source, Box::new(driver)))
     }
 
@@ -184,11 +189,12 @@ impl Migrator {
     }
 
     /// The MySQL connection back, the lock released ([`driver::mysql::Mysql::into_conn`]).
-    /// `None` when the database is not MySQL.
+    /// `None` when the database is not MySQL, or the connection was closed (it broke, or a
+    /// call ran past its deadline).
     #[cfg(feature = "mysql")]
-    pub fn into_mysql(self) -> Option<::mysql::Conn> {
+    pub fn into_mysql(self) -> Option<::mysql_async::Conn> {
         self.into_concrete::<driver::mysql::Mysql>()
-            .map(driver::mysql::Mysql::into_conn)
+            .and_then(driver::mysql::Mysql::into_conn)
     }
 
     /// A migrator on a driver (one of [`crate::driver`]'s, or an application's own).

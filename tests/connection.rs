@@ -332,14 +332,14 @@ fn mysql_conn() {
     }
 }
 
-fn mysql_opts(db: &common::TestDb) -> migrate::mysql::OptsBuilder {
+fn mysql_opts(db: &common::TestDb) -> migrate::mysql_async::OptsBuilder {
     let dsn = migrate::driver::mysql::Dsn::parse(
         &migrate::url::DatabaseUrl::parse(&db.url).expect("url"),
     )
     .expect("dsn");
     let (host, port) = dsn.addr.rsplit_once(':').expect("host:port");
-    migrate::mysql::OptsBuilder::new()
-        .ip_or_hostname(Some(host))
+    migrate::mysql_async::OptsBuilder::default()
+        .ip_or_hostname(host)
         .tcp_port(port.parse().expect("port"))
         .user(dsn.user.clone())
         .pass(dsn.password.clone())
@@ -347,64 +347,89 @@ fn mysql_opts(db: &common::TestDb) -> migrate::mysql::OptsBuilder {
         .prefer_socket(false)
 }
 
-fn mysql_round(db: &common::TestDb, fk: i64) {
-    {
-        use migrate::mysql::prelude::Queryable;
-        let mut conn = migrate::mysql::Conn::new(mysql_opts(db)).expect("connect");
-        conn.query_drop(format!(
-            "SET SESSION foreign_key_checks = {fk}; SET @app_var = 42"
-        ))
-        .expect("app settings");
-        let mut m = Migrator::from_mysql(server_source(), conn, "x-migrations-table=app_versions")
-            .expect("migrator");
-        let mut url = Migrator::open(
-            server_source(),
-            &db.url_with("x-migrations-table=app_versions"),
-        )
-        .expect("url migrator");
-        let name = |m: &mut Migrator| {
-            let d: &mut dyn std::any::Any = m.driver();
-            d.downcast_mut::<migrate::driver::mysql::Mysql>()
-                .expect("mysql")
-                .lock_name()
-                .to_string()
-        };
-        let lock = name(&mut m);
-        assert_eq!(lock, name(&mut url), "one lock for both");
-        url.driver().lock(Duration::from_secs(5)).expect("lock");
-        m.set_lock_timeout(Duration::from_secs(1));
-        let e = m.up().expect_err("locked out by the URL migrator");
-        assert!(matches!(e, Error::LockTimeout { .. }), "{e:?}");
-        url.driver().unlock().expect("unlock");
-        m.up().expect("up");
-        m.drop_all().expect("drop");
-        match m.gate(Policy::ApplyPending) {
-            Ok(GateStatus::UpToDate { version: 2 }) => {}
-            other => panic!("fk={fk}: {other:?}"),
-        }
-        assert_eq!(url.version().expect("version"), DbVersion::Clean(2));
-        let mut conn = m.into_mysql().expect("a MySQL migrator");
-        let row: Option<(i64, i64, Option<i64>)> = conn
-            .query_first(format!(
-                "SELECT @@SESSION.foreign_key_checks, @app_var, IS_USED_LOCK('{lock}')"
-            ))
-            .expect("session");
-        assert_eq!(row, Some((fk, 42, None)), "fk={fk}");
-        conn.query_drop("INSERT INTO a VALUES (1)")
-            .expect("the application writes");
-    }
+/// The application's runtime: its worker drives the connection's I/O while the test's
+/// thread, outside the runtime, calls the migrator.
+fn app_runtime() -> migrate::tokio::runtime::Runtime {
+    migrate::tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
-/// `x-statement-timeout` is a read timeout of a connection migrate opens; on the
+fn mysql_round(db: &common::TestDb, fk: i64) {
+    use migrate::mysql_async::prelude::Queryable;
+    let rt = app_runtime();
+    let mut conn = rt
+        .block_on(migrate::mysql_async::Conn::new(mysql_opts(db)))
+        .expect("connect");
+    rt.block_on(conn.query_drop(format!(
+        "SET SESSION foreign_key_checks = {fk}; SET @app_var = 42"
+    )))
+    .expect("app settings");
+    let mut m = Migrator::from_mysql(
+        server_source(),
+        conn,
+        rt.handle().clone(),
+        "x-migrations-table=app_versions",
+    )
+    .expect("migrator");
+    let mut url = Migrator::open(
+        server_source(),
+        &db.url_with("x-migrations-table=app_versions"),
+    )
+    .expect("url migrator");
+    let name = |m: &mut Migrator| {
+        let d: &mut dyn std::any::Any = m.driver();
+        d.downcast_mut::<migrate::driver::mysql::Mysql>()
+            .expect("mysql")
+            .lock_name()
+            .to_string()
+    };
+    let lock = name(&mut m);
+    assert_eq!(lock, name(&mut url), "one lock for both");
+    url.driver().lock(Duration::from_secs(5)).expect("lock");
+    m.set_lock_timeout(Duration::from_secs(1));
+    let e = m.up().expect_err("locked out by the URL migrator");
+    assert!(matches!(e, Error::LockTimeout { .. }), "{e:?}");
+    url.driver().unlock().expect("unlock");
+    m.up().expect("up");
+    m.drop_all().expect("drop");
+    match m.gate(Policy::ApplyPending) {
+        Ok(GateStatus::UpToDate { version: 2 }) => {}
+        other => panic!("fk={fk}: {other:?}"),
+    }
+    assert_eq!(url.version().expect("version"), DbVersion::Clean(2));
+    let mut conn = m.into_mysql().expect("a MySQL migrator");
+    let row: Option<(i64, i64, Option<i64>)> = rt
+        .block_on(conn.query_first(format!(
+            "SELECT @@SESSION.foreign_key_checks, @app_var, IS_USED_LOCK('{lock}')"
+        )))
+        .expect("session");
+    assert_eq!(row, Some((fk, 42, None)), "fk={fk}");
+    rt.block_on(conn.query_drop("INSERT INTO a VALUES (1)"))
+        .expect("the application writes");
+    rt.block_on(conn.disconnect()).expect("disconnect");
+}
+
+/// `x-statement-timeout` is a deadline of a connection migrate opens; on the
 /// application's connection it is refused rather than ignored.
 #[test]
 fn mysql_conn_refuses_a_statement_timeout() {
     let Some(db) = fresh(Server::Mysql) else {
         return;
     };
-    let conn = migrate::mysql::Conn::new(mysql_opts(&db)).expect("connect");
-    let e = Migrator::from_mysql(server_source(), conn, "x-statement-timeout=100")
-        .err()
-        .expect("refused");
+    let rt = app_runtime();
+    let conn = rt
+        .block_on(migrate::mysql_async::Conn::new(mysql_opts(&db)))
+        .expect("connect");
+    let e = Migrator::from_mysql(
+        server_source(),
+        conn,
+        rt.handle().clone(),
+        "x-statement-timeout=100",
+    )
+    .err()
+    .expect("refused");
     assert!(matches!(e, Error::InvalidOption { .. }), "{e:?}");
 }

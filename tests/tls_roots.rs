@@ -1,8 +1,8 @@
 //! Which certificates the server drivers trust, through the real binary (the servers'
 //! certificate, Debian's snakeoil, names `localhost`). PostgreSQL: `sslrootcert` when given,
 //! else the system's store (`SSL_CERT_FILE` / `SSL_CERT_DIR` stand for it here), else the
-//! bundled public roots. MySQL: the bundled roots plus `x-tls-ca`, else plus the system's
-//! bundle file. A refusal names the roots it checked against.
+//! bundled public roots. MySQL: the same, with `x-tls-ca` for `sslrootcert`. A refusal
+//! names the roots it checked against.
 
 mod common;
 #[path = "common/tls_mariadb.rs"]
@@ -149,12 +149,13 @@ fn postgres_case(db: &TestDb, cert: &str, dir: &std::path::Path, case: &Case) {
     }
 }
 
-/// `migrate -database URL version` with `SSL_CERT_FILE` set: (exit code, stderr).
+/// `migrate -database URL version` with `SSL_CERT_FILE` set (and no `SSL_CERT_DIR`):
+/// (exit code, stderr).
 fn version_with_system_file(url: &str, system: &str) -> (Option<i32>, String) {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/conformance");
     let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
         .env_remove("DATABASE_URL")
-        .env_remove("SSL_CERT_DIR")
+        .env("SSL_CERT_DIR", "/nonexistent")
         .env("SSL_CERT_FILE", system)
         .arg("-path")
         .arg(&dir)
@@ -167,31 +168,40 @@ fn version_with_system_file(url: &str, system: &str) -> (Option<i32>, String) {
 }
 
 #[test]
-fn mysql_trusts_x_tls_ca_else_the_system_bundle_besides_the_bundled_roots() {
+fn mysql_trusts_x_tls_ca_else_the_system_store_else_the_bundled_roots() {
     let server = match tls_mariadb::TlsMariaDb::start() {
         Ok(s) => s,
         Err(why) => {
             let msg = format!(
-                "\n*** SKIPPED mysql_trusts_x_tls_ca_else_the_system_bundle_besides_the_bundled_roots: no MariaDB with TLS of its own: {why} ***\n"
+                "\n*** SKIPPED mysql_trusts_x_tls_ca_else_the_system_store_else_the_bundled_roots: no MariaDB with TLS of its own: {why} ***\n"
             );
             let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
             return;
         }
     };
     let cert = server.cert.display().to_string();
+    let none = "/nonexistent/cert.pem";
     // (tls parameters, system bundle file, refused by the roots named so)
     let cases: &[(String, &str, Option<String>)] = &[
         ("tls=true".into(), &cert, None),
         (
             "tls=true".into(),
             BUNDLE,
-            Some(format!("the system's certificate store ({BUNDLE}, ")),
+            Some("the system's certificate store (".into()),
+        ),
+        (
+            "tls=true".into(),
+            none,
+            Some("the bundled public roots (webpki-roots; no system certificate store".into()),
         ),
         (format!("tls=custom&x-tls-ca={cert}"), BUNDLE, None),
+        (format!("tls=custom&x-tls-ca={cert}"), none, None),
+        // x-tls-ca alone: the system's store, which signed the server's certificate here,
+        // is not added to it.
         (
             format!("tls=custom&x-tls-ca={BUNDLE}"),
             &cert,
-            Some(format!("x-tls-ca {BUNDLE} and the bundled public roots")),
+            Some(format!("x-tls-ca {BUNDLE}\n")),
         ),
         ("tls=skip-verify".into(), BUNDLE, None),
         // A custom configuration (and `preferred`, a custom name to golang-migrate) needs a

@@ -1,6 +1,8 @@
 //! MySQL / MariaDB driver (`mysql://user:pass@tcp(host:port)/db?params`, golang-migrate's
-//! go-sql-driver DSN form) over the `mysql` crate, keeping golang-migrate's version table,
-//! `GET_LOCK` name and error texts.
+//! go-sql-driver DSN form) over the `mysql_async` crate, keeping golang-migrate's version
+//! table, `GET_LOCK` name and error texts. The driver is synchronous: each call runs the
+//! client's future to completion on a current-thread runtime the driver owns, or, for a
+//! connection the application opened, on the runtime it names.
 //!
 //! MySQL DDL commits implicitly, so files run without a transaction under golang-migrate's
 //! dirty/body/clean protocol: a failure leaves `V (dirty)`. Differences (docs/drivers.md):
@@ -8,12 +10,14 @@
 //! `can't acquire lock`), and whitespace-only files are skipped instead of failing with
 //! `Query was empty`.
 
+use std::future::Future;
 use std::time::Duration;
 
-use mysql::prelude::Queryable;
-use mysql::{Conn, OptsBuilder, SslOpts};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, SslOpts};
 
 use super::lockkey::advisory_lock_id;
+use super::roots::{self, Source};
 use super::{fit_text, Dialect, Driver, Halt, IdentLimit, Repertoire, Row, Value};
 use crate::error::{DbError, DbErrorKind, Error, Result};
 use crate::gocompat::quote::quote as go_quote;
@@ -132,7 +136,9 @@ pub struct Options {
     pub table: String,
     /// `x-no-lock`: run without `GET_LOCK`.
     pub no_lock: bool,
-    /// `x-statement-timeout`: the connection's read timeout.
+    /// `x-statement-timeout`: how long one call (a migration's body, one query) may take;
+    /// after it the connection is closed, as go-sql-driver closes it when golang-migrate's
+    /// context expires.
     pub statement_timeout: Option<Duration>,
 }
 
@@ -306,39 +312,31 @@ fn is_custom_tls(mode: &str) -> bool {
     !mode.is_empty() && read_bool(mode).is_none() && !mode.eq_ignore_ascii_case("skip-verify")
 }
 
-/// The TLS options for `tls=MODE`, and the roots the server's certificate is verified
-/// against (`None`: not verified). The MySQL client always trusts the bundled public roots
-/// (webpki-roots) and adds one file to them: `x-tls-ca` when given, else the system's
-/// bundle file when there is one.
-fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<(Option<SslOpts>, Option<String>)> {
+/// The TLS options for `tls=MODE`, and where the roots the server's certificate is verified
+/// against came from (`None`: not verified). As golang-migrate: `x-tls-ca` alone when
+/// given, else the system's store; where there is none, the bundled public roots.
+fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<(Option<SslOpts>, Option<Source>)> {
     let ssl = SslOpts::default();
-    let verified = |ssl: SslOpts, ca: Option<&str>| {
-        let (ssl, roots) = match (ca, super::roots::system_bundle_file()) {
-            (Some(ca), _) => (
-                ssl.with_root_cert_path(Some(std::path::PathBuf::from(ca))),
-                format!("x-tls-ca {ca} and the bundled public roots (webpki-roots)"),
-            ),
-            (None, Some((file, n))) => {
-                let roots = format!(
-                    "the system's certificate store ({}, {n} certificates) and the bundled public roots (webpki-roots)",
-                    file.display()
-                );
-                (ssl.with_root_cert_path(Some(file)), roots)
-            }
-            (None, None) => (
-                ssl,
-                "the bundled public roots (webpki-roots; no system certificate store was found)"
-                    .to_string(),
-            ),
+    let verified = |ssl: SslOpts, ca: Option<&str>| -> Result<(Option<SslOpts>, Option<Source>)> {
+        let trusted = match ca {
+            Some(ca) => roots::from_file("x-tls-ca", ca)?,
+            None => roots::system_or_bundled(),
         };
-        (Some(ssl), Some(roots))
+        let ssl = if trusted.certs.is_empty() {
+            // The bundled roots: the client's own copy of the same set.
+            ssl
+        } else {
+            let certs = trusted.certs.iter().map(|c| c.to_vec().into()).collect();
+            ssl.with_disable_built_in_roots(true).with_root_certs(certs)
+        };
+        Ok((Some(ssl), Some(trusted.source)))
     };
     match mode {
         "" => Ok((None, None)),
         m if read_bool(m) == Some(false) => Ok((None, None)),
-        m if read_bool(m) == Some(true) => Ok(verified(ssl, None)),
-        // go-sql-driver's `preferred` falls back to plain text; the mysql crate cannot,
-        // so it means TLS without verification here (docs/drivers.md).
+        m if read_bool(m) == Some(true) => verified(ssl, None),
+        // go-sql-driver's `preferred` falls back to plain text; this client cannot, so it
+        // means TLS without verification here (docs/drivers.md).
         m if m.eq_ignore_ascii_case("skip-verify") || m.eq_ignore_ascii_case("preferred") => Ok((
             Some(
                 ssl.with_danger_accept_invalid_certs(true)
@@ -352,9 +350,9 @@ fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<(Option<SslOpts>, Option<St
             // Both or neither: checked by `check_custom_tls`.
             let given = |k: &str| url.x_param(k).filter(|v| !v.is_empty());
             if let (Some(cert), Some(key)) = (given("x-tls-cert"), given("x-tls-key")) {
-                ssl = ssl.with_client_identity(Some(mysql::ClientIdentity::new(
-                    std::path::PathBuf::from(cert),
-                    std::path::PathBuf::from(key),
+                ssl = ssl.with_client_identity(Some(mysql_async::ClientIdentity::new(
+                    std::path::PathBuf::from(cert).into(),
+                    std::path::PathBuf::from(key).into(),
                 )));
             }
             if url.x_bool("x-tls-insecure-skip-verify")?.unwrap_or(false) {
@@ -363,34 +361,104 @@ fn tls_opts(url: &DatabaseUrl, mode: &str) -> Result<(Option<SslOpts>, Option<St
                     .with_danger_skip_domain_validation(true);
                 return Ok((Some(ssl), None));
             }
-            Ok(verified(
-                ssl,
-                url.x_param("x-tls-ca").filter(|v| !v.is_empty()),
-            ))
+            verified(ssl, given("x-tls-ca"))
         }
     }
 }
 
+/// Why a call on the connection failed.
+#[derive(Debug)]
+enum Fail {
+    /// The client or the server reported an error.
+    My(mysql_async::Error),
+    /// The call's deadline passed; the text is go-sql-driver's (`context deadline
+    /// exceeded` for `x-statement-timeout`, `i/o timeout` for `readTimeout`/`writeTimeout`).
+    /// The connection is closed after it, as go-sql-driver closes it.
+    Deadline(&'static str),
+    /// The connection was closed by an earlier deadline or a broken connection.
+    Closed,
+}
+
+impl From<mysql_async::Error> for Fail {
+    fn from(e: mysql_async::Error) -> Fail {
+        Fail::My(e)
+    }
+}
+
 /// Whether the connection failed on a server certificate whose chain did not verify.
-fn unverified_chain(e: &mysql::Error) -> bool {
+fn unverified_chain(e: &Fail) -> bool {
     match e {
-        mysql::Error::IoError(io) => super::roots::is_unverified_chain(io),
-        mysql::Error::CodecError(c) => super::roots::is_unverified_chain(c),
-        mysql::Error::TlsError(t) => super::roots::is_unverified_chain(t),
+        Fail::My(e) => roots::is_unverified_chain(e),
         _ => false,
+    }
+}
+
+/// Where the connection's futures run.
+enum Runtime {
+    /// A current-thread runtime of the driver's own (a connection migrate opened).
+    Own(tokio::runtime::Runtime),
+    /// The runtime of the application whose connection this is.
+    Shared(tokio::runtime::Handle),
+}
+
+impl Runtime {
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        match self {
+            Runtime::Own(rt) => rt.block_on(f),
+            Runtime::Shared(h) => h.block_on(f),
+        }
+    }
+}
+
+/// A deadline on each call, and go-sql-driver's text for it.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    after: Duration,
+    text: &'static str,
+}
+
+/// The connection and the runtime its futures run on.
+struct Session {
+    /// Declared before the runtime, so it is dropped first.
+    conn: Option<Conn>,
+    rt: Runtime,
+    deadline: Option<Deadline>,
+}
+
+impl Session {
+    /// Runs `f` on the connection to completion, within the deadline. After a deadline
+    /// or an error that broke the connection, the connection is closed (outside the
+    /// runtime, so its socket closes at once) and later calls fail with [`Fail::Closed`].
+    fn call<T>(
+        &mut self,
+        f: impl AsyncFnOnce(&mut Conn) -> std::result::Result<T, mysql_async::Error>,
+    ) -> std::result::Result<T, Fail> {
+        let conn = self.conn.as_mut().ok_or(Fail::Closed)?;
+        let out = match self.deadline {
+            None => self.rt.block_on(f(conn)).map_err(Fail::My),
+            Some(d) => self.rt.block_on(async {
+                match tokio::time::timeout(d.after, f(conn)).await {
+                    Ok(r) => r.map_err(Fail::My),
+                    Err(_) => Err(Fail::Deadline(d.text)),
+                }
+            }),
+        };
+        let broken = match &out {
+            Err(Fail::My(e)) => e.is_fatal(),
+            Err(_) => true,
+            Ok(_) => false,
+        };
+        if broken {
+            self.conn = None;
+        }
+        out
     }
 }
 
 /// Who holds the named lock, from `IS_USED_LOCK` and the process list: the connection id,
 /// user, client host, database and what it is doing. `None` when the server does not tell
 /// (no PROCESS privilege for another user's connection, or it just let go).
-fn lock_holder(conn: &mut Conn, name: &str) -> Option<String> {
-    let id: Option<u64> = conn
-        .exec_first("SELECT IS_USED_LOCK(?)", (name,))
-        .ok()
-        .flatten()
-        .flatten();
-    let id = id?;
+fn lock_holder(session: &mut Session, name: &str) -> Option<String> {
     type Proc = (
         Option<String>,
         Option<String>,
@@ -398,13 +466,22 @@ fn lock_holder(conn: &mut Conn, name: &str) -> Option<String> {
         Option<String>,
         Option<i64>,
     );
-    let p: Option<Proc> = conn
-        .exec_first(
-            "SELECT USER, HOST, DB, COMMAND, TIME FROM information_schema.PROCESSLIST WHERE ID = ?",
-            (id,),
-        )
-        .ok()
-        .flatten();
+    let (id, p) = session
+        .call(async |c| {
+            let id: Option<Option<u64>> = c.exec_first("SELECT IS_USED_LOCK(?)", (name,)).await?;
+            let Some(id) = id.flatten() else {
+                return Ok((None, None));
+            };
+            let p: Option<Proc> = c
+                .exec_first(
+                    "SELECT USER, HOST, DB, COMMAND, TIME FROM information_schema.PROCESSLIST WHERE ID = ?",
+                    (id,),
+                )
+                .await?;
+            Ok((Some(id), p))
+        })
+        .ok()?;
+    let id = id?;
     let Some((user, host, db, command, time)) = p else {
         return Some(format!("MySQL connection {id}"));
     };
@@ -424,30 +501,39 @@ fn lock_holder(conn: &mut Conn, name: &str) -> Option<String> {
 }
 
 /// `MySQLError.Error()` of go-sql-driver v1.5.0, the version golang-migrate v4.19.1 pins:
-/// `Error <n>: <msg>`, without the SQLSTATE later versions add in brackets.
-fn my_text(e: &mysql::Error) -> String {
+/// `Error <n>: <msg>`, without the SQLSTATE later versions add in brackets. A closed
+/// connection is go-sql-driver's `invalid connection`.
+fn my_text(e: &Fail) -> String {
+    use mysql_async::{Error as E, IoError};
     match e {
-        mysql::Error::MySqlError(m) => format!("Error {}: {}", m.code, m.message),
-        mysql::Error::DriverError(d) => d.to_string(),
-        mysql::Error::IoError(io) => io.to_string(),
-        other => other.to_string(),
+        Fail::My(E::Server(m)) => format!("Error {}: {}", m.code, m.message),
+        Fail::My(E::Driver(d)) => d.to_string(),
+        Fail::My(E::Io(IoError::Io(io))) => io.to_string(),
+        Fail::My(E::Io(IoError::Tls(t))) => t.to_string(),
+        Fail::My(other) => other.to_string(),
+        Fail::Deadline(text) => text.to_string(),
+        Fail::Closed => "invalid connection".to_string(),
     }
 }
 
-fn code(e: &mysql::Error) -> Option<u16> {
+fn code(e: &Fail) -> Option<u16> {
     match e {
-        mysql::Error::MySqlError(m) => Some(m.code),
+        Fail::My(mysql_async::Error::Server(m)) => Some(m.code),
         _ => None,
     }
 }
 
 /// The kind of a MySQL error, from the server's error number; the client's own I/O and
-/// protocol errors are a lost connection.
-fn kind(e: &mysql::Error) -> DbErrorKind {
+/// protocol errors, a deadline (after which the connection is closed) and a closed
+/// connection are a lost connection.
+fn kind(e: &Fail) -> DbErrorKind {
+    use mysql_async::Error as E;
     let n = match e {
-        mysql::Error::MySqlError(m) => m.code,
-        mysql::Error::IoError(_) | mysql::Error::DriverError(_) => return DbErrorKind::Connection,
-        _ => return DbErrorKind::Other,
+        Fail::My(E::Server(m)) => m.code,
+        Fail::My(E::Io(_) | E::Driver(_)) | Fail::Deadline(_) | Fail::Closed => {
+            return DbErrorKind::Connection
+        }
+        Fail::My(_) => return DbErrorKind::Other,
     };
     match n {
         1205 => DbErrorKind::LockWait, // ER_LOCK_WAIT_TIMEOUT
@@ -467,12 +553,12 @@ fn kind(e: &mysql::Error) -> DbErrorKind {
     }
 }
 
-fn db_err(e: &mysql::Error, query: impl Into<String>) -> Error {
+fn db_err(e: &Fail, query: impl Into<String>) -> Error {
     Error::db(kind(e), my_text(e), query)
 }
 
 /// `e` with golang-migrate's wrapping message `msg`.
-fn wrapped(e: &mysql::Error, msg: &str, query: impl Into<String>) -> Error {
+fn wrapped(e: &Fail, msg: &str, query: impl Into<String>) -> Error {
     Error::Database(DbError {
         orig: my_text(e),
         msg: msg.into(),
@@ -491,27 +577,28 @@ fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-fn to_my(v: &Value) -> mysql::Value {
+fn to_my(v: &Value) -> mysql_async::Value {
     match v {
-        Value::Null => mysql::Value::NULL,
-        Value::Int(i) => mysql::Value::Int(*i),
-        Value::Text(s) => mysql::Value::Bytes(s.clone().into_bytes()),
+        Value::Null => mysql_async::Value::NULL,
+        Value::Int(i) => mysql_async::Value::Int(*i),
+        Value::Text(s) => mysql_async::Value::Bytes(s.clone().into_bytes()),
     }
 }
 
-fn from_my(v: mysql::Value) -> Value {
+fn from_my(v: mysql_async::Value) -> Value {
+    use mysql_async::Value as V;
     match v {
-        mysql::Value::NULL => Value::Null,
-        mysql::Value::Int(i) => Value::Int(i),
-        mysql::Value::UInt(u) => i64::try_from(u).map_or(Value::Text(u.to_string()), Value::Int),
-        mysql::Value::Bytes(b) => Value::Text(String::from_utf8_lossy(&b).into_owned()),
+        V::NULL => Value::Null,
+        V::Int(i) => Value::Int(i),
+        V::UInt(u) => i64::try_from(u).map_or(Value::Text(u.to_string()), Value::Int),
+        V::Bytes(b) => Value::Text(String::from_utf8_lossy(&b).into_owned()),
         other => Value::Text(other.as_sql(true).trim_matches('\'').to_string()),
     }
 }
 
 /// An open MySQL or MariaDB database.
 pub struct Mysql {
-    conn: Conn,
+    session: Session,
     opts: Options,
     table_sql: String,
     lock_name: String,
@@ -534,6 +621,56 @@ fn repertoire(charset: &str) -> Repertoire {
     }
 }
 
+/// The per-call deadline of a connection migrate opens: `x-statement-timeout` (golang-migrate
+/// cancels the statement's context) or go-sql-driver's `readTimeout`/`writeTimeout` (it
+/// closes the connection and reports `invalid connection`), whichever is shorter.
+fn deadline(statement: Option<Duration>, io: [Option<Duration>; 2]) -> Option<Deadline> {
+    let statement = statement.map(|after| Deadline {
+        after,
+        text: "context deadline exceeded",
+    });
+    let io = io.into_iter().flatten().min().map(|after| Deadline {
+        after,
+        text: "invalid connection",
+    });
+    match (statement, io) {
+        (Some(s), Some(i)) => Some(if i.after < s.after { i } else { s }),
+        (s, i) => s.or(i),
+    }
+}
+
+/// `host:port` of a `tcp` address (`[v6]:port` too; the port defaults to 3306).
+fn host_port(addr: &str) -> Result<(String, u16)> {
+    Ok(match addr.rfind(':') {
+        Some(c) if !addr.ends_with(']') => (
+            addr[..c].trim_matches(['[', ']']).to_string(),
+            addr[c + 1..]
+                .parse::<u16>()
+                .map_err(|_| bad(format!("invalid port in address {addr}")))?,
+        ),
+        _ => (addr.trim_matches(['[', ']']).to_string(), 3306),
+    })
+}
+
+/// Counts the statements of a multi-statement body that completed: each answer the server
+/// sends, in order, is one statement that ran; an error stops the body there.
+async fn run_counting(
+    c: &mut Conn,
+    body: &str,
+    done: &mut usize,
+) -> std::result::Result<(), mysql_async::Error> {
+    let mut r = c.query_iter(body).await?;
+    // A pending answer has columns (none for a statement without rows); after the last
+    // one, or before the error another statement answered, there are none.
+    while r.columns().is_some() {
+        while r.next().await?.is_some() {}
+        *done += 1;
+    }
+    // Nothing left, or the error of the statement after the last that completed.
+    while r.next().await?.is_some() {}
+    Ok(())
+}
+
 impl Mysql {
     /// Connects as golang-migrate's mysql driver does for this URL (DSN, TLS, session variables).
     pub fn open(url: &DatabaseUrl) -> Result<Mysql> {
@@ -545,7 +682,7 @@ impl Mysql {
         }
         let opts = Options::parse(url)?;
         let dsn = Dsn::parse(url)?;
-        let mut b = OptsBuilder::new()
+        let mut b = OptsBuilder::default()
             .user(dsn.user.clone())
             .pass(dsn.password.clone())
             .db_name((!dsn.db.is_empty()).then(|| dsn.db.clone()))
@@ -553,25 +690,18 @@ impl Mysql {
         if dsn.net == "unix" {
             b = b.socket(Some(dsn.addr.clone()));
         } else {
-            let (host, port) = match dsn.addr.rfind(':') {
-                Some(c) if !dsn.addr.ends_with(']') => (
-                    dsn.addr[..c].trim_matches(['[', ']']).to_string(),
-                    dsn.addr[c + 1..]
-                        .parse::<u16>()
-                        .map_err(|_| bad(format!("invalid port in address {}", dsn.addr)))?,
-                ),
-                _ => (dsn.addr.trim_matches(['[', ']']).to_string(), 3306),
-            };
-            b = b.ip_or_hostname(Some(host)).tcp_port(port);
+            let (host, port) = host_port(&dsn.addr)?;
+            b = b.ip_or_hostname(host).tcp_port(port);
         }
         let mut init = Vec::new();
         let mut tls = String::new();
+        let (mut connect, mut read, mut write) = (None, None, None);
         for (k, v) in &dsn.params {
             match k.as_str() {
                 "tls" => tls = v.clone(),
-                "timeout" => b = b.tcp_connect_timeout(dsn_timeout(v)?),
-                "readTimeout" => b = b.read_timeout(dsn_timeout(v)?),
-                "writeTimeout" => b = b.write_timeout(dsn_timeout(v)?),
+                "timeout" => connect = dsn_timeout(v)?,
+                "readTimeout" => read = dsn_timeout(v)?,
+                "writeTimeout" => write = dsn_timeout(v)?,
                 "charset" => {
                     let cs = v.split(',').next().unwrap_or("");
                     if !cs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -587,26 +717,52 @@ impl Mysql {
                 k => return Err(bad(format!("invalid DSN parameter {}", go_quote(k)))),
             }
         }
-        if let Some(t) = opts.statement_timeout {
-            // golang-migrate cancels a statement client-side after x-statement-timeout.
-            b = b.read_timeout(Some(t));
-        }
         let (ssl, roots) = tls_opts(url, &tls)?;
+        // The client runs its init commands from the last to the first.
+        init.reverse();
         b = b.ssl_opts(ssl).init(init);
-        let conn = Conn::new(b).map_err(|e| match &roots {
-            Some(roots) if unverified_chain(&e) => {
-                bad(format!("{}; verified against {roots}", my_text(&e)))
-            }
-            _ => bad(my_text(&e)),
-        })?;
-        Ok(Mysql::on_conn(conn, opts, &dsn.db))
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| bad(format!("cannot start the MySQL client: {e}")))?;
+        let conn = rt
+            .block_on(async {
+                let new = Conn::new(b);
+                match connect {
+                    None => new.await.map_err(Fail::My),
+                    // go-sql-driver's dial timeout.
+                    Some(t) => match tokio::time::timeout(t, new).await {
+                        Ok(r) => r.map_err(Fail::My),
+                        Err(_) => Err(Fail::Deadline("i/o timeout")),
+                    },
+                }
+            })
+            .map_err(|e| match (&roots, &e) {
+                (Some(roots), _) if unverified_chain(&e) => {
+                    bad(format!("{}; verified against {roots}", my_text(&e)))
+                }
+                (_, Fail::Deadline(t)) => bad(format!("dial {} {}: {t}", dsn.net, dsn.addr)),
+                _ => bad(my_text(&e)),
+            })?;
+        let session = Session {
+            conn: Some(conn),
+            rt: Runtime::Own(rt),
+            deadline: deadline(opts.statement_timeout, [read, write]),
+        };
+        Ok(Mysql::on_session(session, opts, &dsn.db))
     }
 
     /// A driver on a connection the application opened (its own TLS, session variables),
-    /// which it gets back with [`Mysql::into_conn`]. `options` is a URL's query string
-    /// with only `x-migrations-table` and `x-no-lock`; anything else is refused, including
-    /// `x-statement-timeout` (a read timeout of a connection migrate opens): set
-    /// `read_timeout` on the connection's options instead.
+    /// which it gets back with [`Mysql::into_conn`]. `runtime` is the tokio runtime the
+    /// connection was opened on: each call of the driver runs there to completion with
+    /// `Handle::block_on`, so call the driver from a thread that is not running async code
+    /// (`spawn_blocking`, a plain thread); on a current-thread runtime, another thread must
+    /// be inside its `block_on` meanwhile, as tokio requires.
+    ///
+    /// `options` is a URL's query string with only `x-migrations-table` and `x-no-lock`;
+    /// anything else is refused, including `x-statement-timeout` (a deadline of a
+    /// connection migrate opens).
     ///
     /// The lock is golang-migrate's `GET_LOCK` name for `DATABASE()` and the table, so a
     /// migrator on a URL and one on a connection exclude each other. On the session migrate
@@ -614,23 +770,30 @@ impl Mysql {
     /// applies to the next one) and, for `drop`, `foreign_key_checks` off, then back to the
     /// session's value; what a migration file sets stays, as on golang-migrate's single
     /// connection.
-    pub fn from_conn(mut conn: Conn, options: &str) -> Result<Mysql> {
+    pub fn from_conn(conn: Conn, runtime: tokio::runtime::Handle, options: &str) -> Result<Mysql> {
         let url =
             super::connection_options("mysql", options, &["x-migrations-table", "x-no-lock"])?;
         let opts = Options::parse(&url)?;
+        let mut session = Session {
+            conn: Some(conn),
+            rt: Runtime::Shared(runtime),
+            deadline: None,
+        };
         let sql = "SELECT DATABASE()";
-        let db: Option<Option<String>> = conn.query_first(sql).map_err(|e| db_err(&e, sql))?;
-        Ok(Mysql::on_conn(
-            conn,
+        let db: Option<Option<String>> = session
+            .call(async |c| c.query_first(sql).await)
+            .map_err(|e| db_err(&e, sql))?;
+        Ok(Mysql::on_session(
+            session,
             opts,
             &db.flatten().unwrap_or_default(),
         ))
     }
 
-    fn on_conn(conn: Conn, opts: Options, db: &str) -> Mysql {
+    fn on_session(session: Session, opts: Options, db: &str) -> Mysql {
         let lock_name = advisory_lock_id(&format!("{db}:{}", opts.table), &[]).to_string();
         Mysql {
-            conn,
+            session,
             table_sql: quote(&opts.table),
             opts,
             lock_name,
@@ -639,10 +802,11 @@ impl Mysql {
         }
     }
 
-    /// The connection back, with migrate's `GET_LOCK` released.
-    pub fn into_conn(mut self) -> Conn {
+    /// The connection back, with migrate's `GET_LOCK` released; `None` if it was closed
+    /// (it broke, or a call ran past its deadline).
+    pub fn into_conn(mut self) -> Option<Conn> {
         let _ = self.unlock();
-        self.conn
+        self.session.conn.take()
     }
 
     /// What the side tables' text columns store, read once from the journal's `file`
@@ -654,10 +818,10 @@ impl Mysql {
         }
         let (_, journal) = super::names::table_names(self);
         let sql = "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'file'";
-        let r = match self
-            .conn
-            .exec_first::<Option<String>, _, _>(sql, (journal,))
-        {
+        let r = match self.session.call(async |c| {
+            c.exec_first::<Option<String>, _, _>(sql, (journal.as_str(),))
+                .await
+        }) {
             Ok(None) => Repertoire::Unicode,
             Ok(Some(cs)) => repertoire(cs.as_deref().unwrap_or("")),
             Err(_) => Repertoire::Ascii,
@@ -672,14 +836,16 @@ impl Mysql {
     }
 
     /// Runs a (multi-statement) text query, surfacing an error in any statement.
-    fn run(&mut self, sql: &str) -> std::result::Result<(), mysql::Error> {
-        let mut r = self.conn.query_iter(sql)?;
-        while let Some(set) = r.iter() {
-            for row in set {
-                row?;
-            }
-        }
-        Ok(())
+    fn run(&mut self, sql: &str) -> std::result::Result<(), Fail> {
+        self.session
+            .call(async |c| c.query_iter(sql).await?.drop_result().await)
+    }
+
+    /// Runs a statement without parameters or results.
+    fn exec(&mut self, sql: &str) -> Result<()> {
+        self.session
+            .call(async |c| c.query_drop(sql).await)
+            .map_err(|e| db_err(&e, sql))
     }
 }
 
@@ -698,7 +864,10 @@ impl Driver for Mysql {
 
     fn version_table_exists(&mut self) -> Result<bool> {
         let sql = format!("SHOW TABLES LIKE {}", literal(&self.opts.table));
-        let rows: Vec<mysql::Row> = self.conn.query(&sql).map_err(|e| db_err(&e, &sql))?;
+        let rows: Vec<mysql_async::Row> = self
+            .session
+            .call(async |c| c.query(sql.as_str()).await)
+            .map_err(|e| db_err(&e, &sql))?;
         Ok(!rows.is_empty())
     }
 
@@ -720,7 +889,10 @@ impl Driver for Mysql {
 
     fn version(&mut self) -> Result<DbVersion> {
         let sql = format!("SELECT version, dirty FROM {} LIMIT 1", self.table_sql);
-        match self.conn.query_first::<(i64, i64), _>(&sql) {
+        match self
+            .session
+            .call(async |c| c.query_first::<(i64, i64), _>(sql.as_str()).await)
+        {
             Ok(None) => Ok(DbVersion::Nil),
             Ok(Some((v, d))) => Ok(DbVersion::from_row(Some((v, d != 0)))),
             // ER_NO_SUCH_TABLE
@@ -732,14 +904,14 @@ impl Driver for Mysql {
     fn write_version(&mut self, version: Option<u64>, dirty: bool) -> Result<()> {
         let v = to_stored(version)?;
         let del = format!("DELETE FROM {} LIMIT 1", self.table_sql);
-        self.conn.query_drop(&del).map_err(|e| db_err(&e, &del))?;
+        self.exec(&del)?;
         if v >= 0 || (v == -1 && dirty) {
             let ins = format!(
                 "INSERT INTO {} (version, dirty) VALUES (?, ?)",
                 self.table_sql
             );
-            self.conn
-                .exec_drop(&ins, (v, dirty))
+            self.session
+                .call(async |c| c.exec_drop(ins.as_str(), (v, dirty)).await)
                 .map_err(|e| db_err(&e, &ins))?;
         }
         Ok(())
@@ -755,18 +927,18 @@ impl Driver for Mysql {
         let sql = "SELECT GET_LOCK(?, 0)";
         let name = self.lock_name.clone();
         let lock = format!("GET_LOCK('{name}')");
-        let conn = std::cell::RefCell::new(&mut self.conn);
+        let session = std::cell::RefCell::new(&mut self.session);
         super::lockwait::wait(
             &lock,
             timeout,
             || {
-                let got: Option<Option<i64>> = conn
+                let got: Option<Option<i64>> = session
                     .borrow_mut()
-                    .exec_first(sql, (name.as_str(),))
+                    .call(async |c| c.exec_first(sql, (name.as_str(),)).await)
                     .map_err(|e| wrapped(&e, "try lock failed", "SELECT GET_LOCK(?, 10)"))?;
                 Ok(got.flatten() == Some(1))
             },
-            || lock_holder(&mut conn.borrow_mut(), &name),
+            || lock_holder(&mut session.borrow_mut(), &name),
             || Error::LockTimeout { lock: lock.clone() },
         )?;
         self.locked = true;
@@ -778,8 +950,9 @@ impl Driver for Mysql {
             return Ok(());
         }
         let sql = "SELECT RELEASE_LOCK(?)";
-        self.conn
-            .exec_drop(sql, (self.lock_name.as_str(),))
+        let name = self.lock_name.as_str();
+        self.session
+            .call(async |c| c.exec_drop(sql, (name,)).await)
             .map_err(|e| db_err(&e, sql))?;
         self.locked = false;
         Ok(())
@@ -791,23 +964,18 @@ impl Driver for Mysql {
 
     fn begin(&mut self) -> Result<()> {
         // golang-migrate's SetVersion runs at SERIALIZABLE.
-        let sql = "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE";
-        self.conn.query_drop(sql).map_err(|e| db_err(&e, sql))?;
-        self.conn
-            .query_drop("START TRANSACTION")
-            .map_err(|e| db_err(&e, "START TRANSACTION"))
+        self.exec("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")?;
+        self.exec("START TRANSACTION")
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.conn
-            .query_drop("COMMIT")
+        self.session
+            .call(async |c| c.query_drop("COMMIT").await)
             .map_err(|e| wrapped(&e, "transaction commit failed", ""))
     }
 
     fn rollback(&mut self) -> Result<()> {
-        self.conn
-            .query_drop("ROLLBACK")
-            .map_err(|e| db_err(&e, "ROLLBACK"))
+        self.exec("ROLLBACK")
     }
 
     fn run_body(&mut self, _file: &str, body: &str, _in_tx: bool) -> Result<()> {
@@ -827,19 +995,12 @@ impl Driver for Mysql {
             return Ok(());
         }
         // The body runs as golang-migrate runs it, one multi-statement query; the server
-        // answers statement by statement, so the results read before the error count the
+        // answers statement by statement, so the answers read before the error count the
         // statements that completed.
         let mut done = 0usize;
-        let out = (|| {
-            let mut r = self.conn.query_iter(body)?;
-            while let Some(set) = r.iter() {
-                for row in set {
-                    row?;
-                }
-                done += 1;
-            }
-            Ok::<(), mysql::Error>(())
-        })();
+        let out = self
+            .session
+            .call(async |c| run_counting(c, body, &mut done).await);
         out.map_err(|e| Halt {
             applied: Some(done),
             error: wrapped(&e, "migration failed", body),
@@ -848,47 +1009,60 @@ impl Driver for Mysql {
 
     fn drop_all(&mut self) -> Result<()> {
         let sql = "SHOW TABLES LIKE '%'";
-        let tables: Vec<String> = self.conn.query(sql).map_err(|e| db_err(&e, sql))?;
+        let tables: Vec<String> = self
+            .session
+            .call(async |c| c.query(sql).await)
+            .map_err(|e| db_err(&e, sql))?;
         if tables.is_empty() {
             return Ok(());
         }
         // The session's own setting comes back afterwards (a connection migrate did not
         // open may have had it off).
         let was = "SELECT @@SESSION.foreign_key_checks";
-        let was_on: Option<i64> = self.conn.query_first(was).map_err(|e| db_err(&e, was))?;
-        let off = "SET foreign_key_checks = 0";
-        self.conn.query_drop(off).map_err(|e| db_err(&e, off))?;
+        let was_on: Option<i64> = self
+            .session
+            .call(async |c| c.query_first(was).await)
+            .map_err(|e| db_err(&e, was))?;
+        self.exec("SET foreign_key_checks = 0")?;
         let mut res = Ok(());
         for t in tables {
-            let q = format!("DROP TABLE IF EXISTS {}", quote(&t));
-            if let Err(e) = self.conn.query_drop(&q) {
-                res = Err(db_err(&e, q));
+            if let Err(e) = self.exec(&format!("DROP TABLE IF EXISTS {}", quote(&t))) {
+                res = Err(e);
                 break;
             }
         }
-        let on = if was_on == Some(0) {
+        self.exec(if was_on == Some(0) {
             "SET foreign_key_checks = 0"
         } else {
             "SET foreign_key_checks = 1"
-        };
-        self.conn.query_drop(on).map_err(|e| db_err(&e, on))?;
+        })?;
         res
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let p: Vec<mysql::Value> = params.iter().map(to_my).collect();
-        let r = if p.is_empty() {
-            self.conn.query_iter(sql).map(|r| r.affected_rows())
-        } else {
-            self.conn.exec_iter(sql, p).map(|r| r.affected_rows())
-        };
-        r.map_err(|e| db_err(&e, sql))
+        let p: Vec<mysql_async::Value> = params.iter().map(to_my).collect();
+        self.session
+            .call(async |c| {
+                if p.is_empty() {
+                    let r = c.query_iter(sql).await?;
+                    let n = r.affected_rows();
+                    r.drop_result().await.map(|()| n)
+                } else {
+                    let r = c.exec_iter(sql, p).await?;
+                    let n = r.affected_rows();
+                    r.drop_result().await.map(|()| n)
+                }
+            })
+            .map_err(|e| db_err(&e, sql))
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let p: Vec<mysql::Value> = params.iter().map(to_my).collect();
+        let p: Vec<mysql_async::Value> = params.iter().map(to_my).collect();
         // The binary protocol, so integers come back as integers.
-        let rows: Vec<mysql::Row> = self.conn.exec(sql, p).map_err(|e| db_err(&e, sql))?;
+        let rows: Vec<mysql_async::Row> = self
+            .session
+            .call(async |c| c.exec(sql, p).await)
+            .map_err(|e| db_err(&e, sql))?;
         Ok(rows
             .into_iter()
             .map(|r| r.unwrap().into_iter().map(from_my).collect())
@@ -898,8 +1072,8 @@ impl Driver for Mysql {
     fn table_exists(&mut self, name: &str) -> Result<bool> {
         let sql = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?";
         let n: Option<i64> = self
-            .conn
-            .exec_first(sql, (name,))
+            .session
+            .call(async |c| c.exec_first(sql, (name,)).await)
             .map_err(|e| db_err(&e, sql))?;
         Ok(n.unwrap_or(0) > 0)
     }
@@ -922,8 +1096,8 @@ impl Driver for Mysql {
     }
 }
 
-// No `Drop`: dropping the driver closes the connection, which releases its `GET_LOCK`;
-// `into_conn` releases it for a connection that lives on.
+// No `Drop`: dropping the driver closes the connection (outside the runtime, so at once),
+// which releases its `GET_LOCK`; `into_conn` releases it for a connection that lives on.
 
 #[cfg(test)]
 mod tests {
@@ -933,27 +1107,35 @@ mod tests {
         Dsn::parse(&DatabaseUrl::parse(u)?)
     }
 
-    /// Every `tls=` mode: whether the certificate is verified, and against which roots.
+    /// Every `tls=` mode: whether the certificate is verified, and against which roots:
+    /// `x-tls-ca` alone, else the system's store alone, else the bundled roots.
     #[test]
     fn tls_modes_name_the_roots_they_verify_against() -> Result<()> {
         let base = "mysql://root:@tcp(127.0.0.1:3306)/test";
-        let system = super::super::roots::system_bundle_file();
+        let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/tls/ca.pem");
+        let ca_certs = roots::pem_certs("x-tls-ca", ca)?;
+        assert_eq!(ca_certs.len(), 1);
+        let system = roots::system_or_bundled();
+        let file = Source::File {
+            param: "x-tls-ca",
+            path: ca.to_string(),
+        };
         for (params, want) in [
-            ("", None),
-            ("?tls=false", None),
-            ("?tls=skip-verify", None),
-            ("?tls=preferred", None),
-            ("?tls=custom&x-tls-insecure-skip-verify=true", None),
+            ("".to_string(), None),
+            ("?tls=false".to_string(), None),
+            ("?tls=skip-verify".to_string(), None),
+            ("?tls=preferred".to_string(), None),
             (
-                "?tls=custom&x-tls-insecure-skip-verify=true&x-tls-ca=/ca.pem",
+                "?tls=custom&x-tls-insecure-skip-verify=true".to_string(),
                 None,
             ),
             (
-                "?tls=custom&x-tls-ca=/ca.pem",
-                Some("x-tls-ca /ca.pem and the bundled public roots".to_string()),
+                format!("?tls=custom&x-tls-insecure-skip-verify=true&x-tls-ca={ca}"),
+                None,
             ),
-            ("?tls=true", Some(String::new())),
-            ("?tls=custom", Some(String::new())),
+            (format!("?tls=custom&x-tls-ca={ca}"), Some(&file)),
+            ("?tls=true".to_string(), Some(&system.source)),
+            ("?tls=custom".to_string(), Some(&system.source)),
         ] {
             let url = DatabaseUrl::parse(&format!("{base}{params}"))?;
             let mode = dsn(&format!("{base}{params}"))?
@@ -968,37 +1150,61 @@ mod tests {
                 !matches!(mode.as_str(), "" | "false"),
                 "{params}"
             );
-            if let Some(ssl) = &ssl {
-                assert_eq!(ssl.accept_invalid_certs(), want.is_none(), "{params}");
+            assert_eq!(roots.as_ref(), want, "{params}");
+            let Some(ssl) = ssl else { continue };
+            assert_eq!(ssl.accept_invalid_certs(), want.is_none(), "{params}");
+            assert_eq!(ssl.skip_domain_validation(), want.is_none(), "{params}");
+            if want.is_none() {
+                continue;
             }
-            // An empty expectation: the system's bundle file when there is one, else the
-            // bundled roots alone.
-            let want = want.map(|w| match (w.is_empty(), &system) {
-                (false, _) => w,
-                (true, Some((file, _))) => {
-                    format!("the system's certificate store ({}", file.display())
-                }
-                (true, None) => "the bundled public roots (webpki-roots; no system".to_string(),
-            });
-            match (&roots, &want) {
-                (None, None) => {}
-                (Some(r), Some(w)) => assert!(r.starts_with(w.as_str()), "{params}: {r}"),
-                _ => panic!("{params}: roots {roots:?}, expected {want:?}"),
-            }
-            let root_path = ssl
-                .as_ref()
-                .and_then(|s| s.root_cert_path().map(|p| p.to_path_buf()));
-            let want_path = match (
-                params.contains("x-tls-ca") && want.is_some(),
-                &roots,
-                &system,
-            ) {
-                (true, ..) => Some(std::path::PathBuf::from("/ca.pem")),
-                (false, Some(_), Some((file, _))) => Some(file.clone()),
-                _ => None,
+            // Exactly the chosen certificates, and the client's own bundled roots only
+            // when no store was found.
+            let want_certs = match want {
+                Some(Source::File { .. }) => ca_certs.clone(),
+                _ => system.certs.clone(),
             };
-            assert_eq!(root_path, want_path, "{params}");
+            let expected = SslOpts::default()
+                .with_root_certs(want_certs.iter().map(|c| c.to_vec().into()).collect());
+            assert_eq!(ssl.root_certs(), expected.root_certs(), "{params}");
+            assert_eq!(
+                ssl.disable_built_in_roots(),
+                !want_certs.is_empty(),
+                "{params}"
+            );
         }
+        Ok(())
+    }
+
+    /// The shortest of the three deadlines applies, with the text of the one it is.
+    #[test]
+    fn the_shortest_deadline_applies() {
+        let ms = |n| Some(Duration::from_millis(n));
+        let ctx = "context deadline exceeded";
+        let io = "invalid connection";
+        for (statement, read, write, want) in [
+            (None, None, None, None),
+            (ms(5), None, None, Some((5, ctx))),
+            (None, ms(7), None, Some((7, io))),
+            (None, None, ms(9), Some((9, io))),
+            (None, ms(7), ms(3), Some((3, io))),
+            (ms(5), ms(7), None, Some((5, ctx))),
+            (ms(8), ms(7), ms(9), Some((7, io))),
+            (ms(7), ms(7), None, Some((7, ctx))),
+        ] {
+            let got = deadline(statement, [read, write]).map(|d| (d.after, d.text));
+            let want = want.map(|(n, t)| (Duration::from_millis(n), t));
+            assert_eq!(got, want, "{statement:?} {read:?} {write:?}");
+        }
+    }
+
+    #[test]
+    fn tcp_addresses() -> Result<()> {
+        assert_eq!(host_port("db:3307")?, ("db".to_string(), 3307));
+        assert_eq!(host_port("db")?, ("db".to_string(), 3306));
+        assert_eq!(host_port("[::1]:3307")?, ("::1".to_string(), 3307));
+        assert_eq!(host_port("[::1]")?, ("::1".to_string(), 3306));
+        let e = host_port("db:x").expect_err("bad port").to_string();
+        assert_eq!(e, "invalid port in address db:x");
         Ok(())
     }
 

@@ -5,7 +5,6 @@
 //! (Mozilla's set, from the webpki-roots crate). A failed verification names the store it
 //! used, so "unknown issuer" in an empty image points at the missing certificates.
 
-#[cfg(feature = "postgres")]
 use std::fmt;
 
 use rustls::pki_types::pem::PemObject;
@@ -15,7 +14,6 @@ use rustls::{CertificateError, RootCertStore};
 use crate::error::{Error, Result};
 
 /// Where the trusted roots came from.
-#[cfg(feature = "postgres")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Source {
     /// A PEM file named by a URL parameter (`param` is its name).
@@ -26,7 +24,6 @@ pub(crate) enum Source {
     Bundled,
 }
 
-#[cfg(feature = "postgres")]
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -42,9 +39,15 @@ impl fmt::Display for Source {
 }
 
 /// A root store and where it came from.
-#[cfg(feature = "postgres")]
 pub(crate) struct Roots {
+    /// The PostgreSQL driver's verifier takes the store.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) store: RootCertStore,
+    /// The certificates the store was made of, for a client that takes certificates rather
+    /// than a store (the MySQL driver's); empty for the bundled roots, which that client
+    /// bundles too.
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    pub(crate) certs: Vec<CertificateDer<'static>>,
     pub(crate) source: Source,
 }
 
@@ -56,7 +59,6 @@ pub(crate) fn pem_certs(what: &str, path: &str) -> Result<Vec<CertificateDer<'st
 }
 
 /// Exactly the certificates of the PEM file the URL parameter `param` names.
-#[cfg(feature = "postgres")]
 pub(crate) fn from_file(param: &'static str, path: &str) -> Result<Roots> {
     let certs = pem_certs(param, path)?;
     if certs.is_empty() {
@@ -65,20 +67,23 @@ pub(crate) fn from_file(param: &'static str, path: &str) -> Result<Roots> {
         )));
     }
     let mut store = RootCertStore::empty();
-    for c in certs {
+    for c in &certs {
         store
-            .add(c)
+            .add(c.clone())
             .map_err(|e| Error::Other(format!("{param} {path}: {e}")))?;
     }
     let source = Source::File {
         param,
         path: path.to_string(),
     };
-    Ok(Roots { store, source })
+    Ok(Roots {
+        store,
+        certs,
+        source,
+    })
 }
 
 /// The system's store, or the bundled roots when it has no usable certificate.
-#[cfg(feature = "postgres")]
 pub(crate) fn system_or_bundled() -> Roots {
     // Unreadable entries are skipped, as OpenSSL does with a bad file in the directory.
     choose(rustls_native_certs::load_native_certs().certs)
@@ -86,14 +91,18 @@ pub(crate) fn system_or_bundled() -> Roots {
 
 /// The store for the system certificates `found`: those rustls can use, or the bundled
 /// roots when that leaves none.
-#[cfg(feature = "postgres")]
 fn choose(found: Vec<CertificateDer<'static>>) -> Roots {
     let mut store = RootCertStore::empty();
-    let (count, _) = store.add_parsable_certificates(found);
-    if count > 0 {
+    let certs: Vec<_> = found
+        .into_iter()
+        .filter(|c| store.add(c.clone()).is_ok())
+        .collect();
+    if !certs.is_empty() {
+        let source = Source::System { count: certs.len() };
         return Roots {
             store,
-            source: Source::System { count },
+            certs,
+            source,
         };
     }
     let store = RootCertStore {
@@ -101,25 +110,9 @@ fn choose(found: Vec<CertificateDer<'static>>) -> Roots {
     };
     Roots {
         store,
+        certs: Vec::new(),
         source: Source::Bundled,
     }
-}
-
-/// The system's bundle file, for a client that takes one file of extra roots (the MySQL
-/// driver's): `SSL_CERT_FILE`, else the first of the distributions' usual bundle paths
-/// that exists, and only when rustls can use every certificate in it (the MySQL client
-/// refuses the whole file otherwise). `None` where there is none.
-#[cfg(feature = "mysql")]
-pub(crate) fn system_bundle_file() -> Option<(std::path::PathBuf, usize)> {
-    let path = openssl_probe::probe().cert_file?;
-    let text = path.to_str()?;
-    let certs = pem_certs("SSL_CERT_FILE", text).ok()?;
-    let mut store = RootCertStore::empty();
-    let count = certs.len();
-    for c in certs {
-        store.add(c).ok()?;
-    }
-    (count > 0).then_some((path, count))
 }
 
 /// Whether `e`, or an error it wraps, is a server certificate whose chain did not verify
@@ -149,19 +142,18 @@ pub(crate) fn is_unverified_chain(e: &(dyn std::error::Error + 'static)) -> bool
 mod tests {
     use super::*;
 
-    #[cfg(feature = "postgres")]
     #[test]
     fn no_usable_system_certificate_falls_back_to_the_bundled_roots() {
         for found in [vec![], vec![CertificateDer::from(b"not DER".to_vec())]] {
             let roots = choose(found);
             assert_eq!(roots.source, Source::Bundled);
+            assert!(roots.certs.is_empty());
             assert_eq!(roots.store.len(), webpki_roots::TLS_SERVER_ROOTS.len());
             assert!(roots.store.len() > 100, "{}", roots.store.len());
             assert!(roots.source.to_string().contains("bundled public roots"));
         }
     }
 
-    #[cfg(feature = "postgres")]
     #[test]
     fn usable_system_certificates_are_used_alone() {
         // The machine's own system certificates, with junk mixed in, stand for a system
@@ -179,6 +171,7 @@ mod tests {
             let roots = choose(found);
             assert_eq!(roots.source, Source::System { count: n });
             assert_eq!(roots.store.len(), n);
+            assert_eq!(roots.certs, system[..n].to_vec());
             assert!(roots
                 .source
                 .to_string()
@@ -206,7 +199,6 @@ mod tests {
         assert!(!is_unverified_chain(&plain));
     }
 
-    #[cfg(feature = "postgres")]
     #[test]
     fn a_named_file_is_read_or_named_in_the_error() {
         let e = from_file("sslrootcert", "/nonexistent/root.crt")
