@@ -33,7 +33,7 @@ impl std::fmt::Display for Severity {
 pub struct Problem {
     /// How bad it is.
     pub severity: Severity,
-    /// The file's name, or `None` for the directory as a whole.
+    /// The file's name (as [`shown`] shows it), or `None` for the directory as a whole.
     pub file: Option<String>,
     /// What is wrong, in words.
     pub message: String,
@@ -53,8 +53,20 @@ pub struct Item {
 fn problem(severity: Severity, file: Option<&str>, message: impl Into<String>) -> Problem {
     Problem {
         severity,
-        file: file.map(str::to_string),
+        file: file.map(shown),
         message: message.into(),
+    }
+}
+
+/// A name as validation shows it: as it is, or, when it has a control character, as Go's
+/// `%q` shows it, quotes included (`"4_add\nindex.up.sql"`), as the rest of the tool shows
+/// such values; so each problem stays on one line, and an escape cannot be taken for
+/// characters the name really has.
+fn shown(name: &str) -> String {
+    if name.chars().any(char::is_control) {
+        quote(name)
+    } else {
+        name.to_string()
     }
 }
 
@@ -96,18 +108,6 @@ fn lookalike(name: &str) -> Option<&'static str> {
     Some("no leading version number (VERSION_NAME.up.sql); golang-migrate ignores this file")
 }
 
-/// Checks a list of directory entries. A name with a control character is shown escaped
-/// (`\n`), so each problem stays on one line.
-pub fn check(items: &[Item]) -> Vec<Problem> {
-    let mut out = check_items(items);
-    for p in &mut out {
-        if let Some(f) = p.file.as_mut().filter(|f| f.chars().any(char::is_control)) {
-            *f = f.escape_debug().to_string();
-        }
-    }
-    out
-}
-
 /// The migrations of a directory by version: the names of its up files and of its down
 /// files, and the identifiers of both.
 #[derive(Default)]
@@ -117,7 +117,9 @@ struct Files {
     identifiers: Vec<String>,
 }
 
-fn check_items(items: &[Item]) -> Vec<Problem> {
+/// Checks a list of directory entries. A name with a control character, in a problem's
+/// file or in its message, is shown as Go's `%q` shows it (see [`shown`]).
+pub fn check(items: &[Item]) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut items: Vec<&Item> = items.iter().collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
@@ -214,7 +216,7 @@ fn pair_problems(v: u64, files: &Files, out: &mut Vec<Problem>) {
                 dup.get(1).map(String::as_str),
                 format!(
                     "duplicate migration file for version {v}: {} (golang-migrate refuses the directory)",
-                    dup.join(", ")
+                    dup.iter().map(|n| shown(n)).collect::<Vec<_>>().join(", ")
                 ),
             ));
         }
@@ -239,7 +241,7 @@ fn pair_problems(v: u64, files: &Files, out: &mut Vec<Problem>) {
             None,
             format!(
                 "version {v}: the up and down files have different names ({})",
-                ids.join(", ")
+                ids.iter().map(|n| shown(n)).collect::<Vec<_>>().join(", ")
             ),
         ));
     }
@@ -319,17 +321,34 @@ mod tests {
         }
     }
 
+    /// No problem has a control character in its file or its message: it stays on one line.
+    fn one_line(p: &[Problem]) -> bool {
+        p.iter().all(|p| {
+            !p.message.chars().any(char::is_control)
+                && !p.file.iter().flat_map(|f| f.chars()).any(char::is_control)
+        })
+    }
+
     /// Every control character anywhere after the version is flagged: as an error where
-    /// golang-migrate ignores the file (always for a newline), else as a warning.
+    /// golang-migrate ignores the file (always for a newline), else as a warning. The file is
+    /// shown as Go's `%q` shows it (each character's escape pinned here), on one line.
     #[test]
     fn control_characters_in_names_are_flagged() {
         let base = "12_add_users.up.sql";
-        let controls = ['\n', '\r', '\t', '\u{0}', '\u{1b}', '\u{7f}', '\u{85}'];
-        for c in controls {
+        let controls = [
+            ('\n', "\\n"),
+            ('\r', "\\r"),
+            ('\t', "\\t"),
+            ('\u{0}', "\\x00"),
+            ('\u{1b}', "\\x1b"),
+            ('\u{7f}', "\\x7f"),
+            ('\u{85}', "\\u0085"),
+        ];
+        for (c, escape) in controls {
             for at in 3..base.len() {
                 let name = format!("{}{c}{}", &base[..at], &base[at..]);
                 let p = check(&[item(&name, "x"), item("12_add_users.down.sql", "x")]);
-                let shown = name.escape_debug().to_string();
+                let shown = format!("\"{}{escape}{}\"", &base[..at], &base[at..]);
                 let mine: Vec<&Problem> = p
                     .iter()
                     .filter(|p| p.file.as_deref() == Some(&shown))
@@ -342,8 +361,30 @@ mod tests {
                     Severity::Warning
                 };
                 assert!(mine.iter().any(|p| p.severity == want), "{name:?}: {p:?}");
+                assert!(one_line(&p), "{name:?}: {p:?}");
             }
         }
+    }
+
+    /// Names quoted inside a message (a duplicate, up and down files with different names)
+    /// are shown as Go's `%q` shows them too; other names as they are.
+    #[test]
+    fn names_in_messages_are_quoted_as_go_does() {
+        let p = check(&[
+            item("1_a\rb.up.sql", "x"),
+            item("01_a\rb.up.sql", "x"),
+            item("1_a\u{85}.down.sql", "x"),
+            item("2_é.up.sql", "x"),
+            item("02_é.up.sql", "x"),
+        ]);
+        let msgs: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
+        let dup = "duplicate migration file for version 1: \"01_a\\rb.up.sql\", \"1_a\\rb.up.sql\" (golang-migrate refuses the directory)";
+        assert!(msgs.contains(&dup), "{msgs:#?}");
+        let ids = "version 1: the up and down files have different names (\"a\\rb\", \"a\\rb\", \"a\\u0085\")";
+        assert!(msgs.contains(&ids), "{msgs:#?}");
+        assert!(one_line(&p), "{p:?}");
+        let plain = "duplicate migration file for version 2: 02_é.up.sql, 2_é.up.sql (golang-migrate refuses the directory)";
+        assert!(msgs.contains(&plain), "{msgs:#?}");
     }
 
     /// The control character is named as Go's `%q` prints a rune, as `create` names it.

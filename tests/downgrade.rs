@@ -8,12 +8,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::{fresh, Server, TestDb};
 use insta::assert_snapshot;
 use migrate::driver::Driver;
-use migrate::url::DatabaseUrl;
 use migrate::{DbVersion, Error, Migrator, Source};
 
 /// The database a scenario runs on: a SQLite file in a temporary directory, or a fresh
@@ -53,7 +51,7 @@ impl Db {
     }
 
     fn driver(&self) -> Box<dyn Driver> {
-        migrate::driver::open(&DatabaseUrl::parse(&self.url).expect("url")).expect("open")
+        common::open(&self.url)
     }
 
     fn version(&self) -> DbVersion {
@@ -72,15 +70,12 @@ impl Db {
             .collect()
     }
 
+    /// The journal's operations, oldest first, without the backups.
     fn operations(&self) -> Vec<String> {
-        let mut ops: Vec<String> = migrate::journal::entries(self.driver().as_mut(), 0)
-            .expect("journal")
+        common::operations(self.driver().as_mut())
             .into_iter()
-            .map(|e| e.operation)
             .filter(|o| o != "backup")
-            .collect();
-        ops.reverse();
-        ops
+            .collect()
     }
 
     fn filter(&self, s: &str) -> String {
@@ -88,9 +83,7 @@ impl Db {
         for (from, to) in &self.names {
             s = s.replace(from.as_str(), to);
         }
-        let dur =
-            regex::Regex::new(r"\b\d+(\.\d+)?(ns|µs|ms|s|m|h)([0-9.]+(ms|s|m))*\b").expect("regex");
-        let s = dur.replace_all(&s, "[DUR]").into_owned();
+        let s = common::filter_durations(&s);
         let utc = regex::Regex::new(r"\b\d{8}T\d{6}Z(-\d+)?\b").expect("regex");
         utc.replace_all(&s, "[UTC]").into_owned()
     }
@@ -98,16 +91,7 @@ impl Db {
     /// Runs `migrate -path DIR -database URL ARGS`; appends `$ migrate [DIR] ARGS` and the
     /// transcript to `log`; returns the exit code.
     fn migrate(&self, log: &mut String, dir: &Path, label: &str, args: &[&str]) -> i32 {
-        let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
-            .env_remove("DATABASE_URL")
-            .arg("-path")
-            .arg(dir)
-            .arg("-database")
-            .arg(&self.url)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+        let out = common::migrate_command(dir, &self.url, args)
             .output()
             .expect("run migrate");
         let code = out.status.code().unwrap_or(-1);

@@ -5,8 +5,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use common::{fresh, Server, TestDb};
 use insta::assert_snapshot;
@@ -43,12 +43,15 @@ impl Db {
     }
 
     fn version(&self) -> DbVersion {
-        let url = self.url("");
-        let u = migrate::url::DatabaseUrl::parse(&url).expect("url");
-        migrate::driver::open(&u)
-            .expect("open")
-            .version()
-            .expect("version")
+        common::open(&self.url("")).version().expect("version")
+    }
+
+    /// The lock file of the SQLite database.
+    fn lock_file(&self) -> PathBuf {
+        let Db::Sqlite(d) = self else {
+            unreachable!("sqlite");
+        };
+        migrate::driver::lockfile::path_for(&d.path().join("db.sqlite"))
     }
 
     fn filter(&self, s: &str) -> String {
@@ -164,14 +167,16 @@ fn write_files(dir: &Path, failing: u64, up: bool, marker: bool) {
     }
 }
 
+/// A temporary directory with [`write_files`]'s migrations in its `m`, and that path.
+fn migrations(failing: u64, up: bool, marker: bool) -> (tempfile::TempDir, PathBuf) {
+    let files = tempfile::tempdir().expect("tempdir");
+    let dir = files.path().join("m");
+    write_files(&dir, failing, up, marker);
+    (files, dir)
+}
+
 fn migrate(dir: &Path, url: &str, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
-        .env_remove("DATABASE_URL")
-        .args(["-no-backup", "-path"])
-        .arg(dir)
-        .args(["-database", url])
-        .args(args)
-        .stdin(Stdio::null())
+    let out = common::migrate_command(dir, url, &[&["-no-backup"], args].concat())
         .output()
         .expect("run migrate");
     (
@@ -198,9 +203,7 @@ fn force_arg(v: Option<u64>) -> String {
 /// read from the database.
 fn case(mode: &Mode, failing: u64, up: bool) -> Option<String> {
     let db = Db::open(mode.driver)?;
-    let files = tempfile::tempdir().expect("tempdir");
-    let dir = files.path().join("m");
-    write_files(&dir, failing, up, mode.marker);
+    let (_files, dir) = migrations(failing, up, mode.marker);
     let url = db.url(mode.params);
     if !up {
         let (code, err) = migrate(&dir, &url, &["up"]);
@@ -321,18 +324,10 @@ fn failed_file_hint_mysql() {
 #[test]
 fn failed_file_hint_names_the_backup() {
     let db = Db::open(Driver::Sqlite).expect("sqlite");
-    let files = tempfile::tempdir().expect("tempdir");
-    let dir = files.path().join("m");
-    write_files(&dir, 20, true, false);
+    let (_files, dir) = migrations(20, true, false);
     let url = db.url("x-no-tx-wrap=true");
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
-            .env_remove("DATABASE_URL")
-            .arg("-path")
-            .arg(&dir)
-            .args(["-database", &url])
-            .args(args)
-            .stdin(Stdio::null())
+        let out = common::migrate_command(&dir, &url, args)
             .output()
             .expect("run migrate");
         (
@@ -376,12 +371,7 @@ fn failed_file_hint_names_the_backup() {
 /// checking that the run then went through.
 fn wait_for_lock(dir: &Path, url: &str, release: impl FnOnce()) -> (String, String) {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_migrate"))
-        .env_remove("DATABASE_URL")
-        .args(["-lock-timeout", "60", "-no-backup", "-path"])
-        .arg(dir)
-        .args(["-database", url, "up"])
-        .stdin(Stdio::null())
+    let mut child = common::migrate_command(dir, url, &["-lock-timeout", "60", "-no-backup", "up"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -422,13 +412,8 @@ fn wait_for_lock(dir: &Path, url: &str, release: impl FnOnce()) -> (String, Stri
 #[test]
 fn lock_wait_notice_sqlite() {
     let db = Db::open(Driver::Sqlite).expect("sqlite");
-    let files = tempfile::tempdir().expect("tempdir");
-    let dir = files.path().join("m");
-    write_files(&dir, 0, true, false);
-    let Db::Sqlite(tmp) = &db else {
-        unreachable!("sqlite");
-    };
-    let lock = migrate::driver::lockfile::path_for(&tmp.path().join("db.sqlite"));
+    let (_files, dir) = migrations(0, true, false);
+    let lock = db.lock_file();
     let held = migrate::driver::lockfile::acquire(&lock, std::time::Duration::ZERO).expect("hold");
     let (notice, _) = wait_for_lock(&dir, &db.url(""), || {
         migrate::driver::lockfile::release(held)
@@ -444,13 +429,8 @@ fn lock_wait_notice_sqlite() {
 #[test]
 fn lock_wait_notice_sqlite_unknown_holder() {
     let db = Db::open(Driver::Sqlite).expect("sqlite");
-    let files = tempfile::tempdir().expect("tempdir");
-    let dir = files.path().join("m");
-    write_files(&dir, 0, true, false);
-    let Db::Sqlite(tmp) = &db else {
-        unreachable!("sqlite");
-    };
-    let lock = migrate::driver::lockfile::path_for(&tmp.path().join("db.sqlite"));
+    let (_files, dir) = migrations(0, true, false);
+    let lock = db.lock_file();
     let f = std::fs::File::create(&lock).expect("lock file");
     f.lock().expect("hold");
     let (notice, _) = wait_for_lock(&dir, &db.url(""), || drop(f));
@@ -462,9 +442,7 @@ fn lock_wait_notice_postgres() {
     let Some(Db::Server(t)) = Db::open(Driver::Postgres) else {
         return;
     };
-    let files = tempfile::tempdir().expect("tempdir");
-    let dir = files.path().join("m");
-    write_files(&dir, 0, true, false);
+    let (_files, dir) = migrations(0, true, false);
     let mut holder = t.driver();
     let key = migrate::driver::lockkey::advisory_lock_id(
         &format!("/{}", t.name),
@@ -499,9 +477,7 @@ fn lock_wait_notice_mysql() {
     let Some(Db::Server(t)) = Db::open(Driver::Mysql) else {
         return;
     };
-    let files = tempfile::tempdir().expect("tempdir");
-    let dir = files.path().join("m");
-    write_files(&dir, 0, true, false);
+    let (_files, dir) = migrations(0, true, false);
     let mut holder = t.driver();
     let name =
         migrate::driver::lockkey::advisory_lock_id(&format!("{}:schema_migrations", t.name), &[])
@@ -530,20 +506,10 @@ fn lock_wait_notice_mysql() {
 #[test]
 fn lock_wait_notice_then_timeout() {
     let db = Db::open(Driver::Sqlite).expect("sqlite");
-    let files = tempfile::tempdir().expect("tempdir");
-    let dir = files.path().join("m");
-    write_files(&dir, 0, true, false);
-    let Db::Sqlite(tmp) = &db else {
-        unreachable!("sqlite");
-    };
-    let lock = migrate::driver::lockfile::path_for(&tmp.path().join("db.sqlite"));
+    let (_files, dir) = migrations(0, true, false);
+    let lock = db.lock_file();
     let held = migrate::driver::lockfile::acquire(&lock, std::time::Duration::ZERO).expect("hold");
-    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
-        .env_remove("DATABASE_URL")
-        .args(["-lock-timeout", "2", "-path"])
-        .arg(&dir)
-        .args(["-database", &db.url(""), "up"])
-        .stdin(Stdio::null())
+    let out = common::migrate_command(&dir, &db.url(""), &["-lock-timeout", "2", "up"])
         .output()
         .expect("run migrate");
     drop(held);

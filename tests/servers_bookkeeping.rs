@@ -9,12 +9,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use common::{fresh, Server, TestDb};
+use common::{fresh, open, operations, Server, TestDb};
 use insta::assert_snapshot;
 use migrate::driver::Driver;
-use migrate::url::DatabaseUrl;
 use migrate::DbVersion;
 
 #[path = "common/harness.rs"]
@@ -25,24 +23,12 @@ use harness::Transcript;
 fn filter(db: &TestDb, s: &str) -> String {
     let s = s.replace(&db.name, "[DB]");
     let key = regex::Regex::new(r"(GET_LOCK\('|pg_advisory_lock\()\d+").expect("regex");
-    let s = key.replace_all(&s, "${1}[KEY]").into_owned();
-    let dur =
-        regex::Regex::new(r"\b\d+(\.\d+)?(ns|µs|ms|s|m|h)([0-9.]+(ms|s|m))*\b").expect("regex");
-    dur.replace_all(&s, "[DUR]").into_owned()
+    common::filter_durations(&key.replace_all(&s, "${1}[KEY]"))
 }
 
 /// Runs the real binary with `-path dir -database url args`, extra environment `env`.
 fn migrate(db: &TestDb, dir: &Path, url: &str, args: &[&str], env: &[(&str, &str)]) -> Transcript {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_migrate"));
-    c.env_remove("DATABASE_URL")
-        .arg("-path")
-        .arg(dir)
-        .arg("-database")
-        .arg(url)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut c = common::migrate_command(dir, url, args);
     for (k, v) in env {
         c.env(k, v);
     }
@@ -63,10 +49,6 @@ fn files(list: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-fn open(url: &str) -> Box<dyn Driver> {
-    migrate::driver::open(&DatabaseUrl::parse(url).expect("url")).expect("open")
-}
-
 /// `(schema, table)` of every table whose name ends in `_checksums` or `_journal`.
 fn pg_side_tables(d: &mut dyn Driver) -> Vec<(String, String)> {
     let rows = d
@@ -85,14 +67,13 @@ fn pg_side_tables(d: &mut dyn Driver) -> Vec<(String, String)> {
         .collect()
 }
 
-fn operations(d: &mut dyn Driver) -> Vec<String> {
-    let mut ops: Vec<String> = migrate::journal::entries(d, 0)
+/// The file names the journal records, newest first.
+fn journal_files(d: &mut dyn Driver) -> Vec<String> {
+    migrate::journal::entries(d, 0)
         .expect("journal")
         .into_iter()
-        .map(|e| e.operation)
-        .collect();
-    ops.reverse();
-    ops
+        .filter_map(|e| e.file)
+        .collect()
 }
 
 const TWO_FILES: [(&str, &str); 2] = [
@@ -429,11 +410,7 @@ fn mysql_latin1_database_keeps_bookkeeping_of_any_file_name() {
     awkward_names_apply(&db, &db.url);
     // The side tables declare utf8mb4: the names are stored as they are.
     let mut d = db.driver();
-    let names: Vec<String> = migrate::journal::entries(&mut *d, 0)
-        .expect("journal")
-        .into_iter()
-        .filter_map(|e| e.file)
-        .collect();
+    let names = journal_files(&mut *d);
     assert!(
         names.contains(&"2_emoji_🚀.up.sql".to_string()),
         "{names:?}"
@@ -459,11 +436,7 @@ fn mysql_existing_latin1_side_tables_store_escaped_names() {
         d.execute(&old, &[]).expect("old side table");
     }
     awkward_names_apply(&db, &db.url);
-    let names: Vec<String> = migrate::journal::entries(&mut *d, 0)
-        .expect("journal")
-        .into_iter()
-        .filter_map(|e| e.file)
-        .collect();
+    let names = journal_files(&mut *d);
     assert!(
         names.contains(&"2_emoji_\\u{1f680}.up.sql".to_string()),
         "{names:?}"
@@ -493,11 +466,7 @@ fn postgres_latin1_database_applies_any_file_name() {
     let result = std::panic::catch_unwind(|| {
         awkward_names_apply(&db, &url);
         let mut d = open(&url);
-        let names: Vec<String> = migrate::journal::entries(&mut *d, 0)
-            .expect("journal")
-            .into_iter()
-            .filter_map(|e| e.file)
-            .collect();
+        let names = journal_files(&mut *d);
         assert!(
             names.contains(&"1_créer_\\u{8868}.up.sql".to_string()),
             "{names:?}"

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use migrate::url::DatabaseUrl;
@@ -142,6 +144,43 @@ impl Drop for TestDb {
             }
         }
     }
+}
+
+/// The real binary as `migrate -path DIR -database URL ARGS`, without `$DATABASE_URL`, stdin
+/// empty; the caller sets stdout and stderr or takes `output()`'s.
+pub fn migrate_command(dir: &Path, url: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_migrate"));
+    c.env_remove("DATABASE_URL")
+        .arg("-path")
+        .arg(dir)
+        .arg("-database")
+        .arg(url)
+        .args(args)
+        .stdin(Stdio::null());
+    c
+}
+
+/// A driver on `url`, for checking state directly.
+pub fn open(url: &str) -> Box<dyn migrate::driver::Driver> {
+    migrate::driver::open(&DatabaseUrl::parse(url).expect("url")).expect("open")
+}
+
+/// The operations of the journal (`<table>_journal`), oldest first.
+pub fn operations(d: &mut dyn migrate::driver::Driver) -> Vec<String> {
+    let mut ops: Vec<String> = migrate::journal::entries(d, 0)
+        .expect("journal")
+        .into_iter()
+        .map(|e| e.operation)
+        .collect();
+    ops.reverse();
+    ops
+}
+
+/// `s` with Go's durations (`1.5s`, `2m3.5s`, `850µs`) replaced by `[DUR]`.
+pub fn filter_durations(s: &str) -> String {
+    let dur =
+        regex::Regex::new(r"\b\d+(\.\d+)?(ns|µs|ms|s|m|h)([0-9.]+(ms|s|m))*\b").expect("regex");
+    dur.replace_all(s, "[DUR]").into_owned()
 }
 
 #[test]
