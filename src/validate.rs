@@ -33,7 +33,7 @@ impl std::fmt::Display for Severity {
 pub struct Problem {
     /// How bad it is.
     pub severity: Severity,
-    /// The file's name (as [`shown`] shows it), or `None` for the directory as a whole.
+    /// The file's name (quoted as [`check`] says), or `None` for the directory as a whole.
     pub file: Option<String>,
     /// What is wrong, in words.
     pub message: String,
@@ -58,15 +58,19 @@ fn problem(severity: Severity, file: Option<&str>, message: impl Into<String>) -
     }
 }
 
-/// A name as validation shows it: as it is, or, when it has a control character, as Go's
-/// `%q` shows it, quotes included (`"4_add\nindex.up.sql"`), as the rest of the tool shows
-/// such values; so each problem stays on one line, and an escape cannot be taken for
-/// characters the name really has.
+/// A name as validation shows it: as it is, or, when it has a character Go does not print
+/// (a control character, a line or paragraph separator, a space other than ASCII's), as
+/// Go's `%q` shows it, quotes included (`"4_add\nindex.up.sql"`), as the rest of the tool
+/// shows such values; so each problem stays on one line, a name that only looks like
+/// another shows how it differs, and an escape cannot be taken for characters the name
+/// really has.
 fn shown(name: &str) -> String {
-    if name.chars().any(char::is_control) {
-        quote(name)
-    } else {
+    let quoted = quote(name);
+    let plain = format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""));
+    if quoted == plain {
         name.to_string()
+    } else {
+        quoted
     }
 }
 
@@ -117,8 +121,9 @@ struct Files {
     identifiers: Vec<String>,
 }
 
-/// Checks a list of directory entries. A name with a control character, in a problem's
-/// file or in its message, is shown as Go's `%q` shows it (see [`shown`]).
+/// Checks a list of directory entries. A name with a character Go does not print (a control
+/// character, a line separator, a space other than ASCII's), in a problem's file or in its
+/// message, is shown as Go's `%q` shows it, quotes included.
 pub fn check(items: &[Item]) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut items: Vec<&Item> = items.iter().collect();
@@ -385,6 +390,22 @@ mod tests {
         assert!(one_line(&p), "{p:?}");
         let plain = "duplicate migration file for version 2: 02_é.up.sql, 2_é.up.sql (golang-migrate refuses the directory)";
         assert!(msgs.contains(&plain), "{msgs:#?}");
+    }
+
+    /// Quoted exactly when Go's `%q` would escape a character: not for a quote, a
+    /// backslash or a printable letter alone.
+    #[test]
+    fn names_are_quoted_when_go_would_escape_them() {
+        for (name, want) in [
+            ("2_\u{e9}.up.sql", "2_\u{e9}.up.sql"),
+            ("2_a\\b\"c.up.sql", "2_a\\b\"c.up.sql"),
+            ("3_a\u{2028}b.up.sql", "\"3_a\\u2028b.up.sql\""),
+            ("3_a\u{a0}b.up.sql", "\"3_a\\u00a0b.up.sql\""),
+            ("3_a\u{200b}b.up.sql", "\"3_a\\u200bb.up.sql\""),
+            ("3_a\tb\\.up.sql", "\"3_a\\tb\\\\.up.sql\""),
+        ] {
+            assert_eq!(shown(name), want, "{name:?}");
+        }
     }
 
     /// The control character is named as Go's `%q` prints a rune, as `create` names it.
