@@ -30,24 +30,15 @@ fn filter(db: &TestDb, s: &str) -> String {
     // Lock keys derive from the database name.
     let key = regex::Regex::new(r"(GET_LOCK\('|pg_advisory_lock\()\d+").expect("regex");
     let s = key.replace_all(&s, "${1}[KEY]").into_owned();
-    let dur =
-        regex::Regex::new(r"\b\d+(\.\d+)?(ns|µs|ms|s|m|h)([0-9.]+(ms|s|m))*\b").expect("regex");
-    let s = dur.replace_all(&s, "[DUR]").into_owned();
+    let s = common::filter_durations(&s);
     let ts = regex::Regex::new(r"(?m)^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ").expect("regex");
     ts.replace_all(&s, "[TS] ").into_owned()
 }
 
+/// [`common::migrate_command`] with stdout and stderr captured.
 fn command(dir: &Path, url: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_migrate"));
-    c.env_remove("DATABASE_URL")
-        .arg("-path")
-        .arg(dir)
-        .arg("-database")
-        .arg(url)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut c = common::migrate_command(dir, url, args);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c
 }
 
