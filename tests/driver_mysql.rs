@@ -111,3 +111,38 @@ fn a_deadline_closes_the_connection() {
         );
     }
 }
+
+/// `unix(<socket>)` connects over the server's own Unix socket (`@@socket`), with the same
+/// bookkeeping as over TCP.
+#[test]
+fn connects_over_the_unix_socket() {
+    let Some(db) = fresh(Server::Mysql) else {
+        return;
+    };
+    let rows = db.driver().query("SELECT @@socket", &[]).expect("@@socket");
+    let socket = rows
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .and_then(migrate::driver::Value::into_string)
+        .unwrap_or_default();
+    if !std::path::Path::new(&socket).exists() {
+        let msg = format!(
+            "\n*** SKIPPED connects_over_the_unix_socket: the server's socket {socket:?} is not on this machine ***\n"
+        );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+        return;
+    }
+    // The TCP URL's user and database, over the socket.
+    let (head, tail) = db.url.split_once('@').expect("user@");
+    let (_, path) = tail.split_once('/').expect("/db");
+    let url = format!("{head}@unix({socket})/{path}");
+    let url = migrate::url::DatabaseUrl::parse(&url).expect("url");
+    let mut d = migrate::driver::open(&url).expect("open over the socket");
+    d.ensure_version_table().expect("version table");
+    d.write_version(Some(7), false).expect("write");
+    assert_eq!(
+        db.driver().version().expect("read over TCP"),
+        migrate::DbVersion::Clean(7)
+    );
+}

@@ -323,6 +323,50 @@ pub(crate) fn go_atoi(v: &str) -> Result<i64> {
     crate::gocompat::strconv::atoi(v).map_err(|e| Error::Other(e.to_string()))
 }
 
+/// Go's text for a connection the server drivers could not make, as go-sql-driver and
+/// lib/pq return Go's dial error: `dial tcp 127.0.0.1:5432: connect: connection refused`,
+/// `dial unix /run/mysqld/mysqld.sock: connect: no such file or directory`. `addr` is the
+/// address as the URL gives it (Go names the resolved address of a host name). `None` when
+/// `e` does not wrap a refused or unreachable connection.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn go_dial_error(
+    net: &str,
+    addr: &str,
+    e: &(dyn std::error::Error + 'static),
+) -> Option<String> {
+    use rustix::io::Errno;
+    const CONNECT: [Errno; 7] = [
+        Errno::CONNREFUSED,
+        Errno::NOENT,
+        Errno::TIMEDOUT,
+        Errno::HOSTUNREACH,
+        Errno::NETUNREACH,
+        Errno::ACCESS,
+        Errno::ADDRNOTAVAIL,
+    ];
+    let mut next = Some(e);
+    let io = loop {
+        let e = next?;
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            break io;
+        }
+        next = e.source();
+    };
+    let n = io
+        .raw_os_error()
+        .filter(|n| CONNECT.iter().any(|c| c.raw_os_error() == *n))?;
+    // strerror's text, as Go spells it: `Connection refused (os error 111)` is
+    // `connection refused`.
+    let text = std::io::Error::from_raw_os_error(n).to_string();
+    let text = text.split(" (os error").next().unwrap_or("");
+    let mut chars = text.chars();
+    let first = chars.next()?.to_lowercase();
+    Some(format!(
+        "dial {net} {addr}: connect: {}",
+        first.chain(chars).collect::<String>()
+    ))
+}
+
 /// Which characters a side-table column can hold, for [`fit_text`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repertoire {
@@ -393,6 +437,51 @@ pub fn quote_if_needed(name: &str, keywords: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refused or unreachable connection, wrapped or not, reads as Go's dial error with
+    /// Go's (lower-case) errno text; any other error, or none, is not one.
+    #[test]
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    fn dial_errors_like_go() {
+        use rustix::io::Errno;
+        #[derive(Debug)]
+        struct Wrapper(std::io::Error);
+        impl std::fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("wrapped")
+            }
+        }
+        impl std::error::Error for Wrapper {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let os = |e: Errno| std::io::Error::from_raw_os_error(e.raw_os_error());
+        for (errno, text) in [
+            (Errno::CONNREFUSED, "connection refused"),
+            (Errno::NOENT, "no such file or directory"),
+            (Errno::TIMEDOUT, "connection timed out"),
+            (Errno::HOSTUNREACH, "no route to host"),
+            (Errno::NETUNREACH, "network is unreachable"),
+            (Errno::ACCESS, "permission denied"),
+            (Errno::ADDRNOTAVAIL, "cannot assign requested address"),
+        ] {
+            let want = format!("dial tcp 10.0.0.1:5432: connect: {text}");
+            let direct = go_dial_error("tcp", "10.0.0.1:5432", &os(errno));
+            assert_eq!(direct.as_deref(), Some(want.as_str()), "{errno:?}");
+            let wrapped = go_dial_error("tcp", "10.0.0.1:5432", &Wrapper(os(errno)));
+            assert_eq!(wrapped.as_deref(), Some(want.as_str()), "{errno:?}");
+        }
+        for other in [
+            os(Errno::CONNRESET),
+            os(Errno::PIPE),
+            std::io::Error::other("no errno"),
+        ] {
+            assert_eq!(go_dial_error("unix", "/s", &other), None, "{other}");
+        }
+        let not_io = Error::Other("x".into());
+        assert_eq!(go_dial_error("tcp", "h:1", &not_io), None);
+    }
 
     #[test]
     #[cfg(any(feature = "postgres", feature = "mysql"))]

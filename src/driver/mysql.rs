@@ -743,6 +743,9 @@ impl Mysql {
                     bad(format!("{}; verified against {roots}", my_text(&e)))
                 }
                 (_, Fail::Deadline(t)) => bad(format!("dial {} {}: {t}", dsn.net, dsn.addr)),
+                (_, Fail::My(my)) => {
+                    bad(super::go_dial_error(&dsn.net, &dsn.addr, my).unwrap_or(my_text(&e)))
+                }
                 _ => bad(my_text(&e)),
             })?;
         let session = Session {

@@ -296,6 +296,27 @@ fn url_path(url: &DatabaseUrl) -> Option<String> {
     crate::url::unescape(path, false).ok()
 }
 
+/// The text of a failed connection: lib/pq's dial error for the one host and port it dials
+/// (`dial tcp 127.0.0.1:5432: connect: connection refused`, `dial unix
+/// /run/postgresql/.s.PGSQL.5432: ...`), else [`pq_text`].
+fn connect_text(config: &Config, e: &postgres::Error) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let dial = match config.get_hosts() {
+        [postgres::config::Host::Tcp(host)] if host.contains(':') => {
+            super::go_dial_error("tcp", &format!("[{host}]:{port}"), e)
+        }
+        [postgres::config::Host::Tcp(host)] => {
+            super::go_dial_error("tcp", &format!("{host}:{port}"), e)
+        }
+        [postgres::config::Host::Unix(dir)] => {
+            let socket = dir.join(format!(".s.PGSQL.{port}"));
+            super::go_dial_error("unix", &socket.display().to_string(), e)
+        }
+        _ => None,
+    };
+    dial.unwrap_or_else(|| pq_text(e))
+}
+
 /// lib/pq's error text: `pq: <message>`; other errors as the crate prints them.
 fn pq_text(e: &postgres::Error) -> String {
     match e.as_db_error() {
@@ -564,14 +585,14 @@ impl Postgres {
         let client = if c.config.get_ssl_mode() == SslMode::Disable {
             c.config
                 .connect(NoTls)
-                .map_err(|e| Error::Other(pq_text(&e)))?
+                .map_err(|e| Error::Other(connect_text(&c.config, &e)))?
         } else {
             let (tls, roots) = tls_connector(&c)?;
             c.config.connect(tls).map_err(|e| match roots {
                 Some(roots) if super::roots::is_unverified_chain(&e) => {
                     Error::Other(format!("{}; verified against {roots}", pq_text(&e)))
                 }
-                _ => Error::Other(pq_text(&e)),
+                _ => Error::Other(connect_text(&c.config, &e)),
             })?
         };
         Postgres::on_client(client, opts, url_path(url))

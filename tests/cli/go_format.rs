@@ -220,3 +220,22 @@ fn missing_non_ascii_directory() {
     let t = e.run(&["-path", &dir, "-database", &e.url(), "up"]);
     assert_snapshot!(t.to_string());
 }
+
+/// A connection that cannot be made reads as Go's dial error, as golang-migrate (go-sql-driver,
+/// lib/pq) prints it; no server needed: nothing listens on port 1 or at the socket paths.
+#[test]
+fn refused_connections_read_as_go_dial_errors() {
+    let e = Env::with("basic");
+    let mut out = String::new();
+    for url in [
+        "mysql://root@tcp(127.0.0.1:1)/x",
+        "mysql://root@unix(/nonexistent/mysqld.sock)/x",
+        "postgres://u@127.0.0.1:1/x?sslmode=disable",
+        "postgres://u@127.0.0.1:1/x",
+        "postgres://u@/x?host=/nonexistent&port=1&sslmode=disable",
+    ] {
+        let t = e.run(&["-path", "m", "-database", url, "version"]);
+        out.push_str(&format!("{url}\n{t}\n"));
+    }
+    assert_snapshot!(out);
+}
