@@ -410,6 +410,32 @@ impl Runtime {
     }
 }
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        let in_async = tokio::runtime::Handle::try_current().is_ok();
+        let Runtime::Own(rt) = &self.rt else {
+            // The application's connection: the client closes it on the application's
+            // runtime.
+            return;
+        };
+        // The connection first. Outside a runtime its socket closes at once, which
+        // releases its `GET_LOCK`; inside an application's async code (a migrator dropped
+        // in a task) the client would hand the closing to that runtime, which cannot drive
+        // this connection, so it is dropped on a thread of its own.
+        let conn = self.conn.take();
+        if in_async {
+            std::thread::scope(|s| {
+                s.spawn(move || drop(conn));
+            });
+            // Dropping a runtime there would panic: it is shut down without waiting.
+            let handle = Runtime::Shared(rt.handle().clone());
+            if let Runtime::Own(rt) = std::mem::replace(&mut self.rt, handle) {
+                rt.shutdown_background();
+            }
+        }
+    }
+}
+
 /// A deadline on each call, and go-sql-driver's text for it.
 #[derive(Debug, Clone, Copy)]
 struct Deadline {
@@ -1099,8 +1125,8 @@ impl Driver for Mysql {
     }
 }
 
-// No `Drop`: dropping the driver closes the connection (outside the runtime, so at once),
-// which releases its `GET_LOCK`; `into_conn` releases it for a connection that lives on.
+// Dropping the driver closes the connection ([`Session`]'s `Drop`), which releases its
+// `GET_LOCK`; `into_conn` releases it for a connection that lives on.
 
 #[cfg(test)]
 mod tests {

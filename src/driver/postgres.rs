@@ -507,7 +507,7 @@ fn param(v: &Value, ty: &Type) -> Param {
 
 /// An open PostgreSQL database.
 pub struct Postgres {
-    client: Client,
+    client: Owned,
     opts: Options,
     schema: String,
     /// `"<schema>"."<table>"`.
@@ -519,6 +519,50 @@ pub struct Postgres {
     /// `statement_timeout` before `x-statement-timeout` changed it, restored by
     /// [`Postgres::into_client`].
     saved_statement_timeout: Option<String>,
+}
+
+/// The driver's client. The synchronous client closes its connection on its own runtime,
+/// which panics inside async code (a migrator dropped in an application's task); there it is
+/// dropped on a thread of its own.
+struct Owned(Option<Client>);
+
+impl Owned {
+    fn into_inner(mut self) -> Client {
+        match self.0.take() {
+            Some(c) => c,
+            None => unreachable!("the client is taken only here, which consumes it"),
+        }
+    }
+}
+
+impl std::ops::Deref for Owned {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        match &self.0 {
+            Some(c) => c,
+            None => unreachable!("the client is taken only by into_inner, which consumes it"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Owned {
+    fn deref_mut(&mut self) -> &mut Client {
+        match &mut self.0 {
+            Some(c) => c,
+            None => unreachable!("the client is taken only by into_inner, which consumes it"),
+        }
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let client = self.0.take();
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|s| {
+                s.spawn(move || drop(client));
+            });
+        }
+    }
 }
 
 /// PostgreSQL's identifier limit: `NAMEDATALEN - 1` bytes; longer names are cut silently.
@@ -664,7 +708,7 @@ impl Postgres {
         let lock_key = advisory_lock_id(&db_name, &[&schema, &opts.table]).into();
         let qualified = format!("{}.{}", quote(&schema), quote(&opts.table));
         Ok(Postgres {
-            client,
+            client: Owned(Some(client)),
             opts,
             schema,
             qualified,
@@ -684,7 +728,7 @@ impl Postgres {
                 .client
                 .execute("SELECT set_config('statement_timeout', $1, false)", &[&v]);
         }
-        self.client
+        self.client.into_inner()
     }
 
     /// The advisory lock key golang-migrate uses for this database and table.
