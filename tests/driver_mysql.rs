@@ -69,29 +69,38 @@ fn a_failed_body_reports_the_statements_that_completed() {
     }
 }
 
-/// `x-statement-timeout` bounds a call: the statement fails with golang-migrate's text,
-/// the connection is closed as go-sql-driver closes it, and later calls say so.
+/// `x-statement-timeout` bounds a migration's body, as golang-migrate's context does, and
+/// `readTimeout`/`writeTimeout` every call, as go-sql-driver's socket deadlines do: past
+/// either, the call fails with the text golang-migrate shows, the connection is closed as
+/// go-sql-driver closes it, and later calls say so.
 #[test]
 fn a_deadline_closes_the_connection() {
     let Some(db) = fresh(Server::Mysql) else {
         return;
     };
-    for (param, text) in [
-        ("x-statement-timeout=200", "context deadline exceeded"),
-        ("readTimeout=200ms", "invalid connection"),
-        (
-            "readTimeout=10s&x-statement-timeout=200",
-            "context deadline exceeded",
-        ),
-        (
-            "x-statement-timeout=10000&readTimeout=0.2s",
-            "invalid connection",
-        ),
+    let ctx = "context deadline exceeded";
+    let io = "invalid connection";
+    // (parameters, the slow body's error, whether other calls are bounded too)
+    for (param, text, every_call) in [
+        ("x-statement-timeout=200", ctx, false),
+        ("readTimeout=200ms", io, true),
+        ("readTimeout=10s&x-statement-timeout=200", ctx, false),
+        ("x-statement-timeout=10000&readTimeout=0.2s", io, true),
     ] {
         let url = migrate::url::DatabaseUrl::parse(&db.url_with(param)).expect("url");
-        let mut d = migrate::driver::open(&url).expect("open");
+        let open = || migrate::driver::open(&url).expect("open");
+        let mut d = open();
         // Fast statements run within the deadline.
         d.execute("DO 1", &[]).expect("fast statement");
+        // A slow statement that is not a migration's body.
+        let slow = d.execute("DO SLEEP(0.5)", &[]);
+        if every_call {
+            let e = slow.expect_err(param);
+            assert!(e.to_string().contains(io), "{param}: {e}");
+            d = open();
+        } else {
+            slow.expect("not bounded by x-statement-timeout");
+        }
         let slow = d.run_body_outside("1_x.up.sql", "DO 1;\nDO SLEEP(5)");
         let halt = slow.expect_err(param);
         assert!(
@@ -104,11 +113,15 @@ fn a_deadline_closes_the_connection() {
             Some(DbErrorKind::Connection),
             "{param}"
         );
+        assert_eq!(halt.applied, Some(1), "{param}");
         let next = d.execute("DO 1", &[]).expect_err("closed");
-        assert!(
-            next.to_string().contains("invalid connection"),
-            "{param}: {next}"
-        );
+        assert!(next.to_string().contains(io), "{param}: {next}");
+        // The same for a body run as one call.
+        let mut d = open();
+        let e = d
+            .run_body("1_x.up.sql", "DO SLEEP(5)", false)
+            .expect_err(param);
+        assert!(e.to_string().contains(text), "{param}: {e}");
     }
 }
 

@@ -136,9 +136,8 @@ pub struct Options {
     pub table: String,
     /// `x-no-lock`: run without `GET_LOCK`.
     pub no_lock: bool,
-    /// `x-statement-timeout`: how long one call (a migration's body, one query) may take;
-    /// after it the connection is closed, as go-sql-driver closes it when golang-migrate's
-    /// context expires.
+    /// `x-statement-timeout`: how long a migration's body may take, as golang-migrate's
+    /// context for it; after it the connection is closed, as go-sql-driver closes it.
     pub statement_timeout: Option<Duration>,
 }
 
@@ -436,7 +435,7 @@ impl Drop for Session {
     }
 }
 
-/// A deadline on each call, and go-sql-driver's text for it.
+/// A call's deadline, and go-sql-driver's text for it.
 #[derive(Debug, Clone, Copy)]
 struct Deadline {
     after: Duration,
@@ -448,19 +447,30 @@ struct Session {
     /// Declared before the runtime, so it is dropped first.
     conn: Option<Conn>,
     rt: Runtime,
-    deadline: Option<Deadline>,
+    /// go-sql-driver's `readTimeout`/`writeTimeout`, the shorter: a bound on every call.
+    io_timeout: Option<Duration>,
 }
 
 impl Session {
-    /// Runs `f` on the connection to completion, within the deadline. After a deadline
-    /// or an error that broke the connection, the connection is closed (outside the
-    /// runtime, so its socket closes at once) and later calls fail with [`Fail::Closed`].
+    /// [`Session::call_within`] without a statement deadline.
     fn call<T>(
         &mut self,
         f: impl AsyncFnOnce(&mut Conn) -> std::result::Result<T, mysql_async::Error>,
     ) -> std::result::Result<T, Fail> {
+        self.call_within(None, f)
+    }
+
+    /// Runs `f` on the connection to completion, within `statement` (golang-migrate's
+    /// `x-statement-timeout`, for a migration's body) and the I/O timeout. After a deadline
+    /// or an error that broke the connection, the connection is closed (outside the
+    /// runtime, so its socket closes at once) and later calls fail with [`Fail::Closed`].
+    fn call_within<T>(
+        &mut self,
+        statement: Option<Duration>,
+        f: impl AsyncFnOnce(&mut Conn) -> std::result::Result<T, mysql_async::Error>,
+    ) -> std::result::Result<T, Fail> {
         let conn = self.conn.as_mut().ok_or(Fail::Closed)?;
-        let out = match self.deadline {
+        let out = match deadline(statement, self.io_timeout) {
             None => self.rt.block_on(f(conn)).map_err(Fail::My),
             Some(d) => self.rt.block_on(async {
                 match tokio::time::timeout(d.after, f(conn)).await {
@@ -647,15 +657,16 @@ fn repertoire(charset: &str) -> Repertoire {
     }
 }
 
-/// The per-call deadline of a connection migrate opens: `x-statement-timeout` (golang-migrate
-/// cancels the statement's context) or go-sql-driver's `readTimeout`/`writeTimeout` (it
-/// closes the connection and reports `invalid connection`), whichever is shorter.
-fn deadline(statement: Option<Duration>, io: [Option<Duration>; 2]) -> Option<Deadline> {
+/// A call's deadline on a connection migrate opens: `x-statement-timeout` for a migration's
+/// body (golang-migrate cancels its context) or go-sql-driver's `readTimeout`/`writeTimeout`
+/// for any call (it closes the connection and reports `invalid connection`), whichever is
+/// shorter.
+fn deadline(statement: Option<Duration>, io: Option<Duration>) -> Option<Deadline> {
     let statement = statement.map(|after| Deadline {
         after,
         text: "context deadline exceeded",
     });
-    let io = io.into_iter().flatten().min().map(|after| Deadline {
+    let io = io.map(|after| Deadline {
         after,
         text: "invalid connection",
     });
@@ -686,11 +697,13 @@ async fn run_counting(
     done: &mut usize,
 ) -> std::result::Result<(), mysql_async::Error> {
     let mut r = c.query_iter(body).await?;
-    // A pending answer has columns (none for a statement without rows); after the last
-    // one, or before the error another statement answered, there are none.
+    // A pending answer has columns (none for a statement without rows): its statement
+    // completed, counted before the next answer is awaited, which may never come (a
+    // deadline, a lost connection). After the last answer, or before the error another
+    // statement answered, there are none.
     while r.columns().is_some() {
-        while r.next().await?.is_some() {}
         *done += 1;
+        while r.next().await?.is_some() {}
     }
     // Nothing left, or the error of the statement after the last that completed.
     while r.next().await?.is_some() {}
@@ -777,7 +790,7 @@ impl Mysql {
         let session = Session {
             conn: Some(conn),
             rt: Runtime::Own(rt),
-            deadline: deadline(opts.statement_timeout, [read, write]),
+            io_timeout: [read, write].into_iter().flatten().min(),
         };
         Ok(Mysql::on_session(session, opts, &dsn.db))
     }
@@ -806,7 +819,7 @@ impl Mysql {
         let mut session = Session {
             conn: Some(conn),
             rt: Runtime::Shared(runtime),
-            deadline: None,
+            io_timeout: None,
         };
         let sql = "SELECT DATABASE()";
         let db: Option<Option<String>> = session
@@ -1011,7 +1024,11 @@ impl Driver for Mysql {
         if body.trim().is_empty() {
             return Ok(());
         }
-        self.run(body)
+        let timeout = self.opts.statement_timeout;
+        self.session
+            .call_within(timeout, async |c| {
+                c.query_iter(body).await?.drop_result().await
+            })
             .map_err(|e| wrapped(&e, "migration failed", body))
     }
 
@@ -1027,9 +1044,10 @@ impl Driver for Mysql {
         // answers statement by statement, so the answers read before the error count the
         // statements that completed.
         let mut done = 0usize;
+        let timeout = self.opts.statement_timeout;
         let out = self
             .session
-            .call(async |c| run_counting(c, body, &mut done).await);
+            .call_within(timeout, async |c| run_counting(c, body, &mut done).await);
         out.map_err(|e| Halt {
             applied: Some(done),
             error: wrapped(&e, "migration failed", body),
@@ -1204,25 +1222,23 @@ mod tests {
         Ok(())
     }
 
-    /// The shortest of the three deadlines applies, with the text of the one it is.
+    /// The shorter of the statement's and the I/O deadline applies, with its own text.
     #[test]
-    fn the_shortest_deadline_applies() {
+    fn the_shorter_deadline_applies() {
         let ms = |n| Some(Duration::from_millis(n));
         let ctx = "context deadline exceeded";
         let io = "invalid connection";
-        for (statement, read, write, want) in [
-            (None, None, None, None),
-            (ms(5), None, None, Some((5, ctx))),
-            (None, ms(7), None, Some((7, io))),
-            (None, None, ms(9), Some((9, io))),
-            (None, ms(7), ms(3), Some((3, io))),
-            (ms(5), ms(7), None, Some((5, ctx))),
-            (ms(8), ms(7), ms(9), Some((7, io))),
-            (ms(7), ms(7), None, Some((7, ctx))),
+        for (statement, io_timeout, want) in [
+            (None, None, None),
+            (ms(5), None, Some((5, ctx))),
+            (None, ms(7), Some((7, io))),
+            (ms(5), ms(7), Some((5, ctx))),
+            (ms(8), ms(7), Some((7, io))),
+            (ms(7), ms(7), Some((7, ctx))),
         ] {
-            let got = deadline(statement, [read, write]).map(|d| (d.after, d.text));
+            let got = deadline(statement, io_timeout).map(|d| (d.after, d.text));
             let want = want.map(|(n, t)| (Duration::from_millis(n), t));
-            assert_eq!(got, want, "{statement:?} {read:?} {write:?}");
+            assert_eq!(got, want, "{statement:?} {io_timeout:?}");
         }
     }
 
