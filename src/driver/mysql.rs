@@ -1182,6 +1182,13 @@ mod tests {
             ),
             (format!("?tls=custom&x-tls-ca={ca}"), Some(&file)),
             ("?tls=true".to_string(), Some(&system.source)),
+            // The x-tls-* options belong to a custom configuration only: with a bool they
+            // are ignored, as golang-migrate ignores them.
+            (format!("?tls=true&x-tls-ca={ca}"), Some(&system.source)),
+            (
+                "?tls=1&x-tls-insecure-skip-verify=true".to_string(),
+                Some(&system.source),
+            ),
             ("?tls=custom".to_string(), Some(&system.source)),
         ] {
             let url = DatabaseUrl::parse(&format!("{base}{params}"))?;
