@@ -435,6 +435,20 @@ impl Drop for Session {
     }
 }
 
+/// Runs `run`, which blocks on the driver's own runtime: here, or, when this thread is
+/// running an application's async code (where tokio refuses to block on another runtime,
+/// for instance a gate called straight from `#[tokio::main]`), on a thread of its own while
+/// this one waits.
+fn outside_async<R: Send>(run: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return run();
+    }
+    std::thread::scope(|s| match s.spawn(run).join() {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 /// A call's deadline, and go-sql-driver's text for it.
 #[derive(Debug, Clone, Copy)]
 struct Deadline {
@@ -453,9 +467,9 @@ struct Session {
 
 impl Session {
     /// [`Session::call_within`] without a statement deadline.
-    fn call<T>(
+    fn call<T: Send>(
         &mut self,
-        f: impl AsyncFnOnce(&mut Conn) -> std::result::Result<T, mysql_async::Error>,
+        f: impl AsyncFnOnce(&mut Conn) -> std::result::Result<T, mysql_async::Error> + Send,
     ) -> std::result::Result<T, Fail> {
         self.call_within(None, f)
     }
@@ -464,20 +478,28 @@ impl Session {
     /// `x-statement-timeout`, for a migration's body) and the I/O timeout. After a deadline
     /// or an error that broke the connection, the connection is closed (outside the
     /// runtime, so its socket closes at once) and later calls fail with [`Fail::Closed`].
-    fn call_within<T>(
+    fn call_within<T: Send>(
         &mut self,
         statement: Option<Duration>,
-        f: impl AsyncFnOnce(&mut Conn) -> std::result::Result<T, mysql_async::Error>,
+        f: impl AsyncFnOnce(&mut Conn) -> std::result::Result<T, mysql_async::Error> + Send,
     ) -> std::result::Result<T, Fail> {
         let conn = self.conn.as_mut().ok_or(Fail::Closed)?;
-        let out = match deadline(statement, self.io_timeout) {
-            None => self.rt.block_on(f(conn)).map_err(Fail::My),
-            Some(d) => self.rt.block_on(async {
+        let d = deadline(statement, self.io_timeout);
+        let rt = &self.rt;
+        let run = move || match d {
+            None => rt.block_on(f(conn)).map_err(Fail::My),
+            Some(d) => rt.block_on(async {
                 match tokio::time::timeout(d.after, f(conn)).await {
                     Ok(r) => r.map_err(Fail::My),
                     Err(_) => Err(Fail::Deadline(d.text)),
                 }
             }),
+        };
+        let out = match rt {
+            Runtime::Own(_) => outside_async(run),
+            // The application's runtime may need this very thread to drive the connection:
+            // calling from its async code is the application's to avoid, as tokio says.
+            Runtime::Shared(_) => run(),
         };
         let broken = match &out {
             Err(Fail::My(e)) => e.is_fatal(),
@@ -765,8 +787,8 @@ impl Mysql {
             .enable_time()
             .build()
             .map_err(|e| bad(format!("cannot start the MySQL client: {e}")))?;
-        let conn = rt
-            .block_on(async {
+        let conn = outside_async(|| {
+            rt.block_on(async {
                 let new = Conn::new(b);
                 match connect {
                     None => new.await.map_err(Fail::My),
@@ -777,16 +799,17 @@ impl Mysql {
                     },
                 }
             })
-            .map_err(|e| match (&roots, &e) {
-                (Some(roots), _) if unverified_chain(&e) => {
-                    bad(format!("{}; verified against {roots}", my_text(&e)))
-                }
-                (_, Fail::Deadline(t)) => bad(format!("dial {} {}: {t}", dsn.net, dsn.addr)),
-                (_, Fail::My(my)) => {
-                    bad(super::go_dial_error(&dsn.net, &dsn.addr, my).unwrap_or(my_text(&e)))
-                }
-                _ => bad(my_text(&e)),
-            })?;
+        })
+        .map_err(|e| match (&roots, &e) {
+            (Some(roots), _) if unverified_chain(&e) => {
+                bad(format!("{}; verified against {roots}", my_text(&e)))
+            }
+            (_, Fail::Deadline(t)) => bad(format!("dial {} {}: {t}", dsn.net, dsn.addr)),
+            (_, Fail::My(my)) => {
+                bad(super::go_dial_error(&dsn.net, &dsn.addr, my).unwrap_or(my_text(&e)))
+            }
+            _ => bad(my_text(&e)),
+        })?;
         let session = Session {
             conn: Some(conn),
             rt: Runtime::Own(rt),

@@ -1,0 +1,67 @@
+//! Server drivers meeting an application's async code. A driver dropped there (a migrator
+//! returned from `spawn_blocking` and dropped in a task) does not panic, and its connection
+//! closes at once: the advisory lock it held is free for the next connection. The MySQL
+//! driver also runs when called there directly (a gate called straight from
+//! `#[tokio::main]`). The synchronous clients block on runtimes of their own, which tokio
+//! refuses inside async code. Real servers (tests/common), skipped loudly when unreachable.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fresh, Server};
+
+fn dropped_in_async_code(server: Server) {
+    let Some(db) = fresh(server) else {
+        return;
+    };
+    let url = migrate::url::DatabaseUrl::parse(&db.url).expect("url");
+    let mut d = migrate::driver::open(&url).expect("open");
+    d.lock(Duration::from_secs(5)).expect("lock");
+    let app = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    app.block_on(async move { drop(d) });
+    let mut other = migrate::driver::open(&url).expect("open");
+    other
+        .lock(Duration::from_secs(5))
+        .expect("the dropped driver's lock is released");
+}
+
+#[test]
+fn postgres_driver_dropped_in_async_code() {
+    dropped_in_async_code(Server::Postgres);
+}
+
+#[test]
+fn mysql_driver_dropped_in_async_code() {
+    dropped_in_async_code(Server::Mysql);
+}
+
+/// The MySQL driver opened, used and dropped inside async code, as an application that
+/// calls the gate straight from `#[tokio::main]` does; the PostgreSQL client refuses this
+/// (tokio: "Cannot start a runtime from within a runtime"), so it is not tried.
+#[test]
+fn mysql_driver_called_in_async_code() {
+    let Some(db) = fresh(Server::Mysql) else {
+        return;
+    };
+    let url = migrate::url::DatabaseUrl::parse(&db.url).expect("url");
+    let app = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    app.block_on(async {
+        let mut d = migrate::driver::open(&url).expect("open");
+        d.lock(Duration::from_secs(5)).expect("lock");
+        d.ensure_version_table().expect("version table");
+        d.write_version(Some(3), false).expect("write");
+        assert_eq!(d.version().expect("version"), migrate::DbVersion::Clean(3));
+        drop(d);
+    });
+    let mut other = migrate::driver::open(&url).expect("open");
+    other.lock(Duration::from_secs(5)).expect("lock released");
+    assert_eq!(
+        other.version().expect("version"),
+        migrate::DbVersion::Clean(3)
+    );
+}
