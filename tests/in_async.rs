@@ -65,3 +65,33 @@ fn mysql_driver_called_in_async_code() {
         migrate::DbVersion::Clean(3)
     );
 }
+
+/// A MySQL call past its deadline inside async code closes the connection at once: the
+/// lock it held is free while the driver itself still lives, as soon as the server has
+/// finished the statement it was running (a server ends a connection whose client left
+/// when it next writes to it).
+#[test]
+fn mysql_deadline_in_async_code_frees_the_lock() {
+    let Some(db) = fresh(Server::Mysql) else {
+        return;
+    };
+    let url =
+        migrate::url::DatabaseUrl::parse(&db.url_with("x-statement-timeout=200")).expect("url");
+    let app = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let d = app.block_on(async {
+        let mut d = migrate::driver::open(&url).expect("open");
+        d.lock(Duration::from_secs(5)).expect("lock");
+        let halt = d
+            .run_body_outside("1_x.up.sql", "DO SLEEP(1)")
+            .expect_err("past the deadline");
+        assert!(halt.error.to_string().contains("context deadline exceeded"));
+        d
+    });
+    let mut other = migrate::driver::open(&url).expect("open");
+    other
+        .lock(Duration::from_secs(10))
+        .expect("the closed connection's lock is free");
+    drop(d);
+}

@@ -411,27 +411,33 @@ impl Runtime {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let in_async = tokio::runtime::Handle::try_current().is_ok();
         let Runtime::Own(rt) = &self.rt else {
             // The application's connection: the client closes it on the application's
             // runtime.
             return;
         };
-        // The connection first. Outside a runtime its socket closes at once, which
-        // releases its `GET_LOCK`; inside an application's async code (a migrator dropped
-        // in a task) the client would hand the closing to that runtime, which cannot drive
-        // this connection, so it is dropped on a thread of its own.
-        let conn = self.conn.take();
-        if in_async {
-            std::thread::scope(|s| {
-                s.spawn(move || drop(conn));
-            });
-            // Dropping a runtime there would panic: it is shut down without waiting.
+        // The connection first, then the runtime it ran on.
+        close(self.conn.take());
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Dropping a runtime inside async code would panic: it is shut down without
+            // waiting there.
             let handle = Runtime::Shared(rt.handle().clone());
             if let Runtime::Own(rt) = std::mem::replace(&mut self.rt, handle) {
                 rt.shutdown_background();
             }
         }
+    }
+}
+
+/// Drops a connection of the driver's own runtime so that its socket closes at once, which
+/// releases its `GET_LOCK`. Inside an application's async code (a migrator dropped in a
+/// task) the client would hand the closing to the application's runtime, which does not
+/// drive this connection; there it is dropped on a thread of its own.
+fn close(conn: Option<Conn>) {
+    if conn.is_some() && tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|s| {
+            s.spawn(move || drop(conn));
+        });
     }
 }
 
@@ -507,6 +513,9 @@ impl Session {
             Ok(_) => false,
         };
         if broken {
+            // Dropped here, in async code too: a connection cut in the middle of a call
+            // ends, and its lock is freed, once the server has finished the statement
+            // (`tests/in_async.rs`).
             self.conn = None;
         }
         out
