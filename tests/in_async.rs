@@ -1,9 +1,10 @@
-//! Server drivers meeting an application's async code. A driver dropped there (a migrator
-//! returned from `spawn_blocking` and dropped in a task) does not panic, and its connection
-//! closes at once: the advisory lock it held is free for the next connection. The MySQL
-//! driver also runs when called there directly (a gate called straight from
-//! `#[tokio::main]`). The synchronous clients block on runtimes of their own, which tokio
-//! refuses inside async code. Real servers (tests/common), skipped loudly when unreachable.
+//! Server drivers meeting an application's async code: called there directly (a gate
+//! called straight from `#[tokio::main]`), or dropped there (a migrator returned from
+//! `spawn_blocking` and dropped in a task). Neither panics, and a dropped driver's
+//! connection closes at once: the advisory lock it held is free for the next connection.
+//! The MySQL driver and the synchronous PostgreSQL client block on runtimes of their own,
+//! which tokio refuses inside async code. Real servers (tests/common), skipped loudly when
+//! unreachable.
 
 mod common;
 
@@ -38,12 +39,10 @@ fn mysql_driver_dropped_in_async_code() {
     dropped_in_async_code(Server::Mysql);
 }
 
-/// The MySQL driver opened, used and dropped inside async code, as an application that
-/// calls the gate straight from `#[tokio::main]` does; the PostgreSQL client refuses this
-/// (tokio: "Cannot start a runtime from within a runtime"), so it is not tried.
-#[test]
-fn mysql_driver_called_in_async_code() {
-    let Some(db) = fresh(Server::Mysql) else {
+/// A driver opened, used and dropped inside async code, as an application that calls the
+/// gate straight from `#[tokio::main]` does.
+fn called_in_async_code(server: Server) {
+    let Some(db) = fresh(server) else {
         return;
     };
     let url = migrate::url::DatabaseUrl::parse(&db.url).expect("url");
@@ -54,8 +53,15 @@ fn mysql_driver_called_in_async_code() {
         let mut d = migrate::driver::open(&url).expect("open");
         d.lock(Duration::from_secs(5)).expect("lock");
         d.ensure_version_table().expect("version table");
+        d.begin().expect("begin");
         d.write_version(Some(3), false).expect("write");
+        d.commit().expect("commit");
         assert_eq!(d.version().expect("version"), migrate::DbVersion::Clean(3));
+        assert!(d.table_exists("schema_migrations").expect("table_exists"));
+        let rows = d.query("SELECT 1", &[]).expect("query");
+        assert_eq!(rows.len(), 1);
+        d.unlock().expect("unlock");
+        d.lock(Duration::from_secs(5)).expect("lock again");
         drop(d);
     });
     let mut other = migrate::driver::open(&url).expect("open");
@@ -64,6 +70,16 @@ fn mysql_driver_called_in_async_code() {
         other.version().expect("version"),
         migrate::DbVersion::Clean(3)
     );
+}
+
+#[test]
+fn postgres_driver_called_in_async_code() {
+    called_in_async_code(Server::Postgres);
+}
+
+#[test]
+fn mysql_driver_called_in_async_code() {
+    called_in_async_code(Server::Mysql);
 }
 
 /// A MySQL call past its deadline inside async code closes the connection at once: the

@@ -367,6 +367,21 @@ pub(crate) fn go_dial_error(
     ))
 }
 
+/// Runs `run`, which blocks on a runtime of the driver's own (the MySQL driver's, the
+/// synchronous PostgreSQL client's): here, or, when this thread is running an application's
+/// async code (where tokio refuses to block on another runtime, for instance a gate called
+/// straight from `#[tokio::main]`), on a thread of its own while this one waits.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn outside_async<R: Send>(run: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return run();
+    }
+    std::thread::scope(|s| match s.spawn(run).join() {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 /// Which characters a side-table column can hold, for [`fit_text`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repertoire {

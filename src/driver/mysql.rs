@@ -441,20 +441,6 @@ fn close(conn: Option<Conn>) {
     }
 }
 
-/// Runs `run`, which blocks on the driver's own runtime: here, or, when this thread is
-/// running an application's async code (where tokio refuses to block on another runtime,
-/// for instance a gate called straight from `#[tokio::main]`), on a thread of its own while
-/// this one waits.
-fn outside_async<R: Send>(run: impl FnOnce() -> R + Send) -> R {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return run();
-    }
-    std::thread::scope(|s| match s.spawn(run).join() {
-        Ok(r) => r,
-        Err(panic) => std::panic::resume_unwind(panic),
-    })
-}
-
 /// A call's deadline, and go-sql-driver's text for it.
 #[derive(Debug, Clone, Copy)]
 struct Deadline {
@@ -502,7 +488,7 @@ impl Session {
             }),
         };
         let out = match rt {
-            Runtime::Own(_) => outside_async(run),
+            Runtime::Own(_) => super::outside_async(run),
             // The application's runtime may need this very thread to drive the connection:
             // calling from its async code is the application's to avoid, as tokio says.
             Runtime::Shared(_) => run(),
@@ -796,7 +782,7 @@ impl Mysql {
             .enable_time()
             .build()
             .map_err(|e| bad(format!("cannot start the MySQL client: {e}")))?;
-        let conn = outside_async(|| {
+        let conn = super::outside_async(|| {
             rt.block_on(async {
                 let new = Conn::new(b);
                 match connect {

@@ -521,12 +521,20 @@ pub struct Postgres {
     saved_statement_timeout: Option<String>,
 }
 
-/// The driver's client. The synchronous client closes its connection on its own runtime,
-/// which panics inside async code (a migrator dropped in an application's task); there it is
-/// dropped on a thread of its own.
+/// The driver's client. The synchronous client blocks on its own runtime at every call and
+/// when it closes its connection, which panics inside async code (a gate called straight
+/// from `#[tokio::main]`, a migrator dropped in a task): there both happen on a thread of
+/// their own ([`Owned::run`], the `Drop`).
 struct Owned(Option<Client>);
 
 impl Owned {
+    /// Runs `f` on the client: here, or on a thread of its own inside an application's async
+    /// code, where the client's blocking on its own runtime would panic.
+    fn run<R: Send>(&mut self, f: impl FnOnce(&mut Client) -> R + Send) -> R {
+        let client: &mut Client = self;
+        super::outside_async(move || f(client))
+    }
+
     fn into_inner(mut self) -> Client {
         match self.0.take() {
             Some(c) => c,
@@ -626,6 +634,12 @@ impl Postgres {
     pub fn open(url: &DatabaseUrl) -> Result<Postgres> {
         let opts = Options::parse(url)?;
         let c = connect_config(url)?;
+        let path = url_path(url);
+        super::outside_async(move || Postgres::connect(c, opts, path))
+    }
+
+    /// Connects as [`Postgres::open`] says, on this thread.
+    fn connect(c: Connect, opts: Options, path: Option<String>) -> Result<Postgres> {
         let client = if c.config.get_ssl_mode() == SslMode::Disable {
             c.config
                 .connect(NoTls)
@@ -639,7 +653,7 @@ impl Postgres {
                 _ => Error::Other(connect_text(&c.config, &e)),
             })?
         };
-        Postgres::on_client(client, opts, url_path(url))
+        Postgres::on_client(client, opts, path)
     }
 
     /// A driver on a client the application connected (its own TLS, a pool's connection),
@@ -670,11 +684,13 @@ impl Postgres {
         let opts = Options::parse(&url)?;
         // golang-migrate keys the lock on the URL's path, `/<database>`: the same key as a
         // URL that names this database.
-        let sql = "SELECT CURRENT_DATABASE()";
-        let mut client = client;
-        let row = client.query_one(sql, &[]).map_err(|e| db_err(&e, sql))?;
-        let path = format!("/{}", row.get::<_, String>(0));
-        Postgres::on_client(client, opts, Some(path))
+        super::outside_async(move || {
+            let sql = "SELECT CURRENT_DATABASE()";
+            let mut client = client;
+            let row = client.query_one(sql, &[]).map_err(|e| db_err(&e, sql))?;
+            let path = format!("/{}", row.get::<_, String>(0));
+            Postgres::on_client(client, opts, Some(path))
+        })
     }
 
     fn on_client(mut client: Client, opts: Options, db_name: Option<String>) -> Result<Postgres> {
@@ -726,7 +742,7 @@ impl Postgres {
         if let Some(v) = self.saved_statement_timeout.take() {
             let _ = self
                 .client
-                .execute("SELECT set_config('statement_timeout', $1, false)", &[&v]);
+                .run(|c| c.execute("SELECT set_config('statement_timeout', $1, false)", &[&v]));
         }
         self.client.into_inner()
     }
@@ -765,7 +781,7 @@ impl Postgres {
             return Ok(());
         }
         self.client
-            .batch_execute(statement)
+            .run(|c| c.batch_execute(statement))
             .map_err(|e| migration_error(&e, statement))
     }
 }
@@ -785,9 +801,10 @@ impl Driver for Postgres {
 
     fn version_table_exists(&mut self) -> Result<bool> {
         let sql = "SELECT COUNT(1) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2 LIMIT 1";
+        let (schema, table) = (&self.schema, &self.opts.table);
         let row = self
             .client
-            .query_one(sql, &[&self.schema, &self.opts.table])
+            .run(|c| c.query_one(sql, &[schema, table]))
             .map_err(|e| db_err(&e, sql))?;
         Ok(row.get::<_, i64>(0) == 1)
     }
@@ -800,7 +817,7 @@ impl Driver for Postgres {
             "CREATE TABLE IF NOT EXISTS {} (version bigint not null primary key, dirty boolean not null)",
             self.qualified
         );
-        match self.client.batch_execute(&sql) {
+        match self.client.run(|c| c.batch_execute(&sql)) {
             Ok(()) => Ok(()),
             // Two processes creating the table at once: one loses on the catalog's unique
             // index (23505), on the table (42P07) or on its row type (42710, `type ...
@@ -821,7 +838,7 @@ impl Driver for Postgres {
 
     fn version(&mut self) -> Result<DbVersion> {
         let sql = format!("SELECT version, dirty FROM {} LIMIT 1", self.qualified);
-        match self.client.query_opt(&sql, &[]) {
+        match self.client.run(|c| c.query_opt(&sql, &[])) {
             Ok(None) => Ok(DbVersion::Nil),
             Ok(Some(r)) => Ok(DbVersion::from_row(Some((r.get(0), r.get(1))))),
             Err(e) if e.code().is_some_and(|c| c.code() == "42P01") => Ok(DbVersion::Nil),
@@ -833,7 +850,7 @@ impl Driver for Postgres {
         let v = to_stored(version)?;
         let trunc = format!("TRUNCATE {}", self.qualified);
         self.client
-            .batch_execute(&trunc)
+            .run(|c| c.batch_execute(&trunc))
             .map_err(|e| db_err(&e, &trunc))?;
         if v >= 0 || (v == -1 && dirty) {
             let ins = format!(
@@ -841,7 +858,7 @@ impl Driver for Postgres {
                 self.qualified
             );
             self.client
-                .execute(&ins, &[&v, &dirty])
+                .run(|c| c.execute(&ins, &[&v, &dirty]))
                 .map_err(|e| db_err(&e, &ins))?;
         }
         Ok(())
@@ -861,12 +878,12 @@ impl Driver for Postgres {
             || {
                 let got: bool = client
                     .borrow_mut()
-                    .query_one(sql, &[&key])
+                    .run(|c| c.query_one(sql, &[&key]))
                     .map_err(|e| wrapped(&e, "try lock failed", "SELECT pg_advisory_lock($1)"))?
                     .get(0);
                 Ok(got)
             },
-            || lock_holder(&mut client.borrow_mut(), key),
+            || client.borrow_mut().run(|c| lock_holder(c, key)),
             || Error::LockTimeout { lock: lock.clone() },
         )?;
         self.locked = true;
@@ -878,8 +895,9 @@ impl Driver for Postgres {
             return Ok(());
         }
         let sql = "SELECT pg_advisory_unlock($1)";
+        let key = self.lock_key;
         self.client
-            .query_one(sql, &[&self.lock_key])
+            .run(|c| c.query_one(sql, &[&key]))
             .map_err(|e| db_err(&e, sql))?;
         self.locked = false;
         Ok(())
@@ -895,19 +913,19 @@ impl Driver for Postgres {
 
     fn begin(&mut self) -> Result<()> {
         self.client
-            .batch_execute("BEGIN")
+            .run(|c| c.batch_execute("BEGIN"))
             .map_err(|e| db_err(&e, "BEGIN"))
     }
 
     fn commit(&mut self) -> Result<()> {
         self.client
-            .batch_execute("COMMIT")
+            .run(|c| c.batch_execute("COMMIT"))
             .map_err(|e| wrapped(&e, "transaction commit failed", ""))
     }
 
     fn rollback(&mut self) -> Result<()> {
         self.client
-            .batch_execute("ROLLBACK")
+            .run(|c| c.batch_execute("ROLLBACK"))
             .map_err(|e| db_err(&e, "ROLLBACK"))
     }
 
@@ -968,38 +986,44 @@ impl Driver for Postgres {
         let sql = "SELECT table_name FROM information_schema.tables WHERE table_schema=(SELECT current_schema()) AND table_type='BASE TABLE'";
         let tables: Vec<String> = self
             .client
-            .query(sql, &[])
+            .run(|c| c.query(sql, &[]))
             .map_err(|e| db_err(&e, sql))?
             .iter()
             .map(|r| r.get(0))
             .collect();
         for t in tables {
             let q = format!("DROP TABLE IF EXISTS {} CASCADE", quote(&t));
-            self.client.batch_execute(&q).map_err(|e| db_err(&e, &q))?;
+            self.client
+                .run(|c| c.batch_execute(&q))
+                .map_err(|e| db_err(&e, &q))?;
         }
         Ok(())
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let st = self.client.prepare(sql).map_err(|e| db_err(&e, sql))?;
-        let p: Vec<Param> = params
-            .iter()
-            .zip(st.params())
-            .map(|(v, t)| param(v, t))
-            .collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = p.iter().map(|b| b.as_ref()).collect();
-        self.client.execute(&st, &refs).map_err(|e| db_err(&e, sql))
+        self.client.run(|c| {
+            let st = c.prepare(sql).map_err(|e| db_err(&e, sql))?;
+            let p: Vec<Param> = params
+                .iter()
+                .zip(st.params())
+                .map(|(v, t)| param(v, t))
+                .collect();
+            let refs: Vec<&(dyn ToSql + Sync)> = p.iter().map(|b| b.as_ref()).collect();
+            c.execute(&st, &refs).map_err(|e| db_err(&e, sql))
+        })
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let st = self.client.prepare(sql).map_err(|e| db_err(&e, sql))?;
-        let p: Vec<Param> = params
-            .iter()
-            .zip(st.params())
-            .map(|(v, t)| param(v, t))
-            .collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = p.iter().map(|b| b.as_ref()).collect();
-        let rows = self.client.query(&st, &refs).map_err(|e| db_err(&e, sql))?;
+        let rows = self.client.run(|c| {
+            let st = c.prepare(sql).map_err(|e| db_err(&e, sql))?;
+            let p: Vec<Param> = params
+                .iter()
+                .zip(st.params())
+                .map(|(v, t)| param(v, t))
+                .collect();
+            let refs: Vec<&(dyn ToSql + Sync)> = p.iter().map(|b| b.as_ref()).collect();
+            c.query(&st, &refs).map_err(|e| db_err(&e, sql))
+        })?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut row = Vec::with_capacity(r.len());
@@ -1013,9 +1037,10 @@ impl Driver for Postgres {
 
     fn table_exists(&mut self, name: &str) -> Result<bool> {
         let sql = "SELECT COUNT(1) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2";
+        let schema = &self.schema;
         let row = self
             .client
-            .query_one(sql, &[&self.schema, &name])
+            .run(|c| c.query_one(sql, &[schema, &name]))
             .map_err(|e| db_err(&e, sql))?;
         Ok(row.get::<_, i64>(0) >= 1)
     }
@@ -1041,8 +1066,8 @@ impl Driver for Postgres {
     }
 }
 
-// No `Drop`: dropping the driver drops the client, which ends the session and with it the
-// session-level advisory lock; `into_client` releases it for a client that lives on.
+// Dropping the driver drops the client ([`Owned`]'s `Drop`), which ends the session and with
+// it the session-level advisory lock; `into_client` releases it for a client that lives on.
 
 #[cfg(test)]
 mod tests {
