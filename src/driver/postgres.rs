@@ -464,6 +464,21 @@ impl<'a> FromSql<'a> for Cell {
 
 type Param = Box<dyn ToSql + Sync>;
 
+/// `sql` prepared, and `params` converted to the types the server says its parameters have.
+fn prepared(
+    c: &mut Client,
+    sql: &str,
+    params: &[Value],
+) -> Result<(postgres::Statement, Vec<Param>)> {
+    let st = c.prepare(sql).map_err(|e| db_err(&e, sql))?;
+    let p = params
+        .iter()
+        .zip(st.params())
+        .map(|(v, t)| param(v, t))
+        .collect();
+    Ok((st, p))
+}
+
 /// A bound value converted to the parameter type the server inferred.
 fn param(v: &Value, ty: &Type) -> Param {
     let int = |i: i64| -> Param {
@@ -1002,12 +1017,7 @@ impl Driver for Postgres {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.client.run(|c| {
-            let st = c.prepare(sql).map_err(|e| db_err(&e, sql))?;
-            let p: Vec<Param> = params
-                .iter()
-                .zip(st.params())
-                .map(|(v, t)| param(v, t))
-                .collect();
+            let (st, p) = prepared(c, sql, params)?;
             let refs: Vec<&(dyn ToSql + Sync)> = p.iter().map(|b| b.as_ref()).collect();
             c.execute(&st, &refs).map_err(|e| db_err(&e, sql))
         })
@@ -1015,12 +1025,7 @@ impl Driver for Postgres {
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let rows = self.client.run(|c| {
-            let st = c.prepare(sql).map_err(|e| db_err(&e, sql))?;
-            let p: Vec<Param> = params
-                .iter()
-                .zip(st.params())
-                .map(|(v, t)| param(v, t))
-                .collect();
+            let (st, p) = prepared(c, sql, params)?;
             let refs: Vec<&(dyn ToSql + Sync)> = p.iter().map(|b| b.as_ref()).collect();
             c.query(&st, &refs).map_err(|e| db_err(&e, sql))
         })?;
