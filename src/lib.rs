@@ -55,7 +55,9 @@
 //! `examples/tokio_gate.rs` are complete applications.
 //!
 //! The API is synchronous. An async application gates on a blocking thread before it
-//! serves (`tokio::task::spawn_blocking`, as `examples/tokio_gate.rs` does). One whose
+//! serves (`tokio::task::spawn_blocking`, as `examples/tokio_gate.rs` does). Called straight
+//! from async code instead, the server drivers still work: each of their calls then runs on
+//! a thread of its own while the task's thread waits. One whose
 //! database access is sqlx gates the same way with [`gate::gate`] on the database's URL:
 //! migrate opens and closes a connection of its own, and the sqlx pool never sees it.
 //!
