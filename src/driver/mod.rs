@@ -382,6 +382,13 @@ pub(crate) fn outside_async<R: Send>(run: impl FnOnce() -> R + Send) -> R {
     })
 }
 
+/// Drops `value` as [`outside_async`] runs a call: a server client closing its connection
+/// blocks on its own runtime too.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn drop_outside_async<T: Send>(value: T) {
+    outside_async(move || drop(value));
+}
+
 /// Which characters a side-table column can hold, for [`fit_text`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repertoire {

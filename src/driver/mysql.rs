@@ -416,8 +416,10 @@ impl Drop for Session {
             // runtime.
             return;
         };
-        // The connection first, then the runtime it ran on.
-        close(self.conn.take());
+        // The connection first, so that its socket closes at once, which releases its
+        // `GET_LOCK`: inside async code the client would hand the closing to the
+        // application's runtime, which does not drive this connection. Then the runtime.
+        super::drop_outside_async(self.conn.take());
         if tokio::runtime::Handle::try_current().is_ok() {
             // Dropping a runtime inside async code would panic: it is shut down without
             // waiting there.
@@ -426,18 +428,6 @@ impl Drop for Session {
                 rt.shutdown_background();
             }
         }
-    }
-}
-
-/// Drops a connection of the driver's own runtime so that its socket closes at once, which
-/// releases its `GET_LOCK`. Inside an application's async code (a migrator dropped in a
-/// task) the client would hand the closing to the application's runtime, which does not
-/// drive this connection; there it is dropped on a thread of its own.
-fn close(conn: Option<Conn>) {
-    if conn.is_some() && tokio::runtime::Handle::try_current().is_ok() {
-        std::thread::scope(|s| {
-            s.spawn(move || drop(conn));
-        });
     }
 }
 

@@ -579,12 +579,7 @@ impl std::ops::DerefMut for Owned {
 
 impl Drop for Owned {
     fn drop(&mut self) {
-        let client = self.0.take();
-        if tokio::runtime::Handle::try_current().is_ok() {
-            std::thread::scope(|s| {
-                s.spawn(move || drop(client));
-            });
-        }
+        super::drop_outside_async(self.0.take());
     }
 }
 
