@@ -543,10 +543,18 @@ pub struct Postgres {
 struct Owned(Option<Client>);
 
 impl Owned {
+    /// The client; it is taken only by [`Owned::into_inner`], which consumes the wrapper.
+    fn get(&mut self) -> &mut Client {
+        match &mut self.0 {
+            Some(c) => c,
+            None => unreachable!("the client is taken only by into_inner, which consumes it"),
+        }
+    }
+
     /// Runs `f` on the client: here, or on a thread of its own inside an application's async
     /// code, where the client's blocking on its own runtime would panic.
     fn run<R: Send>(&mut self, f: impl FnOnce(&mut Client) -> R + Send) -> R {
-        let client: &mut Client = self;
+        let client = self.get();
         super::outside_async(move || f(client))
     }
 
@@ -554,25 +562,6 @@ impl Owned {
         match self.0.take() {
             Some(c) => c,
             None => unreachable!("the client is taken only here, which consumes it"),
-        }
-    }
-}
-
-impl std::ops::Deref for Owned {
-    type Target = Client;
-    fn deref(&self) -> &Client {
-        match &self.0 {
-            Some(c) => c,
-            None => unreachable!("the client is taken only by into_inner, which consumes it"),
-        }
-    }
-}
-
-impl std::ops::DerefMut for Owned {
-    fn deref_mut(&mut self) -> &mut Client {
-        match &mut self.0 {
-            Some(c) => c,
-            None => unreachable!("the client is taken only by into_inner, which consumes it"),
         }
     }
 }
@@ -764,7 +753,7 @@ impl Postgres {
 
     /// The underlying client.
     pub fn client(&mut self) -> &mut Client {
-        &mut self.client
+        self.client.get()
     }
 
     /// The pieces a body outside a transaction runs as, one at a time: golang-migrate's

@@ -178,8 +178,8 @@ pub fn check_after_run(d: &mut dyn Driver, db: Option<&Path>, which: Check) -> V
         return problems;
     }
     // Before the new connection parses the schema, the run's connection drops its own
-    // parsed copy and its page cache, so the process does not hold both at once (about
-    // 1 MiB more peak RSS at 1,000 tables). Neither changes what the run's connection
+    // parsed copy and its page cache, so the process does not hold two parsed schemas at
+    // once (each grows with the number of tables). Neither changes what the run's connection
     // reads: it parses the schema again, from the file the check just passed, on its next
     // statement. A failure here only leaves the memory held.
     let _ = d.execute("PRAGMA writable_schema = RESET", &[]);
